@@ -1,0 +1,1 @@
+"""wa-inbox: a terminal agent inbox for WhatsApp Business over Twilio."""

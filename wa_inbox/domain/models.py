@@ -1,0 +1,143 @@
+"""The frozen dataclasses every layer passes around; the store returns these, never rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+Form = Mapping[str, list[str]]
+"""A webhook's form as Twilio sent it: every key, every value, in order."""
+
+
+class Direction(StrEnum):
+    INBOUND = "in"
+    OUTBOUND = "out"
+
+
+class WebhookKind(StrEnum):
+    INBOUND = "inbound"
+    STATUS = "status"
+
+
+class Verdict(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    FORBIDDEN = "forbidden"
+    MALFORMED = "malformed"
+    TOO_LARGE = "too_large"
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    """One attachment of a message: Twilio's URL and the type Twilio declared."""
+
+    index: int
+    url: str
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+    address: str | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A customer's message as parsed from Twilio's inbound webhook."""
+
+    sid: str
+    from_addr: str
+    to_addr: str
+    body: str
+    account_sid: str | None = None
+    messaging_service_sid: str | None = None
+    profile_name: str | None = None
+    wa_id: str | None = None
+    message_type: str | None = None
+    media: tuple[MediaRef, ...] = ()
+    location: Location | None = None
+    button_text: str | None = None
+    button_payload: str | None = None
+    referral: Mapping[str, str] = field(default_factory=dict)
+    replied_to_sid: str | None = None
+    forwarded: bool = False
+    frequently_forwarded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    """One status callback for a message we (or someone on the account) sent."""
+
+    sid: str
+    status: str
+    error_code: int | None = None
+    error_message: str | None = None
+    from_addr: str | None = None
+    to_addr: str | None = None
+    messaging_service_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    """What the raw webhook log keeps of every request, accepted or not."""
+
+    kind: WebhookKind
+    path: str
+    verdict: Verdict
+    form: Form
+    headers: Mapping[str, str]
+    received_at: datetime
+    reason: str | None = None
+    message_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    address: str
+    profile_name: str | None
+    wa_id: str | None
+    last_inbound_at: datetime | None
+    opted_out: bool
+    opted_out_at: datetime | None
+    opted_out_source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    sid: str | None
+    direction: Direction
+    contact_address: str
+    from_addr: str | None
+    to_addr: str | None
+    body: str
+    status: str
+    error_code: int | None
+    error_message: str | None
+    message_type: str | None
+    media: tuple[MediaRef, ...]
+    location: Location | None
+    button_text: str | None
+    button_payload: str | None
+    referral: Mapping[str, str]
+    replied_to_sid: str | None
+    template_sid: str | None
+    template_variables: Mapping[str, str] | None
+    created_at: datetime
+    updated_at: datetime
+    read_by_agent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """One row of the inbox: a contact, its latest message and what the agent has not read."""
+
+    contact: Contact
+    last_message: Message | None
+    unread_count: int
+    window_expires_at: datetime | None
