@@ -1,0 +1,3 @@
+from wa_inbox.cli import main
+
+main()

@@ -1,0 +1,232 @@
+"""The one typed settings object: a TOML file, then a `.env` file, then the environment (which wins).
+
+Settings are validated once at start-up; a bad value becomes one `ConfigError` sentence naming the key
+and the fix, which the CLI prints without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from wa_inbox.domain.optout import DEFAULT_START_KEYWORDS, DEFAULT_STOP_KEYWORDS, OptKeywords
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "wa-inbox"
+TWILIO_HOSTS = "https://api.twilio.com"
+
+ENV_KEYS: Mapping[str, tuple[str, str]] = {
+    "TWILIO_ACCOUNT_SID": ("twilio", "account_sid"),
+    "TWILIO_AUTH_TOKEN": ("twilio", "auth_token"),
+    "TWILIO_API_KEY_SID": ("twilio", "api_key_sid"),
+    "TWILIO_API_KEY_SECRET": ("twilio", "api_key_secret"),
+    "TWILIO_MESSAGING_SERVICE_SID": ("twilio", "messaging_service_sid"),
+    "PUBLIC_BASE_URL": ("twilio", "public_base_url"),
+    "WA_INBOX_TWILIO_BASE_URL": ("twilio", "base_url"),
+    "WA_INBOX_DB": ("store", "path"),
+}
+"""Environment variables and the settings they fill; the environment wins over `.env` and TOML."""
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one sentence with the fix."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TwilioSettings(_Section):
+    account_sid: str | None = Field(None, pattern=r"^AC[0-9a-fA-F]{32}$")
+    """The account every request and webhook belongs to (AC…)."""
+    auth_token: SecretStr | None = None
+    """Signs webhooks; also authenticates REST calls when no API key is set."""
+    api_key_sid: str | None = Field(None, pattern=r"^SK[0-9a-fA-F]{32}$")
+    """API key (SK…): the recommended credential for REST calls."""
+    api_key_secret: SecretStr | None = None
+    messaging_service_sid: str | None = Field(None, pattern=r"^MG[0-9a-fA-F]{32}$")
+    """Messaging Service (MG…) that sends replies and chooses the sender."""
+    public_base_url: str | None = None
+    """The URL Twilio calls (ngrok or reverse proxy): signatures are computed over it."""
+    base_url: str | None = None
+    """Send every https://*.twilio.com request here instead (the emulator); unset in production."""
+
+    @field_validator("public_base_url", "base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+
+class WebhookSettings(_Section):
+    inbound_path: str = "/twilio/inbound"
+    """Path of the "a message comes in" webhook."""
+    status_path: str = "/twilio/status"
+    """Path of the status callback."""
+    validate_signatures: bool = True
+    """Turning this off is refused unless `[dev] allow_unsigned_webhooks` is also set."""
+    signature_auth_token_env: str = "TWILIO_AUTH_TOKEN"
+    """Name of the environment variable holding the token that signs webhooks."""
+    max_body_bytes: int = Field(64 * 1024, gt=0)
+    """Larger requests get 413: Twilio's webhooks are a few kilobytes."""
+
+    @field_validator("inbound_path", "status_path")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
+
+
+class OptSettings(_Section):
+    stop_keywords: tuple[str, ...] = DEFAULT_STOP_KEYWORDS
+    """A message that is exactly one of these (any case) opts the customer out."""
+    start_keywords: tuple[str, ...] = DEFAULT_START_KEYWORDS
+    """A message that is exactly one of these opts the customer back in."""
+    suppression_ttl_days: int | None = Field(None, gt=0)
+    """Forget an opt-out after this many days; unset keeps it until the customer sends START."""
+    stop_confirmation: str = "You are opted out. Reply START to re-subscribe."
+    """The only message ever sent to an opted-out customer."""
+    start_confirmation: str = "You are subscribed again. Reply STOP to opt out."
+
+    def keywords(self) -> OptKeywords:
+        return OptKeywords.from_lists(self.stop_keywords, self.start_keywords)
+
+
+class MediaSettings(_Section):
+    max_image_bytes: int = Field(5 * 1024 * 1024, gt=0)
+    """WhatsApp's limit for images is 5 MB."""
+    max_doc_bytes: int = Field(16 * 1024 * 1024, gt=0)
+    """WhatsApp's limit for other media is 16 MB."""
+    presign_ttl_seconds: int = Field(3600, gt=0)
+    """How long a signed link to an outbound file stays valid for Twilio to fetch."""
+    allowed_mime_prefixes: tuple[str, ...] = (
+        "image/",
+        "audio/",
+        "video/",
+        "application/pdf",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument",
+        "text/vcard",
+    )
+
+
+class StoreSettings(_Section):
+    path: Path = Field(default_factory=lambda: platformdirs.user_data_path(APP_NAME) / "inbox.db")
+    """The SQLite database; `wa-inbox serve` and every attached TUI share it."""
+
+
+class DevSettings(_Section):
+    allow_unsigned_webhooks: bool = False
+    """Required, on purpose, to run with `validate_signatures = false`."""
+
+
+class Settings(_Section):
+    """Everything wa-inbox reads from its configuration, validated."""
+
+    twilio: TwilioSettings = TwilioSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    opt: OptSettings = OptSettings()
+    media: MediaSettings = MediaSettings()
+    store: StoreSettings = StoreSettings()
+    dev: DevSettings = DevSettings()
+    webhook_auth_token: SecretStr | None = None
+    """Resolved from the variable named by `webhooks.signature_auth_token_env`."""
+
+    def require_receiver(self) -> None:
+        """Check what the webhook receiver cannot run without."""
+        if not self.webhooks.validate_signatures:
+            if not self.dev.allow_unsigned_webhooks:
+                raise ConfigError(
+                    "webhooks.validate_signatures is false: set [dev] allow_unsigned_webhooks = true "
+                    "as well if you really mean to accept unsigned webhooks (development only)."
+                )
+            return
+        if self.webhook_auth_token is None:
+            name = self.webhooks.signature_auth_token_env
+            raise ConfigError(
+                f"{name} is not set: put your Twilio auth token in it (environment or .env) "
+                "so that webhook signatures can be checked."
+            )
+        if self.twilio.public_base_url is None:
+            raise ConfigError(
+                "PUBLIC_BASE_URL is not set: set it (or [twilio] public_base_url) to the URL Twilio "
+                "calls, such as your ngrok https URL, because signatures are computed over it."
+            )
+
+
+def default_config_path() -> Path:
+    return platformdirs.user_config_path(APP_NAME) / "wa-inbox.toml"
+
+
+def load_settings(
+    config_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    dotenv_path: Path | None = None,
+) -> Settings:
+    """Merge TOML, `.env` and the environment into a validated `Settings`, or raise `ConfigError`."""
+    env = os.environ if env is None else env
+    explicit = config_path or (Path(env["WA_INBOX_CONFIG"]) if env.get("WA_INBOX_CONFIG") else None)
+    data = _read_toml(explicit or default_config_path(), required=explicit is not None)
+    variables = {**_read_dotenv(dotenv_path or Path(".env")), **env}
+    for name, (section, key) in ENV_KEYS.items():
+        if variables.get(name):
+            data.setdefault(section, {})[key] = variables[name]
+    token_env = data.get("webhooks", {}).get("signature_auth_token_env", "TWILIO_AUTH_TOKEN")
+    if variables.get(token_env):
+        data["webhook_auth_token"] = variables[token_env]
+    return _validate(data)
+
+
+def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
+    if not path.exists():
+        if required:
+            raise ConfigError(f"The config file {path} does not exist: create it or fix the path.")
+        return {}
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"The config file {path} is not valid TOML ({error}): fix it.") from None
+    except OSError as error:
+        raise ConfigError(
+            f"The config file {path} cannot be read ({error.strerror}): fix its permissions."
+        ) from None
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("%s is readable by other users: run `chmod 600 %s`.", path, path)
+    return {key: value for key, value in dotenv_values(path).items() if value is not None}
+
+
+def _validate(data: dict[str, Any]) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_sentence(error)) from None
+
+
+def _sentence(error: ValidationError) -> str:
+    """Turn pydantic's first complaint into one sentence naming the key, without its value."""
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    env_name = next((name for name, loc in ENV_KEYS.items() if ".".join(loc) == key), None)
+    where = f"{key} (or {env_name})" if env_name else key
+    if first["type"] == "extra_forbidden":
+        return f"Unknown setting {where}: remove it or check its spelling."
+    return f"Setting {where} is invalid: {first['msg'].lower()}; fix it in the config file or environment."

@@ -1,0 +1,98 @@
+"""The stable, documented shapes of `messages` and `conversations` output (scripts depend on them)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from wa_inbox.domain.errors import describe
+from wa_inbox.domain.models import Conversation, Message
+
+MESSAGE_COLUMNS = ("sid", "direction", "contact", "from", "to", "status", "error_code", "created_at", "body")
+CONVERSATION_COLUMNS = (
+    "address",
+    "profile_name",
+    "last_message",
+    "last_message_at",
+    "unread_count",
+    "window_expires_at",
+    "opted_out",
+)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def message_record(message: Message) -> dict[str, Any]:
+    info = describe(message.error_code)
+    location = message.location
+    return {
+        "sid": message.sid,
+        "direction": str(message.direction),
+        "contact": message.contact_address,
+        "from": message.from_addr,
+        "to": message.to_addr,
+        "body": message.body,
+        "status": message.status,
+        "error_code": message.error_code,
+        "error_message": message.error_message,
+        "error_meaning": info.meaning if info else None,
+        "message_type": message.message_type,
+        "media": [{"url": m.url, "content_type": m.content_type} for m in message.media],
+        "location": None
+        if location is None
+        else {
+            "latitude": location.latitude,
+            "longitude": location.longitude,
+            "address": location.address,
+            "label": location.label,
+        },
+        "button": None
+        if message.button_text is None and message.button_payload is None
+        else {"text": message.button_text, "payload": message.button_payload},
+        "referral": dict(message.referral) or None,
+        "replied_to_sid": message.replied_to_sid,
+        "template_sid": message.template_sid,
+        "template_variables": message.template_variables,
+        "created_at": _iso(message.created_at),
+        "updated_at": _iso(message.updated_at),
+        "read_by_agent_at": _iso(message.read_by_agent_at),
+    }
+
+
+def conversation_record(conversation: Conversation) -> dict[str, Any]:
+    contact, last = conversation.contact, conversation.last_message
+    return {
+        "address": contact.address,
+        "profile_name": contact.profile_name,
+        "last_message": last.body if last else None,
+        "last_message_at": _iso(last.created_at) if last else None,
+        "unread_count": conversation.unread_count,
+        "window_expires_at": _iso(conversation.window_expires_at),
+        "opted_out": contact.opted_out,
+    }
+
+
+def render(records: Sequence[dict[str, Any]], columns: Sequence[str], output: str) -> str:
+    """json is the full record; tsv and csv carry `columns` with a header row."""
+    if output == "json":
+        return json.dumps(list(records), ensure_ascii=False, indent=2)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t" if output == "tsv" else ",", lineterminator="\n")
+    writer.writerow(columns)
+    for record in records:
+        writer.writerow(_cell(record.get(column)) for column in columns)
+    return buffer.getvalue().rstrip("\n")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).replace("\t", " ").replace("\n", " ") if isinstance(value, str) else str(value)

@@ -1,0 +1,1 @@
+"""The webhook receiver: Twilio posts here, we check, record and acknowledge."""

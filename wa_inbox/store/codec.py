@@ -1,0 +1,27 @@
+"""Conversions between domain values and SQLite column values, shared by reads and writes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def ts(moment: datetime) -> str:
+    """UTC ISO-8601 with a fixed width, so that text order is time order."""
+    return moment.astimezone(UTC).strftime(_FORMAT)
+
+
+def parse_ts(text: str | None) -> datetime | None:
+    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC) if text else None
+
+
+def to_json(value: Mapping[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def from_json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)

@@ -1,0 +1,140 @@
+"""Schema migrations: an ordered list of named steps, each recorded in the same transaction as its change."""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "001_initial",
+        """
+        CREATE TABLE meta (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            change_seq INTEGER NOT NULL
+        );
+        INSERT INTO meta (id, change_seq) VALUES (1, 0);
+
+        CREATE TABLE contacts (
+            address TEXT PRIMARY KEY,
+            profile_name TEXT,
+            wa_id TEXT,
+            last_inbound_at TEXT,
+            opted_out INTEGER NOT NULL DEFAULT 0,
+            opted_out_at TEXT,
+            opted_out_source TEXT,
+            created_at TEXT NOT NULL,
+            change_seq INTEGER NOT NULL DEFAULT 0
+        );
+
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            sid TEXT UNIQUE,
+            idempotency_key TEXT UNIQUE,
+            direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+            contact_address TEXT NOT NULL REFERENCES contacts (address),
+            from_addr TEXT,
+            to_addr TEXT,
+            messaging_service_sid TEXT,
+            body TEXT NOT NULL DEFAULT '',
+            message_type TEXT,
+            num_media INTEGER NOT NULL DEFAULT 0,
+            latitude REAL,
+            longitude REAL,
+            location_address TEXT,
+            location_label TEXT,
+            button_text TEXT,
+            button_payload TEXT,
+            referral TEXT,
+            replied_to_sid TEXT,
+            forwarded INTEGER NOT NULL DEFAULT 0,
+            frequently_forwarded INTEGER NOT NULL DEFAULT 0,
+            template_sid TEXT,
+            template_variables TEXT,
+            status TEXT NOT NULL,
+            status_rank INTEGER NOT NULL,
+            error_code INTEGER,
+            error_message TEXT,
+            raw_form TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            read_by_agent_at TEXT,
+            change_seq INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX messages_by_contact ON messages (contact_address, id);
+        CREATE INDEX messages_by_change ON messages (change_seq);
+        CREATE INDEX messages_pending ON messages (status) WHERE status = 'pending';
+
+        CREATE TABLE media (
+            id INTEGER PRIMARY KEY,
+            message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            twilio_url TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            local_path TEXT,
+            size_bytes INTEGER,
+            UNIQUE (message_id, position)
+        );
+
+        CREATE TABLE status_events (
+            id INTEGER PRIMARY KEY,
+            message_sid TEXT NOT NULL,
+            status TEXT NOT NULL,
+            error_code INTEGER,
+            error_message TEXT,
+            received_at TEXT NOT NULL,
+            UNIQUE (message_sid, status)
+        );
+
+        CREATE TABLE webhook_log (
+            id INTEGER PRIMARY KEY,
+            received_at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            path TEXT NOT NULL,
+            verdict TEXT NOT NULL,
+            reason TEXT,
+            message_sid TEXT,
+            form TEXT NOT NULL,
+            headers TEXT NOT NULL
+        );
+        CREATE INDEX webhook_log_by_verdict ON webhook_log (verdict, id);
+
+        CREATE TABLE opt_events (
+            id INTEGER PRIMARY KEY,
+            contact_address TEXT NOT NULL REFERENCES contacts (address),
+            action TEXT NOT NULL CHECK (action IN ('stop', 'start')),
+            source TEXT NOT NULL,
+            message_sid TEXT,
+            at TEXT NOT NULL
+        );
+        """,
+    ),
+]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every step not yet recorded; returns the names applied."""
+    conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {name for (name,) in conn.execute("SELECT name FROM migrations")}
+    applied = []
+    for name, script in MIGRATIONS:
+        if name not in done:
+            _apply(conn, name, script)
+            applied.append(name)
+    return applied
+
+
+def _apply(conn: sqlite3.Connection, name: str, script: str) -> None:
+    """Run one step and record it atomically: a crash leaves the step either whole or absent."""
+    statements = [s for s in script.split(";") if s.strip()]
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO migrations (name, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ'))",
+            (name,),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

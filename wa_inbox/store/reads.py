@@ -1,0 +1,158 @@
+"""Read queries and the mapping of their rows to domain dataclasses."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import aiosqlite
+
+from wa_inbox.domain import window
+from wa_inbox.domain.models import Contact, Conversation, Direction, Location, MediaRef, Message
+from wa_inbox.store.codec import from_json, parse_ts
+
+_MESSAGE_COLUMNS = """m.id, m.sid, m.direction, m.contact_address, m.from_addr, m.to_addr, m.body,
+    m.status, m.error_code, m.error_message, m.message_type, m.latitude, m.longitude,
+    m.location_address, m.location_label, m.button_text, m.button_payload, m.referral,
+    m.replied_to_sid, m.template_sid, m.template_variables, m.created_at, m.updated_at,
+    m.read_by_agent_at"""
+
+_CONTACT_COLUMNS = """c.address, c.profile_name, c.wa_id, c.last_inbound_at, c.opted_out,
+    c.opted_out_at, c.opted_out_source"""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageQuery:
+    """Filters of `messages list`; None means any."""
+
+    to_addr: str | None = None
+    from_addr: str | None = None
+    direction: Direction | None = None
+    status: str | None = None
+    limit: int = 50
+
+
+async def list_messages(db: aiosqlite.Connection, query: MessageQuery) -> list[Message]:
+    clauses, params = _message_filters(query)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages m {where} ORDER BY m.id DESC LIMIT ?"
+    rows = await db.execute_fetchall(sql, [*params, query.limit])
+    return await _with_media(db, rows)
+
+
+async def get_message(db: aiosqlite.Connection, sid: str) -> Message | None:
+    rows = await db.execute_fetchall(f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE sid = ?", [sid])
+    messages = await _with_media(db, rows)
+    return messages[0] if messages else None
+
+
+async def get_contact(db: aiosqlite.Connection, address: str) -> Contact | None:
+    rows = list(
+        await db.execute_fetchall(f"SELECT {_CONTACT_COLUMNS} FROM contacts c WHERE address = ?", [address])
+    )
+    return _contact(rows[0]) if rows else None
+
+
+async def list_conversations(db: aiosqlite.Connection, limit: int | None = None) -> list[Conversation]:
+    """Contacts by latest activity, each with its last message and unread inbound count."""
+    sql = f"""
+        SELECT {_CONTACT_COLUMNS},
+            (SELECT COUNT(*) FROM messages u WHERE u.contact_address = c.address
+                AND u.direction = 'in' AND u.read_by_agent_at IS NULL) AS unread,
+            (SELECT MAX(id) FROM messages l WHERE l.contact_address = c.address) AS last_id
+        FROM contacts c ORDER BY last_id IS NULL, last_id DESC LIMIT ?"""
+    rows = list(await db.execute_fetchall(sql, [-1 if limit is None else limit]))
+    last_ids = [row[8] for row in rows if row[8] is not None]
+    marks = ",".join("?" * len(last_ids))
+    last = await db.execute_fetchall(
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE id IN ({marks})", last_ids
+    )
+    by_id = {message.id: message for message in await _with_media(db, last)}
+    return [_conversation(row, by_id.get(row[8])) for row in rows]
+
+
+async def count_rejected_webhooks(db: aiosqlite.Connection) -> int:
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT COUNT(*) FROM webhook_log WHERE verdict NOT IN ('accepted', 'duplicate')"
+        )
+    )
+    return int(rows[0][0])
+
+
+def _message_filters(query: MessageQuery) -> tuple[list[str], list[object]]:
+    pairs = [
+        ("m.to_addr = ?", query.to_addr),
+        ("m.from_addr = ?", query.from_addr),
+        ("m.direction = ?", query.direction),
+        ("m.status = ?", query.status),
+    ]
+    kept = [(clause, value) for clause, value in pairs if value is not None]
+    return [clause for clause, _ in kept], [value for _, value in kept]
+
+
+async def _with_media(db: aiosqlite.Connection, rows: Iterable[sqlite3.Row]) -> list[Message]:
+    rows = list(rows)
+    ids = [row[0] for row in rows]
+    media: dict[int, list[MediaRef]] = defaultdict(list)
+    if ids:
+        marks = ",".join("?" * len(ids))
+        for message_id, position, url, content_type in await db.execute_fetchall(
+            f"SELECT message_id, position, twilio_url, content_type FROM media"
+            f" WHERE message_id IN ({marks}) ORDER BY message_id, position",
+            ids,
+        ):
+            media[message_id].append(MediaRef(position, url, content_type))
+    return [_message(row, tuple(media.get(row[0], ()))) for row in rows]
+
+
+def _message(row: sqlite3.Row, media: tuple[MediaRef, ...]) -> Message:
+    location = Location(row[11], row[12], row[13], row[14]) if row[11] is not None else None
+    return Message(
+        id=row[0],
+        sid=row[1],
+        direction=Direction(row[2]),
+        contact_address=row[3],
+        from_addr=row[4],
+        to_addr=row[5],
+        body=row[6],
+        status=row[7],
+        error_code=row[8],
+        error_message=row[9],
+        message_type=row[10],
+        media=media,
+        location=location,
+        button_text=row[15],
+        button_payload=row[16],
+        referral=from_json(row[17]) or {},
+        replied_to_sid=row[18],
+        template_sid=row[19],
+        template_variables=from_json(row[20]),
+        created_at=parse_ts(row[21]),  # type: ignore[arg-type]
+        updated_at=parse_ts(row[22]),  # type: ignore[arg-type]
+        read_by_agent_at=parse_ts(row[23]),
+    )
+
+
+def _contact(row: sqlite3.Row) -> Contact:
+    return Contact(
+        address=row[0],
+        profile_name=row[1],
+        wa_id=row[2],
+        last_inbound_at=parse_ts(row[3]),
+        opted_out=bool(row[4]),
+        opted_out_at=parse_ts(row[5]),
+        opted_out_source=row[6],
+    )
+
+
+def _conversation(row: sqlite3.Row, last: Message | None) -> Conversation:
+    contact = _contact(row)
+    return Conversation(
+        contact=contact,
+        last_message=last,
+        unread_count=int(row[7]),
+        window_expires_at=window.expires_at(contact.last_inbound_at),
+    )

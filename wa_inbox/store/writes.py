@@ -1,0 +1,240 @@
+"""Write transactions' steps. They run on the writer thread, inside the batch transaction it opened.
+
+Every function here takes the open `sqlite3.Connection`, never commits, and returns plain values.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from wa_inbox.domain import status as status_rules
+from wa_inbox.domain.errors import describe
+from wa_inbox.domain.models import Direction, InboundMessage, StatusUpdate, WebhookRecord
+from wa_inbox.domain.optout import OptAction
+from wa_inbox.store.codec import to_json, ts
+
+_SECRET_HEADERS = frozenset({"x-twilio-signature", "authorization", "cookie", "proxy-authorization"})
+
+
+def bump_change_seq(conn: sqlite3.Connection) -> int:
+    """One sequence number per committed batch: readers ask for what changed since the last they saw."""
+    (seq,) = conn.execute(
+        "UPDATE meta SET change_seq = change_seq + 1 WHERE id = 1 RETURNING change_seq"
+    ).fetchone()
+    return int(seq)
+
+
+def log_webhook(conn: sqlite3.Connection, record: WebhookRecord) -> None:
+    headers = {k: v for k, v in record.headers.items() if k.lower() not in _SECRET_HEADERS}
+    conn.execute(
+        "INSERT INTO webhook_log (received_at, kind, path, verdict, reason, message_sid, form, headers)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            ts(record.received_at),
+            record.kind,
+            record.path,
+            record.verdict,
+            record.reason,
+            record.message_sid,
+            to_json(record.form),
+            to_json(headers),
+        ),
+    )
+
+
+def ensure_contact(conn: sqlite3.Connection, address: str, now: datetime) -> None:
+    conn.execute(
+        "INSERT INTO contacts (address, created_at) VALUES (?, ?) ON CONFLICT (address) DO NOTHING",
+        (address, ts(now)),
+    )
+
+
+def insert_inbound(
+    conn: sqlite3.Connection, msg: InboundMessage, raw_form: str, now: datetime, seq: int
+) -> int | None:
+    """Store a customer's message once; None when Twilio sent it before (a retry)."""
+    ensure_contact(conn, msg.from_addr, now)
+    location = msg.location
+    row = conn.execute(
+        """INSERT INTO messages (
+            sid, direction, contact_address, from_addr, to_addr, messaging_service_sid, body,
+            message_type, num_media, latitude, longitude, location_address, location_label,
+            button_text, button_payload, referral, replied_to_sid, forwarded, frequently_forwarded,
+            status, status_rank, raw_form, created_at, updated_at, change_seq)
+        VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?)
+        ON CONFLICT (sid) DO NOTHING RETURNING id""",
+        (
+            msg.sid,
+            msg.from_addr,
+            msg.from_addr,
+            msg.to_addr,
+            msg.messaging_service_sid,
+            msg.body,
+            msg.message_type,
+            len(msg.media),
+            location.latitude if location else None,
+            location.longitude if location else None,
+            location.address if location else None,
+            location.label if location else None,
+            msg.button_text,
+            msg.button_payload,
+            to_json(msg.referral) if msg.referral else None,
+            msg.replied_to_sid,
+            msg.forwarded,
+            msg.frequently_forwarded,
+            status_rules.rank("received"),
+            raw_form,
+            ts(now),
+            ts(now),
+            seq,
+        ),
+    ).fetchone()
+    if row is None:
+        return None
+    message_id = int(row[0])
+    conn.executemany(
+        "INSERT INTO media (message_id, position, twilio_url, content_type) VALUES (?, ?, ?, ?)",
+        [(message_id, m.index, m.url, m.content_type) for m in msg.media],
+    )
+    conn.execute(
+        "UPDATE contacts SET profile_name = COALESCE(?, profile_name), wa_id = COALESCE(?, wa_id),"
+        " last_inbound_at = ?, change_seq = ? WHERE address = ?",
+        (msg.profile_name, msg.wa_id, ts(now), seq, msg.from_addr),
+    )
+    return message_id
+
+
+def set_opt_state(
+    conn: sqlite3.Connection,
+    address: str,
+    action: OptAction,
+    source: str,
+    message_sid: str | None,
+    now: datetime,
+    seq: int,
+) -> bool:
+    """Flip the opt-out flag with an audit row; False when the contact was already in that state."""
+    opted_out = action is OptAction.STOP
+    changed = conn.execute(
+        "UPDATE contacts SET opted_out = ?, opted_out_at = ?, opted_out_source = ?, change_seq = ?"
+        " WHERE address = ? AND opted_out != ?",
+        (
+            opted_out,
+            ts(now) if opted_out else None,
+            source if opted_out else None,
+            seq,
+            address,
+            opted_out,
+        ),
+    ).rowcount
+    if not changed:
+        return False
+    conn.execute(
+        "INSERT INTO opt_events (contact_address, action, source, message_sid, at) VALUES (?, ?, ?, ?, ?)",
+        (address, action, source, message_sid, ts(now)),
+    )
+    return True
+
+
+def queue_outbound(
+    conn: sqlite3.Connection,
+    *,
+    to_addr: str,
+    body: str,
+    idempotency_key: str,
+    now: datetime,
+    seq: int,
+) -> int | None:
+    """Queue a message in local state `pending` for the sender; None if that key was queued before."""
+    ensure_contact(conn, to_addr, now)
+    row = conn.execute(
+        "INSERT INTO messages (idempotency_key, direction, contact_address, to_addr, body, status,"
+        " status_rank, created_at, updated_at, read_by_agent_at, change_seq)"
+        " VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+        (
+            idempotency_key,
+            to_addr,
+            to_addr,
+            body,
+            status_rules.PENDING,
+            status_rules.rank(status_rules.PENDING),
+            ts(now),
+            ts(now),
+            ts(now),
+            seq,
+        ),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def apply_status(conn: sqlite3.Connection, update: StatusUpdate, now: datetime, seq: int) -> bool:
+    """Record a callback once; move the message only up in rank. False for a repeated callback."""
+    new_event = conn.execute(
+        "INSERT INTO status_events (message_sid, status, error_code, error_message, received_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_sid, status) DO NOTHING",
+        (update.sid, update.status, update.error_code, update.error_message, ts(now)),
+    ).rowcount
+    if not new_event:
+        return False
+    if not _raise_status(conn, update, now, seq) and not _message_exists(conn, update.sid):
+        _insert_placeholder(conn, update, now, seq)
+    info = describe(update.error_code)
+    if info is not None and info.marks_opted_out and update.to_addr:
+        ensure_contact(conn, update.to_addr, now)
+        set_opt_state(conn, update.to_addr, OptAction.STOP, f"twilio error {info.code}", update.sid, now, seq)
+    return True
+
+
+def _raise_status(conn: sqlite3.Connection, update: StatusUpdate, now: datetime, seq: int) -> bool:
+    rank = status_rules.rank(update.status)
+    return bool(
+        conn.execute(
+            "UPDATE messages SET status = ?, status_rank = ?, error_code = COALESCE(?, error_code),"
+            " error_message = COALESCE(?, error_message), updated_at = ?, change_seq = ?"
+            " WHERE sid = ? AND status_rank < ?",
+            (
+                update.status,
+                rank,
+                update.error_code,
+                update.error_message,
+                ts(now),
+                seq,
+                update.sid,
+                rank,
+            ),
+        ).rowcount
+    )
+
+
+def _message_exists(conn: sqlite3.Connection, sid: str) -> bool:
+    return conn.execute("SELECT 1 FROM messages WHERE sid = ?", (sid,)).fetchone() is not None
+
+
+def _insert_placeholder(conn: sqlite3.Connection, update: StatusUpdate, now: datetime, seq: int) -> None:
+    """A callback for a message sent elsewhere (the console, say) becomes an outbound row we can show."""
+    if not update.to_addr:
+        return
+    ensure_contact(conn, update.to_addr, now)
+    conn.execute(
+        "INSERT INTO messages (sid, direction, contact_address, from_addr, to_addr,"
+        " messaging_service_sid, status, status_rank, error_code, error_message, created_at,"
+        " updated_at, read_by_agent_at, change_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            update.sid,
+            Direction.OUTBOUND,
+            update.to_addr,
+            update.from_addr,
+            update.to_addr,
+            update.messaging_service_sid,
+            update.status,
+            status_rules.rank(update.status),
+            update.error_code,
+            update.error_message,
+            ts(now),
+            ts(now),
+            ts(now),
+            seq,
+        ),
+    )
