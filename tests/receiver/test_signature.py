@@ -231,7 +231,7 @@ urls = st.builds(
 )
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(
     token=tokens,
     url=urls,
@@ -270,7 +270,7 @@ def mutated(draw, signature: str) -> str:
     return signature.swapcase()
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(token=tokens, url=urls, pairs=pair_lists, data=st.data())
 def test_agrees_with_sdk_on_tampered_signatures(token, url, pairs, data):
     genuine = data.draw(st.sampled_from(sdk_signatures(token, url, pairs)))
@@ -285,7 +285,7 @@ def test_agrees_with_sdk_on_tampered_signatures(token, url, pairs, data):
     assert verdicts(token, url, pairs, tampered) == (False, False)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     token=tokens,
     url=st.one_of(

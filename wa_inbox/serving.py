@@ -1,0 +1,58 @@
+"""Run an ASGI app on a real loopback socket inside the current event loop (demo, TUI, tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+@dataclass(frozen=True, slots=True)
+class Listening:
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """Bind first, so the port (and so the public URL signatures need) is known before the app is built."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+class _QuietServer(uvicorn.Server):
+    """A server that leaves signals to its host process (the TUI, the demo, pytest)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # noqa: ANN201 - uvicorn's own signature
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serve_in_background(app: ASGIApp, sock: socket.socket) -> AsyncIterator[Listening]:
+    """Serve `app` on `sock` until the block ends; uvicorn logs through `logging`, never the terminal."""
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="uvicorn")
+    while not server.started:
+        if task.done():
+            await task
+            raise RuntimeError("the server stopped during start-up; see the log")
+        await asyncio.sleep(0.01)
+    host, port = sock.getsockname()[:2]
+    try:
+        yield Listening(host, port)
+    finally:
+        server.should_exit = True
+        await task
