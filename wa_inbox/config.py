@@ -16,7 +16,15 @@ from typing import Any
 
 import platformdirs
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from wa_inbox.domain.optout import DEFAULT_START_KEYWORDS, DEFAULT_STOP_KEYWORDS, OptKeywords
 
@@ -102,6 +110,11 @@ class OptSettings(_Section):
 
     def keywords(self) -> OptKeywords:
         return OptKeywords.from_lists(self.stop_keywords, self.start_keywords)
+
+    @model_validator(mode="after")
+    def _keywords_are_unambiguous(self) -> OptSettings:
+        self.keywords()
+        return self
 
 
 class MediaSettings(_Section):

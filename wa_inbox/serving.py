@@ -42,7 +42,9 @@ class _QuietServer(uvicorn.Server):
 @contextlib.asynccontextmanager
 async def serve_in_background(app: ASGIApp, sock: socket.socket) -> AsyncIterator[Listening]:
     """Serve `app` on `sock` until the block ends; uvicorn logs through `logging`, never the terminal."""
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5
+    )
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="uvicorn")
     while not server.started:

@@ -197,6 +197,14 @@ def test_non_canonical_base64_of_the_right_digest_is_rejected():
     assert verdicts(TOKEN, URI, list(PARAMS.items()), SIGNATURE[:-1]) == (False, False)
 
 
+@pytest.mark.parametrize(
+    "signature",
+    [SIGNATURE[:-1] + "é", "é" * 28, SIGNATURE + "\ud800", "\ud800", "\x00" * 28, SIGNATURE * 2],
+)
+def test_odd_signatures_are_invalid_not_errors(signature):
+    assert verdicts(TOKEN, URI, list(PARAMS.items()), signature) == (False, False)
+
+
 # --- Property-based agreement with the SDK. ------------------------------------------------
 
 tokens = st.one_of(st.from_regex(r"[0-9a-f]{32}", fullmatch=True), st.text(max_size=80))

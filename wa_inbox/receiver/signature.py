@@ -57,6 +57,7 @@ class SignatureChecker:
         # exactly where the SDK's would.
         urls = _signed_urls(url)
         form = "".join([key + value for key in sorted(params) for value in sorted(set(params[key]))]).encode()
+        # Twilio's signature is ASCII; anything else (even a lone surrogate) just doesn't match.
         if not signature or not signature.isascii():
             return False
         expected = signature.encode()

@@ -15,6 +15,7 @@ from wa_inbox.domain.models import (
     InboundMessage,
     Message,
     StatusUpdate,
+    Verdict,
     WebhookRecord,
 )
 from wa_inbox.domain.optout import OptAction
@@ -85,9 +86,10 @@ class SqliteStore:
         raw_form = to_json(record.form) or "{}"
 
         def write(conn: sqlite3.Connection, seq: int) -> bool:
-            writes.log_webhook(conn, record)
             if writes.insert_inbound(conn, msg, raw_form, now, seq) is None:
+                writes.log_webhook(conn, record, Verdict.DUPLICATE)
                 return False
+            writes.log_webhook(conn, record)
             if opt_action is not None:
                 changed = writes.set_opt_state(
                     conn,
@@ -116,8 +118,9 @@ class SqliteStore:
         now = self._clock()
 
         def write(conn: sqlite3.Connection, seq: int) -> bool:
-            writes.log_webhook(conn, record)
-            return writes.apply_status(conn, update, now, seq)
+            new = writes.apply_status(conn, update, now, seq)
+            writes.log_webhook(conn, record, None if new else Verdict.DUPLICATE)
+            return new
 
         return await self._writer.submit(write)
 

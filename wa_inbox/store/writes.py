@@ -10,7 +10,7 @@ from datetime import datetime
 
 from wa_inbox.domain import status as status_rules
 from wa_inbox.domain.errors import describe
-from wa_inbox.domain.models import Direction, InboundMessage, StatusUpdate, WebhookRecord
+from wa_inbox.domain.models import Direction, InboundMessage, StatusUpdate, Verdict, WebhookRecord
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.store.codec import to_json, ts
 
@@ -25,7 +25,8 @@ def bump_change_seq(conn: sqlite3.Connection) -> int:
     return int(seq)
 
 
-def log_webhook(conn: sqlite3.Connection, record: WebhookRecord) -> None:
+def log_webhook(conn: sqlite3.Connection, record: WebhookRecord, verdict: Verdict | None = None) -> None:
+    """Keep the request in the raw log; `verdict` overrides the record's once the write knows it."""
     headers = {k: v for k, v in record.headers.items() if k.lower() not in _SECRET_HEADERS}
     conn.execute(
         "INSERT INTO webhook_log (received_at, kind, path, verdict, reason, message_sid, form, headers)"
@@ -34,7 +35,7 @@ def log_webhook(conn: sqlite3.Connection, record: WebhookRecord) -> None:
             ts(record.received_at),
             record.kind,
             record.path,
-            record.verdict,
+            verdict or record.verdict,
             record.reason,
             record.message_sid,
             to_json(record.form),

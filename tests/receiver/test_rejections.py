@@ -1,0 +1,115 @@
+"""Forged, malformed and oversized requests: refused, logged with a reason, and nothing else stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.receiver.test_inbound import INBOUND, text_form
+from tests.receiver.test_status import STATUS, status_form
+from tests.support.receiver import Receiver, running_receiver, sign
+
+
+def stored_messages(receiver: Receiver) -> int:
+    return receiver.rows("SELECT COUNT(*) FROM messages")[0][0]
+
+
+def rejections(receiver: Receiver) -> list[tuple[str, str]]:
+    return receiver.rows("SELECT verdict, reason FROM webhook_log ORDER BY id")
+
+
+async def test_forged_signature_is_forbidden(receiver: Receiver) -> None:
+    response = await receiver.post(INBOUND, text_form(), signature="bm90IGEgc2lnbmF0dXJlIGF0IGFsbA==")
+
+    assert response.status_code == 403
+    assert stored_messages(receiver) == 0
+    assert rejections(receiver) == [("forbidden", "X-Twilio-Signature does not match")]
+
+
+async def test_signature_for_another_url_is_forbidden(receiver: Receiver) -> None:
+    response = await receiver.post(INBOUND, text_form(), signed_url="https://attacker.example/twilio/inbound")
+
+    assert response.status_code == 403
+    assert stored_messages(receiver) == 0
+
+
+async def test_signature_of_a_tampered_body_is_forbidden(receiver: Receiver) -> None:
+    form = text_form()
+    signature = sign(receiver.url + INBOUND, form)
+    response = await receiver.post(INBOUND, {**form, "Body": "tampered"}, signature=signature)
+
+    assert response.status_code == 403
+    assert stored_messages(receiver) == 0
+
+
+async def test_missing_signature_is_forbidden(receiver: Receiver) -> None:
+    response = await receiver.post(STATUS, status_form("SM" + "a" * 32, "sent"), signature=None)
+
+    assert response.status_code == 403
+    assert receiver.rows("SELECT COUNT(*) FROM status_events") == [(0,)]
+    assert rejections(receiver) == [("forbidden", "X-Twilio-Signature header is missing")]
+
+
+async def test_rejection_log_keeps_form_but_not_the_signature(receiver: Receiver) -> None:
+    await receiver.post(INBOUND, text_form(), signature="Zm9yZ2Vk")
+
+    ((form, headers),) = receiver.rows("SELECT form, headers FROM webhook_log")
+    assert json.loads(form)["MessageSid"] == [text_form()["MessageSid"]]
+    assert "x-twilio-signature" not in {name.lower() for name in json.loads(headers)}
+
+
+async def test_query_string_is_part_of_the_signed_url(receiver: Receiver) -> None:
+    form = text_form()
+    response = await receiver.client.post(
+        receiver.url + INBOUND + "?tenant=7",
+        data=form,
+        headers={"X-Twilio-Signature": sign(receiver.url + INBOUND + "?tenant=7", form)},
+    )
+    assert response.status_code == 200
+
+    forged = await receiver.client.post(
+        receiver.url + INBOUND + "?tenant=8",
+        data=form,
+        headers={"X-Twilio-Signature": sign(receiver.url + INBOUND + "?tenant=7", form)},
+    )
+    assert forged.status_code == 403
+
+
+async def test_missing_message_sid_is_malformed(receiver: Receiver) -> None:
+    form = {k: v for k, v in text_form().items() if "Sid" not in k or k == "AccountSid"}
+
+    response = await receiver.post(INBOUND, form)
+
+    assert response.status_code == 400
+    assert stored_messages(receiver) == 0
+    assert rejections(receiver) == [("malformed", "MessageSid is missing")]
+
+
+async def test_unparseable_from_is_malformed(receiver: Receiver) -> None:
+    response = await receiver.post(INBOUND, text_form(From="whatsapp:not-a-number"))
+
+    assert response.status_code == 400
+    assert rejections(receiver) == [("malformed", "From is not a WhatsApp address")]
+
+
+async def test_status_without_message_status_is_malformed(receiver: Receiver) -> None:
+    form = {k: v for k, v in status_form("SM" + "b" * 32, "sent").items() if "Status" not in k}
+
+    assert (await receiver.post(STATUS, form)).status_code == 400
+
+
+async def test_oversized_body_is_refused(receiver: Receiver) -> None:
+    response = await receiver.post(INBOUND, text_form(Body="x" * 70_000))
+
+    assert response.status_code == 413
+    assert stored_messages(receiver) == 0
+    assert rejections(receiver)[0][0] == "too_large"
+
+
+async def test_unsigned_mode_accepts_without_signature(tmp_path: Path) -> None:
+    sections = {"webhooks": {"validate_signatures": False}, "dev": {"allow_unsigned_webhooks": True}}
+    async with running_receiver(tmp_path, **sections) as receiver:
+        response = await receiver.post(INBOUND, text_form(), signature=None)
+
+        assert response.status_code == 200
+        assert stored_messages(receiver) == 1

@@ -1,0 +1,95 @@
+"""A real receiver on a real loopback port, with a real SQLite file, signed by the SDK's own validator."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.datastructures import FormData
+from twilio.request_validator import RequestValidator
+
+from wa_inbox.config import Settings
+from wa_inbox.receiver.app import create_app
+from wa_inbox.serving import bind, serve_in_background
+from wa_inbox.store.sqlite import SqliteStore
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+CUSTOMER = "whatsapp:+5511987654321"
+BUSINESS = "whatsapp:+14155238886"
+FormInput = Mapping[str, str | Sequence[str]]
+
+
+def make_settings(public_base_url: str, db_path: Path, **sections: Any) -> Settings:
+    data: dict[str, Any] = {
+        "twilio": {"public_base_url": public_base_url},
+        "store": {"path": db_path},
+        "webhook_auth_token": TOKEN,
+        **sections,
+    }
+    return Settings.model_validate(data)
+
+
+def sign(url: str, form: FormInput, token: str = TOKEN) -> str:
+    """The SDK's own signature: the oracle for everything our receiver accepts."""
+    return RequestValidator(token).compute_signature(url, FormData(_pairs(form)))
+
+
+def _pairs(form: FormInput) -> list[tuple[str, str]]:
+    pairs = []
+    for key, value in form.items():
+        values = [value] if isinstance(value, str) else list(value)
+        pairs.extend((key, v) for v in values)
+    return pairs
+
+
+@dataclass
+class Receiver:
+    url: str
+    store: SqliteStore
+    db_path: Path
+    client: httpx.AsyncClient
+
+    async def post(
+        self,
+        path: str,
+        form: FormInput,
+        *,
+        signature: str | None = "sign",
+        signed_url: str | None = None,
+    ) -> httpx.Response:
+        """POST a form; by default signed for the exact URL we call, as Twilio would."""
+        url = self.url + path
+        headers = {}
+        if signature == "sign":
+            signature = sign(signed_url or url, form)
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        return await self.client.post(url, data=dict(_grouped(form)), headers=headers)
+
+    def rows(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True) as conn:
+            return conn.execute(sql, params).fetchall()
+
+
+def _grouped(form: FormInput) -> dict[str, str | list[str]]:
+    return {k: (v if isinstance(v, str) else list(v)) for k, v in form.items()}
+
+
+@contextlib.asynccontextmanager
+async def running_receiver(tmp_path: Path, **sections: Any) -> AsyncIterator[Receiver]:
+    """The receiver on a fresh loopback port, with its own store file under `tmp_path`."""
+    sock = bind()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    db_path = tmp_path / "inbox.db"
+    store = await SqliteStore.open(db_path)
+    app = create_app(make_settings(url, db_path, **sections), store)
+    try:
+        async with serve_in_background(app, sock), httpx.AsyncClient(timeout=10) as client:
+            yield Receiver(url, store, db_path, client)
+    finally:
+        await store.close()

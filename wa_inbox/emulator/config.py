@@ -1,0 +1,36 @@
+"""Settings of one emulated Twilio account and of how unkind its network is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """What the fake Twilio knows about its account, its customers' receiver and its flakiness."""
+
+    account_sid: str
+    """The only account this emulator serves (AC…); every REST path must name it."""
+    auth_token: str
+    """Basic-auth password for account_sid and the HMAC key of every webhook signature."""
+    api_key_sid: str | None = None
+    """Optional API key (SK…) accepted as an alternative Basic-auth user."""
+    api_key_secret: str | None = None
+    inbound_url: str | None = None
+    """The receiver's public inbound webhook URL: simulated customers post here."""
+    status_delay: tuple[float, float] = (0.05, 0.4)
+    """Seconds between status transitions, drawn uniformly, so callbacks arrive like real ones."""
+    duplicate_rate: float = 0.0
+    """Probability that a webhook is delivered twice (Twilio delivers at least once)."""
+    reorder: bool = False
+    """Deliver a message's status callbacks in shuffled order (Twilio does not promise order)."""
+    read_rate: float = 1.0
+    """Probability that a delivered message is read (customers may turn read receipts off)."""
+    seed: int | None = None
+    """Seed for every random choice (SIDs, delays, chatter), for reproducible runs."""
+    sender: str = "whatsapp:+14155238886"
+    """The business sender: the only valid From, and the one used with MessagingServiceSid."""
+    public_url: str = "http://127.0.0.1"
+    """Where the emulator itself is reachable; media URLs in webhooks are built from it."""
+    advanced_opt_out: bool = True
+    """Model a Messaging Service with Advanced Opt-Out: inbound STOP blocks sends with 21610."""
