@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -127,11 +128,12 @@ class SqliteStore:
     async def log_rejection(self, record: WebhookRecord) -> None:
         await self._writer.submit(lambda conn, seq: writes.log_webhook(conn, record))
 
-    async def check_writable(self) -> bool:
-        """A real durable commit: the only honest answer to "can we still accept webhooks?"."""
+    async def check_writable(self, timeout: float = 2.0) -> bool:
+        """A real durable commit within `timeout`: the honest answer to "can we accept webhooks now?"."""
+        commit = asyncio.ensure_future(self._writer.submit(lambda conn, seq: None))
         try:
-            await self._writer.submit(lambda conn, seq: None)
-        except sqlite3.Error:
+            await asyncio.wait_for(asyncio.shield(commit), timeout)
+        except (sqlite3.Error, TimeoutError):
             return False
         return True
 
