@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -35,7 +35,7 @@ class _QuietServer(uvicorn.Server):
     """A server that leaves signals to its host process (the TUI, the demo, pytest)."""
 
     @contextlib.contextmanager
-    def capture_signals(self):  # noqa: ANN201 - uvicorn's own signature
+    def capture_signals(self) -> Iterator[None]:
         yield
 
 

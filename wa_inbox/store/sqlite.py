@@ -27,6 +27,7 @@ from wa_inbox.store.reads import MessageQuery
 from wa_inbox.store.writer import BatchWriter
 
 Clock = Callable[[], datetime]
+HEALTH_DEADLINE_SECONDS = 2.0
 
 
 def utc_now() -> datetime:
@@ -128,11 +129,12 @@ class SqliteStore:
     async def log_rejection(self, record: WebhookRecord) -> None:
         await self._writer.submit(lambda conn, seq: writes.log_webhook(conn, record))
 
-    async def check_writable(self, timeout: float = 2.0) -> bool:
-        """A real durable commit within `timeout`: the honest answer to "can we accept webhooks now?"."""
+    async def check_writable(self) -> bool:
+        """A real durable commit within two seconds: the honest answer to "can we accept webhooks now?"."""
         commit = asyncio.ensure_future(self._writer.submit(lambda conn, seq: None))
         try:
-            await asyncio.wait_for(asyncio.shield(commit), timeout)
+            async with asyncio.timeout(HEALTH_DEADLINE_SECONDS):
+                await asyncio.shield(commit)
         except (sqlite3.Error, TimeoutError):
             return False
         return True
