@@ -141,3 +141,19 @@ class Conversation:
     last_message: Message | None
     unread_count: int
     window_expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundJob:
+    """A queued outbound message as the sender sees it: what to send, and how far it got."""
+
+    id: int
+    to_addr: str
+    body: str
+    media_urls: tuple[str, ...]
+    content_sid: str | None
+    content_variables: Mapping[str, str] | None
+    opt_confirmation: bool
+    created_at: datetime
+    sending_started_at: datetime | None
+    attempts: int

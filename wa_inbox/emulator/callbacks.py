@@ -27,6 +27,9 @@ class WebhookSender:
         self._rng = rng
         self.log: list[dict[str, Any]] = []
 
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
     async def deliver(
         self, kind: str, url: str, params: dict[str, str], duplicate_rate: float = 0.0
     ) -> int | None:
@@ -46,9 +49,7 @@ class WebhookSender:
             "User-Agent": "TwilioProxy/1.1",
         }
 
-    async def _post(
-        self, kind: str, url: str, params: dict[str, str], headers: dict[str, str]
-    ) -> int | None:
+    async def _post(self, kind: str, url: str, params: dict[str, str], headers: dict[str, str]) -> int | None:
         entry: dict[str, Any] = {"kind": kind, "url": url, "params": dict(params)}
         self.log.append(entry)
         try:

@@ -135,8 +135,7 @@ TEMPLATES: tuple[Template, ...] = (
             "UTILITY",
             "twilio/text",
             "rejected",
-            "INCORRECT_CATEGORY. Promotional content was submitted as UTILITY; "
-            "resubmit it as MARKETING.",
+            "INCORRECT_CATEGORY. Promotional content was submitted as UTILITY; resubmit it as MARKETING.",
         ),
     ),
     Template(
@@ -148,9 +147,7 @@ TEMPLATES: tuple[Template, ...] = (
                 "title": "New arrivals for you, {{1}}",
                 "subtitle": "Fresh picks from this week's collection",
                 "media": ["https://cdn.example.com/cards/new-arrivals.jpg"],
-                "actions": [
-                    {"type": "URL", "title": "Shop now", "url": "https://shop.example.com/new"}
-                ],
+                "actions": [{"type": "URL", "title": "Shop now", "url": "https://shop.example.com/new"}],
             }
         },
         UNSUBMITTED,

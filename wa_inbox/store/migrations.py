@@ -58,11 +58,14 @@ MIGRATIONS: list[tuple[str, str]] = [
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL,
             read_by_agent_at TEXT,
+            opt_confirmation INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            sending_started_at TEXT,
             change_seq INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX messages_by_contact ON messages (contact_address, id);
         CREATE INDEX messages_by_change ON messages (change_seq);
-        CREATE INDEX messages_pending ON messages (status) WHERE status = 'pending';
+        CREATE INDEX messages_unsent ON messages (status, id) WHERE status IN ('pending', 'sending');
 
         CREATE TABLE media (
             id INTEGER PRIMARY KEY,

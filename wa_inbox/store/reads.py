@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import aiosqlite
 
 from wa_inbox.domain import window
-from wa_inbox.domain.models import Contact, Conversation, Direction, Location, MediaRef, Message
+from wa_inbox.domain.models import (
+    Contact,
+    Conversation,
+    Direction,
+    Location,
+    MediaRef,
+    Message,
+    OutboundJob,
+)
 from wa_inbox.store.codec import from_json, parse_ts
 
 _MESSAGE_COLUMNS = """m.id, m.sid, m.direction, m.contact_address, m.from_addr, m.to_addr, m.body,
@@ -73,6 +81,31 @@ async def list_conversations(db: aiosqlite.Connection, limit: int | None = None)
     return [_conversation(row, by_id.get(row[8])) for row in rows]
 
 
+_JOB_COLUMNS = """id, to_addr, body, template_sid, template_variables, opt_confirmation, created_at,
+    sending_started_at, attempts"""
+
+
+async def outbound_jobs(db: aiosqlite.Connection, where: str, params: Sequence[object]) -> list[OutboundJob]:
+    rows = list(
+        await db.execute_fetchall(f"SELECT {_JOB_COLUMNS} FROM messages WHERE {where} ORDER BY id", params)
+    )
+    media: dict[int, list[str]] = defaultdict(list)
+    if rows:
+        marks = ",".join("?" * len(rows))
+        for message_id, url in await db.execute_fetchall(
+            f"SELECT message_id, twilio_url FROM media WHERE message_id IN ({marks}) ORDER BY position",
+            [row[0] for row in rows],
+        ):
+            media[message_id].append(url)
+    return [_job(row, tuple(media.get(row[0], ()))) for row in rows]
+
+
+async def known_sids(db: aiosqlite.Connection, sids: Sequence[str]) -> set[str]:
+    marks = ",".join("?" * len(sids))
+    rows = await db.execute_fetchall(f"SELECT sid FROM messages WHERE sid IN ({marks})", sids)
+    return {row[0] for row in rows}
+
+
 async def count_rejected_webhooks(db: aiosqlite.Connection) -> int:
     rows = list(
         await db.execute_fetchall(
@@ -133,6 +166,21 @@ def _message(row: sqlite3.Row, media: tuple[MediaRef, ...]) -> Message:
         created_at=parse_ts(row[21]),  # type: ignore[arg-type]
         updated_at=parse_ts(row[22]),  # type: ignore[arg-type]
         read_by_agent_at=parse_ts(row[23]),
+    )
+
+
+def _job(row: sqlite3.Row, media_urls: tuple[str, ...]) -> OutboundJob:
+    return OutboundJob(
+        id=row[0],
+        to_addr=row[1],
+        body=row[2],
+        media_urls=media_urls,
+        content_sid=row[3],
+        content_variables=from_json(row[4]),
+        opt_confirmation=bool(row[5]),
+        created_at=parse_ts(row[6]),  # type: ignore[arg-type]
+        sending_started_at=parse_ts(row[7]),
+        attempts=row[8],
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,11 +15,13 @@ from wa_inbox.domain.models import (
     Conversation,
     InboundMessage,
     Message,
+    OutboundJob,
     StatusUpdate,
     Verdict,
     WebhookRecord,
 )
 from wa_inbox.domain.optout import OptAction
+from wa_inbox.domain.policy import Draft
 from wa_inbox.store import reads, writes
 from wa_inbox.store.codec import to_json
 from wa_inbox.store.migrations import migrate
@@ -105,11 +107,11 @@ class SqliteStore:
                 if changed and confirmation:
                     writes.queue_outbound(
                         conn,
-                        to_addr=msg.from_addr,
-                        body=confirmation,
+                        Draft(to=msg.from_addr, body=confirmation),
                         idempotency_key=f"opt-confirmation:{msg.sid}",
                         now=now,
                         seq=seq,
+                        opt_confirmation=opt_action is OptAction.STOP,
                     )
             return True
 
@@ -138,6 +140,57 @@ class SqliteStore:
         except (sqlite3.Error, TimeoutError):
             return False
         return True
+
+    # --- outbox ---------------------------------------------------------------------------------
+
+    async def queue_draft(self, draft: Draft, idempotency_key: str) -> int | None:
+        """Queue a message for the sender; None when this key was queued before (a repeated submit)."""
+        now = self._clock()
+        return await self._writer.submit(
+            lambda conn, seq: writes.queue_outbound(
+                conn, draft, idempotency_key=idempotency_key, now=now, seq=seq
+            )
+        )
+
+    async def claim_unsent(self, limit: int) -> list[OutboundJob]:
+        """Mark up to `limit` pending messages as being sent, durably, and return them."""
+        now = self._clock()
+        ids = await self._writer.submit(lambda conn, seq: writes.claim_unsent(conn, limit, now, seq))
+        if not ids:
+            return []
+        return await reads.outbound_jobs(self._db, f"id IN ({','.join('?' * len(ids))})", ids)
+
+    async def list_sending(self) -> list[OutboundJob]:
+        """Messages whose request may have reached Twilio without our hearing back (after a crash)."""
+        return await reads.outbound_jobs(self._db, "status = 'sending'", ())
+
+    async def record_accepted(
+        self, message_id: int, sid: str, status: str, from_addr: str | None, messaging_service_sid: str | None
+    ) -> None:
+        now = self._clock()
+        await self._writer.submit(
+            lambda conn, seq: writes.record_accepted(
+                conn,
+                message_id,
+                sid=sid,
+                status=status,
+                from_addr=from_addr,
+                messaging_service_sid=messaging_service_sid,
+                now=now,
+                seq=seq,
+            )
+        )
+
+    async def record_failed(self, message_id: int, error_code: int | None, error_message: str) -> None:
+        now = self._clock()
+        await self._writer.submit(
+            lambda conn, seq: writes.record_failed(
+                conn, message_id, error_code=error_code, error_message=error_message, now=now, seq=seq
+            )
+        )
+
+    async def known_sids(self, sids: Sequence[str]) -> set[str]:
+        return await reads.known_sids(self._db, sids) if sids else set()
 
     # --- reads ----------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from wa_inbox.domain import status as status_rules
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import Direction, InboundMessage, StatusUpdate, Verdict, WebhookRecord
 from wa_inbox.domain.optout import OptAction
+from wa_inbox.domain.policy import Draft
 from wa_inbox.store.codec import to_json, ts
 
 _SECRET_HEADERS = frozenset({"x-twilio-signature", "authorization", "cookie", "proxy-authorization"})
@@ -140,34 +141,112 @@ def set_opt_state(
 
 def queue_outbound(
     conn: sqlite3.Connection,
+    draft: Draft,
     *,
-    to_addr: str,
-    body: str,
     idempotency_key: str,
     now: datetime,
     seq: int,
+    opt_confirmation: bool = False,
 ) -> int | None:
     """Queue a message in local state `pending` for the sender; None if that key was queued before."""
-    ensure_contact(conn, to_addr, now)
+    ensure_contact(conn, draft.to, now)
     row = conn.execute(
-        "INSERT INTO messages (idempotency_key, direction, contact_address, to_addr, body, status,"
-        " status_rank, created_at, updated_at, read_by_agent_at, change_seq)"
-        " VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO messages (idempotency_key, direction, contact_address, to_addr, body, num_media,"
+        " template_sid, template_variables, status, status_rank, created_at, updated_at,"
+        " read_by_agent_at, opt_confirmation, change_seq)"
+        " VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
         (
             idempotency_key,
-            to_addr,
-            to_addr,
-            body,
+            draft.to,
+            draft.to,
+            draft.body,
+            len(draft.media),
+            draft.content_sid,
+            to_json(draft.content_variables) if draft.is_template else None,
             status_rules.PENDING,
             status_rules.rank(status_rules.PENDING),
             ts(now),
             ts(now),
             ts(now),
+            opt_confirmation,
             seq,
         ),
     ).fetchone()
-    return None if row is None else int(row[0])
+    if row is None:
+        return None
+    message_id = int(row[0])
+    conn.executemany(
+        "INSERT INTO media (message_id, position, twilio_url, content_type, size_bytes) VALUES (?, ?, ?, ?, ?)",
+        [(message_id, i, m.url, m.content_type or "", m.size_bytes) for i, m in enumerate(draft.media)],
+    )
+    return message_id
+
+
+def claim_unsent(conn: sqlite3.Connection, limit: int, now: datetime, seq: int) -> list[int]:
+    """Move pending messages to `sending` before any request leaves, so a crash leaves a trace."""
+    rows = conn.execute(
+        "UPDATE messages SET status = 'sending', sending_started_at = ?, attempts = attempts + 1,"
+        " change_seq = ? WHERE id IN (SELECT id FROM messages WHERE status = 'pending' ORDER BY id LIMIT ?)"
+        " RETURNING id",
+        (ts(now), seq, limit),
+    ).fetchall()
+    return sorted(int(row[0]) for row in rows)
+
+
+def record_accepted(
+    conn: sqlite3.Connection,
+    message_id: int,
+    *,
+    sid: str,
+    status: str,
+    from_addr: str | None,
+    messaging_service_sid: str | None,
+    now: datetime,
+    seq: int,
+) -> None:
+    """Give the row Twilio's SID. Callbacks may have beaten the response here: fold their row in."""
+    rank = status_rules.rank(status)
+    early = conn.execute(
+        "DELETE FROM messages WHERE sid = ? AND idempotency_key IS NULL"
+        " RETURNING status, status_rank, error_code, error_message",
+        (sid,),
+    ).fetchone()
+    if early is not None and early[1] > rank:
+        status, rank = early[0], early[1]
+    conn.execute(
+        "UPDATE messages SET sid = ?, status = ?, status_rank = ?, from_addr = COALESCE(?, from_addr),"
+        " messaging_service_sid = ?, error_code = COALESCE(?, error_code),"
+        " error_message = COALESCE(?, error_message), updated_at = ?, change_seq = ? WHERE id = ?",
+        (
+            sid,
+            status,
+            rank,
+            from_addr,
+            messaging_service_sid,
+            early[2] if early else None,
+            early[3] if early else None,
+            ts(now),
+            seq,
+            message_id,
+        ),
+    )
+
+
+def record_failed(
+    conn: sqlite3.Connection,
+    message_id: int,
+    *,
+    error_code: int | None,
+    error_message: str,
+    now: datetime,
+    seq: int,
+) -> None:
+    conn.execute(
+        "UPDATE messages SET status = 'failed', status_rank = ?, error_code = ?, error_message = ?,"
+        " updated_at = ?, change_seq = ? WHERE id = ?",
+        (status_rules.rank("failed"), error_code, error_message, ts(now), seq, message_id),
+    )
 
 
 def apply_status(conn: sqlite3.Connection, update: StatusUpdate, now: datetime, seq: int) -> bool:

@@ -1,0 +1,139 @@
+"""May this be sent now? The rules Twilio and WhatsApp would enforce, checked before any request leaves.
+
+Each refusal is one sentence for the agent, saying what is wrong and what they can do instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from wa_inbox.domain import window
+from wa_inbox.domain.models import Contact
+
+MAX_BODY_CHARS = 1600
+MAX_MEDIA_PER_MESSAGE = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A media URL, with what we know of the file behind it (nothing, for a remote URL)."""
+
+    url: str
+    content_type: str | None = None
+    size_bytes: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What an agent asks to send: text, one attachment (with an optional caption) or a template."""
+
+    to: str
+    body: str = ""
+    media: tuple[Attachment, ...] = ()
+    content_sid: str | None = None
+    content_variables: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_template(self) -> bool:
+        return self.content_sid is not None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaLimits:
+    max_image_bytes: int
+    max_doc_bytes: int
+    allowed_mime_prefixes: tuple[str, ...]
+
+
+def refusal(draft: Draft, contact: Contact | None, now: datetime, limits: MediaLimits) -> str | None:
+    """The reason this draft must not be sent, or None when Twilio would accept it."""
+    checks = (
+        _shape(draft),
+        _opted_out(contact),
+        _window(draft, contact, now),
+        _length(draft),
+        _media(draft, limits),
+    )
+    return next((reason for reason in checks if reason), None)
+
+
+def _who(contact: Contact | None, address: str) -> str:
+    return contact.profile_name or address if contact else address
+
+
+def _shape(draft: Draft) -> str | None:
+    if draft.is_template:
+        if draft.body or draft.media:
+            return "Not sent: a template carries its own text, so send it without a body or attachment."
+        if any(not (key.isdigit() and isinstance(v, str)) for key, v in draft.content_variables.items()):
+            return 'Not sent: template variables are numbered ("1", "2", …) and their values are text.'
+        return None
+    if not draft.body.strip() and not draft.media:
+        return "Not sent: there is nothing to send; write a message, attach a file or pick a template."
+    return None
+
+
+def _opted_out(contact: Contact | None) -> str | None:
+    if contact is None or not contact.opted_out:
+        return None
+    when = f" on {contact.opted_out_at:%Y-%m-%d %H:%M} UTC" if contact.opted_out_at else ""
+    how = f" ({contact.opted_out_source})" if contact.opted_out_source else ""
+    return (
+        f"Not sent: {_who(contact, contact.address)} opted out{when} by sending STOP{how}; "
+        "nothing can be sent until they send START."
+    )
+
+
+def _window(draft: Draft, contact: Contact | None, now: datetime) -> str | None:
+    last = contact.last_inbound_at if contact else None
+    if draft.is_template or window.is_open(last, now):
+        return None
+    who = _who(contact, draft.to)
+    if last is None:
+        return f"Not sent: {who} has never written to you, so only an approved template can start the chat."
+    closed = window.expires_at(last)
+    return (
+        f"Not sent: the 24-hour window with {who} closed at {closed:%Y-%m-%d %H:%M} UTC; "
+        "only an approved template can be sent until they write again."
+    )
+
+
+def _length(draft: Draft) -> str | None:
+    if len(draft.body) <= MAX_BODY_CHARS:
+        return None
+    return f"Not sent: the message is {len(draft.body):,} characters and Twilio's limit is 1,600; shorten it."
+
+
+def _media(draft: Draft, limits: MediaLimits) -> str | None:
+    if len(draft.media) > MAX_MEDIA_PER_MESSAGE:
+        return "Not sent: WhatsApp takes one attachment per message; send the files one at a time."
+    for item in draft.media:
+        if reason := _attachment(item, limits):
+            return reason
+    return None
+
+
+def _attachment(item: Attachment, limits: MediaLimits) -> str | None:
+    name = item.name or item.url
+    kind = item.content_type
+    if kind is not None and not kind.startswith(limits.allowed_mime_prefixes):
+        return (
+            f"Not sent: {name} is {kind}, a type WhatsApp does not take here "
+            "(allowed: images, audio, video, PDF and Office documents)."
+        )
+    if item.size_bytes is None or kind is None:
+        return None
+    is_image = kind.startswith("image/")
+    limit = limits.max_image_bytes if is_image else limits.max_doc_bytes
+    if item.size_bytes <= limit:
+        return None
+    what = "images" if is_image else "files"
+    size, most = _megabytes(item.size_bytes), _megabytes(limit)
+    return f"Not sent: {name} is {size} and WhatsApp's limit for {what} is {most}."
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
