@@ -177,7 +177,8 @@ def queue_outbound(
         return None
     message_id = int(row[0])
     conn.executemany(
-        "INSERT INTO media (message_id, position, twilio_url, content_type, size_bytes) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO media (message_id, position, twilio_url, content_type, size_bytes)"
+        " VALUES (?, ?, ?, ?, ?)",
         [(message_id, i, m.url, m.content_type or "", m.size_bytes) for i, m in enumerate(draft.media)],
     )
     return message_id
