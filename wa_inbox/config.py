@@ -43,6 +43,7 @@ ENV_KEYS: Mapping[str, tuple[str, str]] = {
     "PUBLIC_BASE_URL": ("twilio", "public_base_url"),
     "WA_INBOX_TWILIO_BASE_URL": ("twilio", "base_url"),
     "WA_INBOX_DB": ("store", "path"),
+    "TWILIO_WHATSAPP_FROM": ("twilio", "from_address"),
 }
 """Environment variables and the settings they fill; the environment wins over `.env` and TOML."""
 
@@ -69,6 +70,8 @@ class TwilioSettings(_Section):
     """The URL Twilio calls (ngrok or reverse proxy): signatures are computed over it."""
     base_url: str | None = None
     """Send every https://*.twilio.com request here instead (the emulator); unset in production."""
+    from_address: str | None = None
+    """A WhatsApp sender (whatsapp:+E164) to send from when no Messaging Service is set."""
 
     @field_validator("public_base_url", "base_url")
     @classmethod
@@ -148,6 +151,18 @@ class StoreSettings(_Section):
     """The SQLite database; `wa-inbox serve` and every attached TUI share it."""
 
 
+class OutboxSettings(_Section):
+    rate_per_second: float = Field(80.0, gt=0)
+    """Messages per second per sender: WhatsApp's default is 80; Twilio queues (up to 4 h) beyond it."""
+    concurrency: int = Field(16, gt=0, le=256)
+    """Requests in flight to Twilio at once."""
+    max_attempts: int = Field(6, gt=0, le=20)
+    """Tries per message for 429, 5xx and network errors, with exponential backoff and full jitter."""
+    max_retry_seconds: float = Field(120.0, gt=0)
+    """Stop retrying a message after this long; it is then marked failed with the last error."""
+    request_timeout_seconds: float = Field(15.0, gt=0)
+
+
 class DevSettings(_Section):
     allow_unsigned_webhooks: bool = False
     """Required, on purpose, to run with `validate_signatures = false`."""
@@ -161,9 +176,22 @@ class Settings(_Section):
     opt: OptSettings = OptSettings()
     media: MediaSettings = MediaSettings()
     store: StoreSettings = StoreSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    routing: dict[str, str] = {}
+    """Country code (ISO 3166, like "BR") -> Messaging Service SID; "default" for the rest."""
     dev: DevSettings = DevSettings()
     webhook_auth_token: SecretStr | None = None
     """Resolved from the variable named by `webhooks.signature_auth_token_env`."""
+
+    @field_validator("routing")
+    @classmethod
+    def _routing_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        for country, service in value.items():
+            if not (country == "default" or (len(country) == 2 and country.isupper())):
+                raise ValueError(f"{country!r} is not a two-letter country code like BR, nor 'default'")
+            if not (service.startswith("MG") and len(service) == 34):
+                raise ValueError(f"{service!r} for {country} is not a Messaging Service SID (MG…)")
+        return value
 
     def require_receiver(self) -> None:
         """Check what the webhook receiver cannot run without."""
@@ -184,6 +212,25 @@ class Settings(_Section):
             raise ConfigError(
                 "PUBLIC_BASE_URL is not set: set it (or [twilio] public_base_url) to the URL Twilio "
                 "calls, such as your ngrok https URL, because signatures are computed over it."
+            )
+
+    def require_sender(self) -> None:
+        """Check what sending through Twilio cannot run without."""
+        twilio = self.twilio
+        if twilio.account_sid is None:
+            raise ConfigError(
+                "TWILIO_ACCOUNT_SID is not set: put your account SID (AC…) in it to send messages."
+            )
+        has_key = twilio.api_key_sid is not None and twilio.api_key_secret is not None
+        if not has_key and twilio.auth_token is None:
+            raise ConfigError(
+                "No Twilio credential is set: set TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET "
+                "(recommended) or TWILIO_AUTH_TOKEN."
+            )
+        if twilio.messaging_service_sid is None and twilio.from_address is None and not self.routing:
+            raise ConfigError(
+                "No sender is set: set TWILIO_MESSAGING_SERVICE_SID (MG…) or TWILIO_WHATSAPP_FROM "
+                "(whatsapp:+E164) so wa-inbox knows what to send from."
             )
 
 

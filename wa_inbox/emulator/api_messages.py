@@ -30,9 +30,7 @@ async def list_messages(request: Request) -> Response:
     page = paging.cut(found, lambda m: m.sid)
     filters = [(key, query[key]) for key in FILTER_KEYS if query.get(key)]
     records = [message_json(m) for m in page.items]
-    return JSONResponse(
-        v2010_envelope("messages", records, request.url.path, filters, paging, page)
-    )
+    return JSONResponse(v2010_envelope("messages", records, request.url.path, filters, paging, page))
 
 
 async def fetch_message(request: Request) -> Response:

@@ -94,17 +94,14 @@ class Emulator:
         profile_name: str | None = None,
     ) -> str:
         """A customer writes in: store it, open their window, post the signed webhook."""
+        sender, url = self._sender(), self._inbound_url()
         address = channel_address(from_addr)
         body = body or (button[0] if button else "")
         message, stored = self._store_inbound(address, body, media or [])
         self._apply_keywords(address, body)
-        inbound = Inbound(
-            message.sid, self.config.account_sid, address, self.config.sender, body,
-            profile_name, [InboundMedia(self._media_url(m), m.content_type) for m in stored],
-            location, button, referral,
-        )  # fmt: skip
-        url = self._inbound_url()
-        await self._sender().deliver("inbound", url, inbound.params(), self.config.duplicate_rate)
+        announced = [InboundMedia(self._media_url(m), m.content_type) for m in stored]
+        form = Inbound(message, announced, profile_name, location, button, referral).params()
+        await sender.deliver("inbound", url, form, self.config.duplicate_rate)
         return message.sid
 
     async def sent(self) -> list[dict[str, Any]]:
@@ -207,11 +204,19 @@ class Emulator:
     def _store_outbound(self, request: OutboundRequest) -> Message:
         now, sid, service = _now(), new_sid("SM", self._rng), request.messaging_service_sid
         message = Message(
-            sid, self.config.account_sid, "outbound-api", request.from_, request.to,
-            request.body, "accepted" if service else "queued", now, now,
-            messaging_service_sid=service, num_media=1 if request.media_url else 0,
+            sid=sid,
+            account_sid=self.config.account_sid,
+            direction="outbound-api",
+            from_=request.from_,
+            to=request.to,
+            body=request.body,
+            status="accepted" if service else "queued",
+            date_created=now,
+            date_updated=now,
+            messaging_service_sid=service,
+            num_media=1 if request.media_url else 0,
             num_segments=0 if service else 1,
-        )  # fmt: skip
+        )
         media = [self._outbound_media(sid, request.media_url, now)] if request.media_url else []
         self.world.add(message, media)
         return message
@@ -228,9 +233,18 @@ class Emulator:
         now, account = _now(), self.config.account_sid
         sid = new_sid("MM" if media else "SM", self._rng)
         message = Message(
-            sid, account, "inbound", address, self.config.sender, body, "received", now, now,
-            num_media=len(media), date_sent=now,
-        )  # fmt: skip
+            sid=sid,
+            account_sid=account,
+            direction="inbound",
+            from_=address,
+            to=self.config.sender,
+            body=body,
+            status="received",
+            date_created=now,
+            date_updated=now,
+            num_media=len(media),
+            date_sent=now,
+        )
         stored = [Media(new_sid("ME", self._rng), sid, account, ct, now, data) for data, ct in media]
         self.world.add(message, stored)
         self.world.last_inbound[address] = now

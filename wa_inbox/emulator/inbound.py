@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from wa_inbox.emulator.resources import API_VERSION
+
+if TYPE_CHECKING:
+    from wa_inbox.emulator.state import Message
 
 
 class Location(TypedDict):
@@ -32,15 +35,11 @@ class InboundMedia:
 
 @dataclass(frozen=True)
 class Inbound:
-    """Everything a customer's message carries."""
+    """A stored customer message and everything else its webhook announces."""
 
-    sid: str
-    account_sid: str
-    from_addr: str
-    to_addr: str
-    body: str = ""
-    profile_name: str | None = None
+    message: Message
     media: Sequence[InboundMedia] = ()
+    profile_name: str | None = None
     location: Location | None = None
     button: tuple[str, str] | None = None
     referral: Mapping[str, Any] | None = None
@@ -66,19 +65,20 @@ class Inbound:
         return "text"
 
     def _common(self) -> dict[str, str]:
+        m = self.message
         params = {
-            "MessageSid": self.sid,
-            "SmsSid": self.sid,
-            "SmsMessageSid": self.sid,
-            "AccountSid": self.account_sid,
-            "From": self.from_addr,
-            "To": self.to_addr,
-            "Body": self.body,
+            "MessageSid": m.sid,
+            "SmsSid": m.sid,
+            "SmsMessageSid": m.sid,
+            "AccountSid": m.account_sid,
+            "From": m.from_,
+            "To": m.to,
+            "Body": m.body,
             "NumMedia": str(len(self.media)),
             "NumSegments": "1",
             "SmsStatus": "received",
             "ApiVersion": API_VERSION,
-            "WaId": self.from_addr.removeprefix("whatsapp:+"),
+            "WaId": m.from_.removeprefix("whatsapp:+"),
             "MessageType": self.message_type(),
             "ReferralNumMedia": "0",
         }

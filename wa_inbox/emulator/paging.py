@@ -69,9 +69,13 @@ class PageRequest:
 
 
 def v2010_envelope(
-    key: str, records: list[dict[str, Any]], path: str, filters: list[tuple[str, str]],
-    req: PageRequest, page: Page[Any],
-) -> dict[str, Any]:  # fmt: skip
+    key: str,
+    records: list[dict[str, Any]],
+    path: str,
+    filters: list[tuple[str, str]],
+    req: PageRequest,
+    page: Page[Any],
+) -> dict[str, Any]:
     """The api.twilio.com list shape the SDK's Page reads (relative `*_page_uri` links)."""
     previous = req.link(path, filters, req.number - 1, None) if req.number > 0 else None
     following = req.link(path, filters, req.number + 1, page.next_token)

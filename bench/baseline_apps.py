@@ -1,0 +1,77 @@
+"""The servers bench/ingest.py compares, and the runner that starts one: `python baseline_apps.py KIND PORT`.
+
+KIND is `bare` (read the body, 204: the ceiling), `reference` (Twilio's documented handler: parse the
+form, `RequestValidator.validate`, store nothing) or `receiver` (wa-inbox's real receiver, configured from
+the environment like `wa-inbox serve`). All three run under identical uvicorn settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+
+PATH = "/twilio/status"
+
+
+async def bare(request: Request) -> Response:
+    await request.body()
+    return Response(status_code=204)
+
+
+def reference_app(token: str) -> Starlette:
+    validator = RequestValidator(token)
+
+    async def reference(request: Request) -> Response:
+        form = await request.form()
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not validator.validate(str(request.url), form, signature):
+            return Response(status_code=403)
+        return Response(status_code=204)
+
+    return Starlette(routes=[Route(PATH, reference, methods=["POST"])])
+
+
+def build(kind: str) -> Starlette:
+    if kind == "bare":
+        return Starlette(routes=[Route(PATH, bare, methods=["POST"])])
+    if kind == "reference":
+        return reference_app(os.environ["TWILIO_AUTH_TOKEN"])
+    if kind == "receiver":
+        from wa_inbox.config import load_settings
+        from wa_inbox.receiver.app import create_app
+
+        # As `wa-inbox serve` does, but to a file: one INFO line per request stays in the measurement.
+        logging.basicConfig(
+            filename=os.environ["WA_INBOX_BENCH_LOG"],
+            level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        )
+        return create_app(load_settings())
+    raise SystemExit(f"unknown server kind {kind!r}: use bare, reference or receiver")
+
+
+def main() -> None:
+    kind, port = sys.argv[1], int(sys.argv[2])
+    uvicorn.run(
+        build(kind),
+        host="127.0.0.1",
+        port=port,
+        http="httptools",
+        loop="uvloop",
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
