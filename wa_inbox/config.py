@@ -160,6 +160,8 @@ class OutboxSettings(_Section):
     """Tries per message for 429, 5xx and network errors, with exponential backoff and full jitter."""
     max_retry_seconds: float = Field(120.0, gt=0)
     """Stop retrying a message after this long; it is then marked failed with the last error."""
+    backoff_base_seconds: float = Field(0.25, gt=0)
+    """The first retry waits up to twice this, the next up to four times, and so on (capped at 30 s)."""
     request_timeout_seconds: float = Field(15.0, gt=0)
 
 

@@ -60,11 +60,11 @@ def error_message(code: int) -> str:
 
 
 def default_http_status(code: int) -> int:
-    """The HTTP status Twilio pairs with an API error code."""
-    special = {20003: 401, 20404: 404, 20429: 429}
+    """The HTTP status Twilio pairs with an API error code (5xxxx: server side)."""
+    special = {20003: 401, 20404: 404, 20429: 429, 20500: 500, 20503: 503}
     if code in special:
         return special[code]
-    return 500 if code >= 50000 else 400
+    return 500 if 50000 <= code < 60000 else 400
 
 
 class TwilioError(Exception):

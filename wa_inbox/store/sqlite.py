@@ -189,6 +189,16 @@ class SqliteStore:
             )
         )
 
+    async def set_opt_state(self, address: str, action: OptAction, source: str) -> bool:
+        """Opt a contact out or in by hand or from a Twilio error, with an audit row; False if unchanged."""
+        now = self._clock()
+
+        def write(conn: sqlite3.Connection, seq: int) -> bool:
+            writes.ensure_contact(conn, address, now)
+            return writes.set_opt_state(conn, address, action, source, None, now, seq)
+
+        return await self._writer.submit(write)
+
     async def known_sids(self, sids: Sequence[str]) -> set[str]:
         return await reads.known_sids(self._db, sids) if sids else set()
 

@@ -1,0 +1,338 @@
+"""Ingest benchmark: how many signed status callbacks a second the real receiver stores durably.
+
+Runs wrk against three servers with identical uvicorn settings (httptools, uvloop, one process, no
+access log), each in its own subprocess, on the same pre-signed bodies:
+  (a) bare Starlette: read the body, 204 (the ceiling);
+  (b) the handler Twilio's docs show: `await request.form()` + `RequestValidator.validate`, no storage;
+  (c) wa-inbox's receiver: signature checked, every callback a new (MessageSid, MessageStatus) committed
+      with synchronous=FULL, one INFO log line per request to a file.
+Usage: .venv/bin/python bench/ingest.py [--duration 10] [--connections 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from twilio.request_validator import RequestValidator
+
+HERE = Path(__file__).resolve().parent
+PATH = "/twilio/status"  # the receiver's default status path; the baseline apps use it too
+STATUSES = (("sent", None), ("delivered", "DELIVERED"), ("read", "READ"))
+CUSTOMERS = 10_000
+GUESSED_RATE = 15_000  # requests/s: bodies = rate x duration, so that (c) never repeats one
+
+LUA = r"""
+local threads, count = {}, 0
+function setup(thread)
+  thread:set("id", count)
+  count = count + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  local nthreads = tonumber(args[2])
+  reqs, n, sent, wraps = {}, 0, 0, 0
+  local i = 0
+  for line in io.lines(args[1]) do
+    if i % nthreads == id then
+      local sig, body = line:match("^(%S+)\t(.*)$")
+      local headers = {["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = sig}
+      reqs[#reqs + 1] = wrk.format("POST", nil, headers, body)
+    end
+    i = i + 1
+  end
+end
+function request()
+  n = n + 1
+  if n > #reqs then n, wraps = 1, wraps + 1 end
+  sent = sent + 1
+  return reqs[n]
+end
+function done(summary, latency, requests)
+  local s, w = 0, 0
+  for _, t in ipairs(threads) do s, w = s + t:get("sent"), w + t:get("wraps") end
+  io.write(string.format("bench: sent=%d wraps=%d\n", s, w))
+end
+"""
+
+
+@dataclass
+class Result:
+    label: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
+    sent: int
+    wraps: int
+
+    @property
+    def ok(self) -> int:
+        return self.requests - self.non_2xx
+
+
+def status_callback(index: int, token_suffix: str) -> dict[str, str]:
+    """The parameters of a WhatsApp status callback (twilio-reference.md §2.2/§2.3), ~500 bytes encoded."""
+    message, (status, event) = index // 3, STATUSES[index % 3]
+    sid = f"SM{message:032x}"
+    number = f"+551198{message % CUSTOMERS:07d}"
+    params = {
+        "SmsSid": sid,
+        "SmsStatus": status,
+        "MessageStatus": status,
+        "ChannelToAddress": number,
+        "To": f"whatsapp:{number}",
+        "ChannelPrefix": "whatsapp",
+        "MessageSid": sid,
+        "AccountSid": f"AC{token_suffix}",
+        "From": "whatsapp:+14155238886",
+        "ApiVersion": "2010-04-01",
+        "ChannelInstallSid": f"XE{token_suffix}",
+        "MessagingServiceSid": f"MG{token_suffix}",
+    }
+    if event:
+        params["EventType"] = event
+    return params
+
+
+def write_bodies(path: Path, url: str, token: str, count: int) -> tuple[int, str, str]:
+    """`signature<TAB>body` lines, each a distinct signed callback.
+
+    Returns the mean body size and one more signed callback (signature, body) that is not in the file.
+    """
+    validator, suffix, total = RequestValidator(token), secrets.token_hex(16), 0
+    with path.open("w") as file:
+        for index in range(count + 1):
+            params = status_callback(index, suffix)
+            body, signature = urlencode(params), validator.compute_signature(url, params)
+            if index == count:
+                return total // count, signature, body
+            total += len(body)
+            file.write(f"{signature}\t{body}\n")
+    raise AssertionError("unreachable")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(kind: str, port: int, env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
+    log = (workdir / f"{kind}.stderr").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "baseline_apps.py"), kind, str(port)],
+        cwd=workdir,  # so that no .env of the caller's is read
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            fail(f"the {kind} server exited at start-up:\n{(workdir / f'{kind}.stderr').read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    fail(f"the {kind} server did not listen on port {port} within 30 s")
+    raise AssertionError  # unreachable
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)  # graceful: in-flight requests finish, the store drains and closes
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        fail("a server did not stop within 60 s of SIGINT")
+
+
+def preflight(port: int, signature: str, body: str, label: str) -> None:
+    """One signed request before the run, so a wrong setup fails in a second with its reason."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
+    conn.request("POST", PATH, body=body, headers=headers)
+    response = conn.getresponse()
+    if response.status != 204:
+        fail(f"{label}: the preflight request got {response.status}: {response.read()[:300]!r}")
+    conn.close()
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def parse_wrk(label: str, out: str) -> Result:
+    def number(pattern: str, default: str | None = None) -> str:
+        match = re.search(pattern, out, re.MULTILINE)
+        if match is None:
+            if default is None:
+                fail(f"{label}: cannot find {pattern!r} in wrk's output:\n{out}")
+            return default  # type: ignore[return-value]
+        return match.group(1)
+
+    percentiles = {
+        p: float(v) * _UNITS_MS[unit]
+        for p, v, unit in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.MULTILINE)
+    }
+    if "50" not in percentiles or "99" not in percentiles:
+        fail(f"{label}: no latency distribution in wrk's output:\n{out}")
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return Result(
+        label=label,
+        rps=float(number(r"^Requests/sec:\s+([\d.]+)")),
+        p50_ms=percentiles["50"],
+        p99_ms=percentiles["99"],
+        requests=int(number(r"^\s*(\d+) requests in")),
+        non_2xx=int(number(r"Non-2xx or 3xx responses: (\d+)", "0")),
+        socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
+        sent=int(number(r"^bench: sent=(\d+)")),
+        wraps=int(number(r"^bench: sent=\d+ wraps=(\d+)")),
+    )
+
+
+def run_wrk(label: str, port: int, args: argparse.Namespace, script: Path, bodies: Path) -> Result:
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}{PATH}",
+        "--",
+        str(bodies),
+        str(args.threads),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        fail(f"{label}: wrk failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return parse_wrk(label, done.stdout)
+
+
+def fail(message: str) -> None:
+    print(f"FAILED: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per server (10)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: run `apt-get install wrk` (Debian/Ubuntu).")
+        raise SystemExit(2)
+    try:
+        import python_multipart  # noqa: F401  (Starlette's request.form(), used by (b), needs it)
+    except ImportError:
+        print("python-multipart is not installed: run `.venv/bin/pip install python-multipart`.")
+        raise SystemExit(2) from None
+
+    with tempfile.TemporaryDirectory(prefix="wa-inbox-bench-") as tmp:
+        workdir = Path(tmp)
+        port, token = free_port(), secrets.token_hex(16)
+        base = f"http://127.0.0.1:{port}"
+        count = GUESSED_RATE * args.duration
+        bodies, script = workdir / "bodies.tsv", workdir / "cycle.lua"
+        started = time.monotonic()
+        mean_size, pre_signature, pre_body = write_bodies(bodies, base + PATH, token, count)
+        script.write_text(LUA)
+        (workdir / "empty.toml").write_text("")
+        db = workdir / "inbox.db"
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(HERE.parent),
+            "TWILIO_AUTH_TOKEN": token,
+            "PUBLIC_BASE_URL": base,
+            "WA_INBOX_DB": str(db),
+            "WA_INBOX_CONFIG": str(workdir / "empty.toml"),
+            "WA_INBOX_BENCH_LOG": str(workdir / "receiver.log"),
+        }
+        print(
+            f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency on {base}{PATH}; "
+            f"{count} distinct signed status callbacks of {mean_size} bytes on average "
+            f"(made in {time.monotonic() - started:.1f} s); {os.cpu_count()} CPUs; "
+            "uvicorn httptools+uvloop, 1 process, no access log",
+            flush=True,
+        )
+
+        results: list[Result] = []
+        for kind, label in (
+            ("bare", "(a) bare Starlette, 204"),
+            ("reference", "(b) Twilio docs handler"),
+            ("receiver", "(c) wa-inbox receiver"),
+        ):
+            proc = start_server(kind, port, env, workdir)
+            try:
+                preflight(port, pre_signature, pre_body, label)
+                result = run_wrk(label, port, args, script, bodies)
+            finally:
+                stop_server(proc)
+            results.append(result)
+            print(
+                f"{label:<26} {result.rps:>10.1f} req/s  p50 {result.p50_ms:6.2f} ms  "
+                f"p99 {result.p99_ms:6.2f} ms  non-2xx {result.non_2xx}  "
+                f"socket errors {result.socket_errors}  ({result.requests} requests)",
+                flush=True,
+            )
+            if result.wraps:
+                harm = "duplicates!" if kind == "receiver" else "harmless: nothing is stored"
+                print(f"    note: wrk went through the bodies again {result.wraps} time(s) ({harm})")
+
+        a, b, c = results
+        problems = [f"{r.label}: {r.non_2xx} non-2xx responses" for r in results if r.non_2xx]
+        problems += [f"{r.label}: {r.socket_errors} socket errors" for r in results if r.socket_errors]
+        if c.wraps:
+            problems.append("(c) repeated bodies, so some requests took the duplicate path: raise the count")
+
+        with sqlite3.connect(db) as conn:
+            (rows,) = conn.execute("SELECT count(*) FROM status_events").fetchone()
+        stored = rows - 1  # the preflight's row
+        in_flight = c.sent - c.requests  # written by wrk but answered after its deadline (not counted)
+        if stored == c.ok:
+            db_check = f"ok, {rows} status_events rows = {c.ok} 2xx counted by wrk + 1 preflight"
+        elif c.ok <= stored <= c.sent:
+            db_check = (
+                f"ok, {rows} status_events rows = {c.ok} 2xx counted by wrk + 1 preflight "
+                f"+ {stored - c.ok} of the {in_flight} requests in flight when wrk stopped "
+                "(stored, answered after wrk's deadline so not counted)"
+            )
+        else:
+            db_check = f"MISMATCH: {rows} status_events rows, wrk counted {c.ok} 2xx (+1 preflight)"
+            problems.append(db_check)
+
+        def verdict(holds: bool) -> str:
+            return "yes" if holds else "NO"
+
+        print()
+        print(f"(c)/(b) = {c.rps / b.rps:.2f}x       goal >= 2x:    {verdict(c.rps >= 2 * b.rps)}")
+        print(f"(c)/(a) = {c.rps / a.rps:.0%}        goal >= 30%:   {verdict(c.rps >= 0.3 * a.rps)}")
+        print(f"p99 (c) = {c.p99_ms:.2f} ms   goal < 25 ms:  {verdict(c.p99_ms < 25)}")
+        print(f"database: {db_check}")
+        if problems:
+            fail("; ".join(problems))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,314 @@
+"""The outbox: a send is stored first, then delivered to Twilio by a sender task.
+
+The rule that keeps a customer from getting the same message twice lives here:
+
+    A request whose outcome is unknown (a timeout or dropped connection after it was sent, a 5xx,
+    or a crash between the request and the stored answer) is never simply sent again. First the
+    sender asks Twilio for recent messages to that recipient; one created since the attempt began,
+    with the same body (for a template: any we do not know yet), is adopted as ours. Only when none
+    is found is the message sent again.
+
+Rows are marked `sending`, durably, before the request leaves, so a crash leaves that trace for
+`recover()` to resolve the same way at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from aiolimiter import AsyncLimiter
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
+
+from wa_inbox.config import Settings
+from wa_inbox.domain.addresses import country_of
+from wa_inbox.domain.errors import describe
+from wa_inbox.domain.models import OutboundJob
+from wa_inbox.domain.optout import OptAction
+from wa_inbox.domain.policy import Attachment, Draft, MediaLimits, refusal
+from wa_inbox.store.sqlite import SqliteStore, utc_now
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5
+"""How often the sender looks for work queued by another process (an attached TUI, the CLI)."""
+LOOKBACK = timedelta(minutes=2)
+"""Clock skew allowed between us and Twilio when matching a message we may have sent."""
+
+
+class Refused(Exception):
+    """The policy refused a draft before anything left; the message is the sentence for the agent."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    sid: str
+    status: str
+    from_addr: str | None
+    messaging_service_sid: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Definite:
+    code: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    reason: str
+    ambiguous: bool
+    """True when the request may have reached Twilio, so a lookup must come before a resend."""
+
+
+class Outbox:
+    """Accepts drafts (policy first) and delivers queued messages, at most `rate_per_second` per sender."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: SqliteStore,
+        client: Client,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._client = client
+        self._clock = clock
+        self._limits = MediaLimits(
+            settings.media.max_image_bytes, settings.media.max_doc_bytes, settings.media.allowed_mime_prefixes
+        )
+        self._limiters: dict[str, AsyncLimiter] = {}
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- accepting --------------------------------------------------------------------------------
+
+    async def submit(self, draft: Draft, idempotency_key: str | None = None) -> int:
+        """Queue `draft` if Twilio would take it, else raise `Refused`; returns the message id."""
+        contact = await self._store.get_contact(draft.to)
+        if reason := refusal(draft, contact, self._clock(), self._limits):
+            raise Refused(reason)
+        key = idempotency_key or uuid.uuid4().hex
+        message_id = await self._store.queue_draft(draft, key)
+        if message_id is None:
+            raise Refused("Not sent again: a message with this idempotency key was already queued.")
+        self._wake.set()
+        return message_id
+
+    # --- delivering -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """The sender task: resolve what a crash left, then deliver queued messages until cancelled."""
+        await self.recover()
+        try:
+            while True:
+                free = self._settings.outbox.concurrency - len(self._tasks)
+                jobs = await self._store.claim_unsent(free) if free > 0 else []
+                for job in jobs:
+                    self._start(self.deliver(job))
+                if not jobs:
+                    await self._idle()
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def recover(self) -> None:
+        """Messages left `sending` by a crash: adopt the one Twilio has, or send it (once) now."""
+        for job in await self._store.list_sending():
+            log.info("recovering message %s (was being sent when wa-inbox stopped)", job.id)
+            self._start(self._recover_one(job))
+
+    async def deliver(self, job: OutboundJob) -> None:
+        """Send one claimed message, retrying only what is safe to retry; records the outcome."""
+        if reason := await self._late_refusal(job):
+            await self._store.record_failed(job.id, None, reason)
+            return
+        outbox = self._settings.outbox
+        deadline = self._clock() + timedelta(seconds=outbox.max_retry_seconds)
+        last: _Retry | None = None
+        for attempt in range(outbox.max_attempts):
+            if attempt:
+                await self._back_off(attempt, deadline)
+            if last is not None and last.ambiguous:
+                found = await self._look_up(job)
+                if found:
+                    return
+                if found is None:
+                    continue  # Twilio could not be asked: still unknown, so no resend yet
+            async with self._limiter(job):
+                outcome = await self._attempt(job)
+            if not isinstance(outcome, _Retry):
+                await self._settle(job, outcome)
+                return
+            log.warning("message %s: %s (attempt %d)", job.id, outcome.reason, attempt + 1)
+            last = outcome
+            if self._clock() >= deadline:
+                break
+        await self._give_up(job, last)
+
+    async def _give_up(self, job: OutboundJob, last: _Retry | None) -> None:
+        if last is not None and last.ambiguous:
+            found = await self._look_up(job)
+            if found is None:
+                log.error("message %s: unknown whether Twilio has it; left for recovery", job.id)
+                return
+            if found:
+                return
+        reason = last.reason if last else "no attempt was made"
+        await self._store.record_failed(
+            job.id, None, f"Twilio did not take the message ({reason}); it was not sent."
+        )
+
+    # --- one request --------------------------------------------------------------------------------
+
+    async def _attempt(self, job: OutboundJob) -> _Accepted | _Definite | _Retry:
+        try:
+            message = await self._client.messages.create_async(**self._create_params(job))
+        except TwilioRestException as error:
+            return _classify(error)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+            return _Retry(f"could not connect to Twilio ({type(error).__name__})", ambiguous=False)
+        except httpx.TransportError as error:
+            return _Retry(f"no answer from Twilio ({type(error).__name__})", ambiguous=True)
+        return _Accepted(message.sid, message.status, message.from_, message.messaging_service_sid)
+
+    def _create_params(self, job: OutboundJob) -> dict[str, Any]:
+        name, sender = self._sender(job)
+        params: dict[str, Any] = {"to": job.to_addr, name: sender}
+        if self._settings.twilio.public_base_url:
+            params["status_callback"] = (
+                self._settings.twilio.public_base_url + self._settings.webhooks.status_path
+            )
+        if job.content_sid:
+            params["content_sid"] = job.content_sid
+            if job.content_variables:
+                params["content_variables"] = json.dumps(job.content_variables, ensure_ascii=False)
+            return params
+        if job.body:
+            params["body"] = job.body
+        if job.media_urls:
+            params["media_url"] = list(job.media_urls)
+        return params
+
+    def _sender(self, job: OutboundJob) -> tuple[str, str]:
+        """The Messaging Service for the recipient's country, else the default one, else the From."""
+        routing, twilio = self._settings.routing, self._settings.twilio
+        country = country_of(job.to_addr)
+        service = routing.get(country or "") or routing.get("default") or twilio.messaging_service_sid
+        if service:
+            return "messaging_service_sid", service
+        assert twilio.from_address is not None  # require_sender made sure
+        return "from_", twilio.from_address
+
+    def _limiter(self, job: OutboundJob) -> AsyncLimiter:
+        """A token bucket per sender, holding a tenth of a second's worth so bursts stay small."""
+        key = self._sender(job)[1]
+        if key not in self._limiters:
+            rate = self._settings.outbox.rate_per_second
+            burst = max(1.0, rate / 10)
+            self._limiters[key] = AsyncLimiter(burst, burst / rate)
+        return self._limiters[key]
+
+    async def _settle(self, job: OutboundJob, outcome: _Accepted | _Definite) -> None:
+        if isinstance(outcome, _Accepted):
+            await self._store.record_accepted(
+                job.id, outcome.sid, outcome.status, outcome.from_addr, outcome.messaging_service_sid
+            )
+            return
+        info = describe(outcome.code)
+        if info is not None and info.marks_opted_out:
+            await self._store.set_opt_state(job.to_addr, OptAction.STOP, f"twilio error {info.code}")
+        await self._store.record_failed(job.id, outcome.code, info.meaning if info else outcome.message)
+
+    # --- never a blind double send ---------------------------------------------------------------------
+
+    async def _adopt(self, job: OutboundJob) -> bool:
+        """Apply the module's rule: find this message at Twilio and make it ours. True if found."""
+        since = (job.sending_started_at or job.created_at) - LOOKBACK
+        candidates = [
+            m
+            for m in await self._client.messages.list_async(to=job.to_addr, limit=50)
+            if m.date_created is not None
+            and m.date_created >= since
+            and str(m.direction).startswith("outbound")
+        ]
+        known = await self._store.known_sids([m.sid for m in candidates])
+        unknown = sorted((m for m in candidates if m.sid not in known), key=lambda m: m.date_created)
+        match = next((m for m in unknown if job.content_sid or m.body == job.body), None)
+        if match is None:
+            return False
+        log.info("message %s was already at Twilio as %s; not sending it again", job.id, match.sid)
+        await self._store.record_accepted(
+            job.id, match.sid, match.status, match.from_, match.messaging_service_sid
+        )
+        return True
+
+    async def _look_up(self, job: OutboundJob) -> bool | None:
+        """`_adopt`, or None when Twilio cannot be asked right now."""
+        try:
+            return await self._adopt(job)
+        except (TwilioRestException, httpx.TransportError) as error:
+            log.warning("message %s: cannot ask Twilio whether it has it (%s)", job.id, error)
+            return None
+
+    async def _recover_one(self, job: OutboundJob) -> None:
+        found = await self._look_up(job)
+        if found is False:
+            await self.deliver(job)
+        elif found is None:
+            log.error("message %s: left `sending` until Twilio can be asked (next start)", job.id)
+
+    # --- plumbing ---------------------------------------------------------------------------------------
+
+    async def _late_refusal(self, job: OutboundJob) -> str | None:
+        """Re-check at send time: the customer may have sent STOP since the draft was queued."""
+        if job.opt_confirmation:
+            return None  # the STOP confirmation is the one message an opted-out customer may get
+        media = tuple(Attachment(url) for url in job.media_urls)
+        draft = Draft(job.to_addr, job.body, media, job.content_sid, job.content_variables or {})
+        contact = await self._store.get_contact(job.to_addr)
+        return refusal(draft, contact, self._clock(), self._limits)
+
+    async def _back_off(self, attempt: int, deadline: datetime) -> None:
+        """Exponential backoff with full jitter, never past the deadline."""
+        ceiling = min(30.0, self._settings.outbox.backoff_base_seconds * 2**attempt)
+        left = max(0.0, (deadline - self._clock()).total_seconds())
+        await asyncio.sleep(min(left, random.uniform(0, ceiling)))
+
+    def _start(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("the sender failed on a message", exc_info=task.exception())
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(POLL_SECONDS):
+                await self._wake.wait()
+        self._wake.clear()
+
+
+def _classify(error: TwilioRestException) -> _Definite | _Retry:
+    """429 is safe to resend; a 5xx may have been processed; any other answer is final."""
+    if error.status == 429 or error.code == 20429:
+        return _Retry("Twilio is rate-limiting requests (429)", ambiguous=False)
+    if error.status >= 500:
+        return _Retry(f"Twilio answered {error.status}", ambiguous=True)
+    return _Definite(error.code, error.msg)
