@@ -17,8 +17,7 @@ from wa_inbox import listing
 from wa_inbox.config import ConfigError, Settings, load_settings
 from wa_inbox.domain.addresses import InvalidAddress, to_whatsapp
 from wa_inbox.domain.models import Direction
-from wa_inbox.store.reads import MessageQuery
-from wa_inbox.store.sqlite import SqliteStore
+from wa_inbox.store import MessageQuery, Store, open_store
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -55,13 +54,13 @@ def settings_for(config_path: Path | None, db_path: Path | None) -> Settings:
     return settings
 
 
-async def _with_existing_store(settings: Settings, use: Callable[[SqliteStore], Awaitable[R]]) -> R:
+async def _with_existing_store(settings: Settings, use: Callable[[Store], Awaitable[R]]) -> R:
     if not settings.store.path.exists():
         raise ConfigError(
             f"There is no database at {settings.store.path}: start `wa-inbox serve` first, "
             "or point WA_INBOX_DB (or --db) at an existing one."
         )
-    store = await SqliteStore.open(settings.store.path)
+    store = await open_store(settings.store.path)
     try:
         return await use(store)
     finally:

@@ -56,9 +56,15 @@ class HttpxTwilioClient(AsyncHttpClient):
         if url.host.endswith("twilio.com"):
             url = self._base.copy_with(path=url.path, query=url.query)
         response = await self._client.request(
-            method.upper(), url, params=params, data=data, headers=headers, auth=auth,
-            timeout=timeout or self.timeout, follow_redirects=allow_redirects,
-        )  # fmt: skip
+            method.upper(),
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout or self.timeout,
+            follow_redirects=allow_redirects,
+        )
         self.requests.append(response.request)
         return TwilioResponse(response.status_code, response.text, response.headers)
 

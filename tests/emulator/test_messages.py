@@ -23,9 +23,18 @@ from tests.emulator.fakes import (
 from wa_inbox.emulator import BY_NAME, Emulator
 
 CALLBACK_KEYS = {
-    "MessageSid", "SmsSid", "SmsStatus", "MessageStatus", "AccountSid", "From", "To",
-    "ApiVersion", "ChannelPrefix", "ChannelToAddress", "ChannelInstallSid",
-}  # fmt: skip
+    "MessageSid",
+    "SmsSid",
+    "SmsStatus",
+    "MessageStatus",
+    "AccountSid",
+    "From",
+    "To",
+    "ApiVersion",
+    "ChannelPrefix",
+    "ChannelToAddress",
+    "ChannelInstallSid",
+}
 SHIPPED = BY_NAME["order_shipped"].sid
 
 
@@ -187,9 +196,13 @@ async def test_fail_next_api_times_and_explicit_status(twilio: Client, emulator:
     [(63024, ["queued", "failed"]), (30008, ["queued", "sent", "undelivered"])],
 )
 async def test_fail_next_callback(
-    twilio: Client, emulator: Emulator, receiver: Receiver, customer_in_window: str,
-    code: int, statuses: list[str],
-) -> None:  # fmt: skip
+    twilio: Client,
+    emulator: Emulator,
+    receiver: Receiver,
+    customer_in_window: str,
+    code: int,
+    statuses: list[str],
+) -> None:
     await emulator.fail_next(code, via="callback")
     failing, fine = await send(twilio, body="one"), await send(twilio, body="two")
     await emulator.wait_idle()

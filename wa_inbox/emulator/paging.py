@@ -28,10 +28,9 @@ def _int_param(query: Mapping[str, str], key: str, default: int, low: int, high:
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """One cut of a list: its records, the index of the first, and the next page's token."""
+    """One cut of a list: its records and the next page's token (None on the last page)."""
 
     items: list[T]
-    start: int
     next_token: str | None
 
 
@@ -53,7 +52,7 @@ class PageRequest:
         start = self._offset(items, sid_of)
         chunk = list(items[start : start + self.size])
         more = start + self.size < len(items)
-        return Page(chunk, start, f"PA{sid_of(chunk[-1])}" if more and chunk else None)
+        return Page(chunk, f"PA{sid_of(chunk[-1])}" if more and chunk else None)
 
     def _offset(self, items: Sequence[T], sid_of: Callable[[T], str]) -> int:
         """Just after the token's record when it is still listed, else Page * PageSize."""
@@ -79,15 +78,16 @@ def v2010_envelope(
     """The api.twilio.com list shape the SDK's Page reads (relative `*_page_uri` links)."""
     previous = req.link(path, filters, req.number - 1, None) if req.number > 0 else None
     following = req.link(path, filters, req.number + 1, page.next_token)
+    start = req.number * req.size
     return {
         key: records,
-        "end": page.start + max(len(records) - 1, 0),
+        "end": start + max(len(records) - 1, 0),
         "first_page_uri": req.link(path, filters, 0, None),
         "next_page_uri": following if page.next_token else None,
         "page": req.number,
         "page_size": req.size,
         "previous_page_uri": previous,
-        "start": page.start,
+        "start": start,
         "uri": req.link(path, filters, req.number, req.token),
     }
 

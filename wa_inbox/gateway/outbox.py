@@ -36,7 +36,8 @@ from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import OutboundJob
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Attachment, Draft, MediaLimits, refusal
-from wa_inbox.store.sqlite import SqliteStore, utc_now
+from wa_inbox.store import Store
+from wa_inbox.store.sqlite import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class Outbox:
     def __init__(
         self,
         settings: Settings,
-        store: SqliteStore,
+        store: Store,
         client: Client,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:

@@ -13,12 +13,12 @@ from starlette.routing import Route
 
 from wa_inbox.config import Settings
 from wa_inbox.receiver.webhooks import WebhookEndpoints
-from wa_inbox.store.sqlite import SqliteStore
+from wa_inbox.store import Store, open_store
 
 log = logging.getLogger("wa_inbox.receiver")
 
 
-def create_app(settings: Settings, store: SqliteStore | None = None) -> Starlette:
+def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     """Build the receiver. Without `store`, the app opens and closes the configured database itself."""
     settings.require_receiver()
 
@@ -30,7 +30,7 @@ def create_app(settings: Settings, store: SqliteStore | None = None) -> Starlett
             app.state.store = store
             yield
             return
-        app.state.store = await SqliteStore.open(settings.store.path)
+        app.state.store = await open_store(settings.store.path)
         try:
             yield
         finally:

@@ -20,7 +20,7 @@ from wa_inbox.config import Settings
 from wa_inbox.domain.models import Form, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.domain.webhooks import MalformedWebhook, parse_inbound, parse_status
 from wa_inbox.receiver.signature import SignatureChecker
-from wa_inbox.store.sqlite import SqliteStore
+from wa_inbox.store import Store
 
 log = logging.getLogger("wa_inbox.receiver")
 
@@ -70,7 +70,7 @@ class WebhookEndpoints:
     async def status(self, request: Request) -> Response:
         return await self._handle(request, WebhookKind.STATUS, self._ingest_status)
 
-    async def _ingest_inbound(self, store: SqliteStore, received: Received) -> Outcome:
+    async def _ingest_inbound(self, store: Store, received: Received) -> Outcome:
         message = parse_inbound(received.form)
         action = self._keywords.classify(message.body)
         confirmation = None
@@ -80,7 +80,7 @@ class WebhookEndpoints:
         new = await store.ingest_inbound(message, received.record(Verdict.ACCEPTED), action, confirmation)
         return Response(EMPTY_TWIML, media_type="text/xml"), _verdict(new)
 
-    async def _ingest_status(self, store: SqliteStore, received: Received) -> Outcome:
+    async def _ingest_status(self, store: Store, received: Received) -> Outcome:
         update = parse_status(received.form)
         new = await store.ingest_status(update, received.record(Verdict.ACCEPTED))
         return Response(status_code=204), _verdict(new)
@@ -89,10 +89,10 @@ class WebhookEndpoints:
         self,
         request: Request,
         kind: WebhookKind,
-        ingest: Callable[[SqliteStore, Received], Awaitable[Outcome]],
+        ingest: Callable[[Store, Received], Awaitable[Outcome]],
     ) -> Response:
         started = time.perf_counter()
-        store: SqliteStore = request.app.state.store
+        store: Store = request.app.state.store
         received = Received(kind, request.url.path, {}, dict(request.headers), datetime.now(UTC))
         reason = None
         try:
@@ -160,7 +160,7 @@ def _as_rejection(error: MalformedWebhook | Rejected) -> Rejected:
     return Rejected(400, Verdict.MALFORMED, str(error))
 
 
-async def _reject(store: SqliteStore, received: Received, rejection: Rejected) -> Response:
+async def _reject(store: Store, received: Received, rejection: Rejected) -> Response:
     await store.log_rejection(received.record(rejection.verdict, rejection.reason))
     return Response(rejection.reason, status_code=rejection.status, media_type="text/plain")
 

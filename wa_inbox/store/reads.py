@@ -56,6 +56,12 @@ async def get_message(db: aiosqlite.Connection, sid: str) -> Message | None:
     return messages[0] if messages else None
 
 
+async def get_message_by_id(db: aiosqlite.Connection, message_id: int) -> Message | None:
+    rows = await db.execute_fetchall(f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE id = ?", [message_id])
+    messages = await _with_media(db, rows)
+    return messages[0] if messages else None
+
+
 async def get_contact(db: aiosqlite.Connection, address: str) -> Contact | None:
     rows = list(
         await db.execute_fetchall(f"SELECT {_CONTACT_COLUMNS} FROM contacts c WHERE address = ?", [address])

@@ -210,6 +210,9 @@ class SqliteStore:
     async def get_message(self, sid: str) -> Message | None:
         return await reads.get_message(self._db, sid)
 
+    async def get_message_by_id(self, message_id: int) -> Message | None:
+        return await reads.get_message_by_id(self._db, message_id)
+
     async def get_contact(self, address: str) -> Contact | None:
         return await reads.get_contact(self._db, address)
 
