@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -90,6 +91,20 @@ def serve(host: str, port: int, config_path: Path | None, db_path: Path | None) 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     click.echo(f"wa-inbox: database {settings.store.path}", err=True)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
+
+
+@main.command()
+@click.option(
+    "--db", "db_path", type=click.Path(path_type=Path, dir_okay=False), help="Keep the demo's database here."
+)
+@friendly_errors
+def demo(db_path: Path | None) -> None:
+    """See the whole product against a built-in Twilio emulator: no account, no network."""
+    from wa_inbox.demo import run_demo
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_demo(db_path, click.echo))
 
 
 @main.group()

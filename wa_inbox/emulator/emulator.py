@@ -158,8 +158,8 @@ class Emulator:
 
     def create_message(self, form: FormParams, auth_user: str) -> Message:
         """Handle POST Messages.json, logging request and outcome for sent()."""
-        entry: dict[str, Any] = {"params": _as_received(form), "auth_user": auth_user}
-        entry["at"] = iso8601(_now())
+        entry: dict[str, Any] = {"at": iso8601(_now()), "auth_user": auth_user}
+        entry["params"] = _as_received(form)
         self.world.sent_log.append(entry)
         try:
             message = self._create(form)
@@ -252,9 +252,9 @@ class Emulator:
 
     def _apply_keywords(self, address: str, body: str) -> None:
         """Advanced Opt-Out: a lone STOP-style word opts out, START-style opts back in."""
-        word = body.strip().upper()
         if not self.config.advanced_opt_out:
             return
+        word = body.strip().upper()
         if word in STOP_WORDS:
             self.world.opted_out.add(address)
         elif word in START_WORDS:

@@ -25,6 +25,8 @@ ERROR_MESSAGES: dict[int, str] = {
     20003: "Authenticate",
     20404: "The requested resource was not found",
     20429: "Too Many Requests",
+    20500: "Internal Server Error",
+    20503: "Service Unavailable",
     21211: "Invalid 'To' Phone Number",
     21603: "A 'From' phone number is required.",
     21604: "A 'To' phone number is required.",

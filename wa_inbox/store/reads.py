@@ -62,6 +62,15 @@ async def get_message_by_id(db: aiosqlite.Connection, message_id: int) -> Messag
     return messages[0] if messages else None
 
 
+async def messages_changed_since(db: aiosqlite.Connection, seq: int, limit: int) -> list[Message]:
+    """The change feed: messages written by batches after `seq`, oldest first."""
+    rows = await db.execute_fetchall(
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE change_seq > ? ORDER BY change_seq, id LIMIT ?",
+        [seq, limit],
+    )
+    return await _with_media(db, rows)
+
+
 async def get_contact(db: aiosqlite.Connection, address: str) -> Contact | None:
     rows = list(
         await db.execute_fetchall(f"SELECT {_CONTACT_COLUMNS} FROM contacts c WHERE address = ?", [address])

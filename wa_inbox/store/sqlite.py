@@ -85,8 +85,11 @@ class SqliteStore:
         opt_action: OptAction | None = None,
         confirmation: str | None = None,
     ) -> bool:
-        """Store a customer's message durably; False when it was a retry. STOP/START apply once."""
-        now = self._clock()
+        """Store a customer's message durably; False when it was a retry. STOP/START apply once.
+
+        The window is measured from `record.received_at`: when the webhook arrived, not when it was written.
+        """
+        now = record.received_at
         raw_form = to_json(record.form) or "{}"
 
         def write(conn: sqlite3.Connection, seq: int) -> bool:
@@ -119,7 +122,7 @@ class SqliteStore:
 
     async def ingest_status(self, update: StatusUpdate, record: WebhookRecord) -> bool:
         """Store a status callback durably; False when this (sid, status) was seen before."""
-        now = self._clock()
+        now = record.received_at
 
         def write(conn: sqlite3.Connection, seq: int) -> bool:
             new = writes.apply_status(conn, update, now, seq)
@@ -212,6 +215,9 @@ class SqliteStore:
 
     async def get_message_by_id(self, message_id: int) -> Message | None:
         return await reads.get_message_by_id(self._db, message_id)
+
+    async def messages_changed_since(self, seq: int, limit: int = 500) -> list[Message]:
+        return await reads.messages_changed_since(self._db, seq, limit)
 
     async def get_contact(self, address: str) -> Contact | None:
         return await reads.get_contact(self._db, address)

@@ -1,0 +1,63 @@
+"""The running inbox: the receiver on a socket and, when it can send, the outbox sender beside it.
+
+`serve`, `demo` and (later) the TUI's embedded mode all start it the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+
+from wa_inbox.config import ConfigError, Settings
+from wa_inbox.gateway.client import make_twilio_client
+from wa_inbox.gateway.outbox import Outbox
+from wa_inbox.receiver.app import create_app
+from wa_inbox.serving import Listening, serve_in_background
+from wa_inbox.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningInbox:
+    listening: Listening
+    outbox: Outbox | None
+    """None when no Twilio credentials are set: the receiver then runs alone."""
+
+
+@contextlib.asynccontextmanager
+async def running_inbox(
+    settings: Settings,
+    store: Store,
+    sock: socket.socket,
+    twilio_transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[RunningInbox]:
+    async with serve_in_background(create_app(settings, store), sock) as listening:
+        client = make_twilio_client(settings, twilio_transport) if _can_send(settings) else None
+        if client is None:
+            log.warning("No Twilio credentials or sender: receiving only, nothing will be sent.")
+            yield RunningInbox(listening, None)
+            return
+        outbox = Outbox(settings, store, client)
+        sender = asyncio.create_task(outbox.run(), name="wa-inbox-sender")
+        try:
+            yield RunningInbox(listening, outbox)
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            await client.http_client.close()  # type: ignore[attr-defined]
+
+
+def _can_send(settings: Settings) -> bool:
+    try:
+        settings.require_sender()
+    except ConfigError:
+        return False
+    return True
