@@ -206,8 +206,7 @@ async def run_demo(db_path: Path | None, echo: Callable[[str], None]) -> None:
         echo(f"  emulator   {demo.emulator_url}  (stands in for api.twilio.com)")
         echo(f"  database   {demo.settings.store.path}")
         echo(f"  try, in another terminal: wa-inbox conversations list --db {demo.settings.store.path}")
-        echo(
-            "Seeded: Ana's window closes in 20 minutes, Ben's is closed, Chloé opted out, Dev's last message failed."
-        )
+        echo("Seeded: Ana's window closes in 20 minutes, Ben's is closed, Chloé opted out,")
+        echo("        and Dev's last message failed outside the window.")
         echo("Customers are writing in; a stand-in agent answers. Ctrl-C stops.\n")
         await LiveLog(demo, echo).run()
