@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from functools import wraps
@@ -18,8 +20,10 @@ from wa_inbox import listing
 from wa_inbox.config import ConfigError, Settings, load_settings
 from wa_inbox.domain.addresses import InvalidAddress, to_whatsapp
 from wa_inbox.domain.models import Direction
+from wa_inbox.serving import bind
 from wa_inbox.store import MessageQuery, Store, open_store
 
+log = logging.getLogger("wa_inbox")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -82,15 +86,34 @@ def main() -> None:
 @friendly_errors
 def serve(host: str, port: int, config_path: Path | None, db_path: Path | None) -> None:
     """Run the webhook receiver headless (systemd, one host; agents attach to its database)."""
-    import uvicorn
-
-    from wa_inbox.receiver.app import create_app
-
     settings = settings_for(config_path, db_path)
-    app = create_app(settings)
+    settings.require_receiver()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    click.echo(f"wa-inbox: database {settings.store.path}", err=True)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
+    try:
+        sock = bind(host, port)
+    except OSError as error:
+        raise ConfigError(
+            f"Cannot listen on {host}:{port} ({error.strerror}): pass another --port."
+        ) from None
+    asyncio.run(_serve(settings, sock))
+
+
+async def _serve(settings: Settings, sock: socket.socket) -> None:
+    """Until SIGINT or SIGTERM; then uvicorn finishes the requests in flight before the store closes."""
+    from wa_inbox.runtime import running_inbox
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    store = await open_store(settings.store.path)
+    try:
+        async with running_inbox(settings, store, sock) as inbox:
+            sending = "and sending" if inbox.outbox else "receiving only"
+            log.info("listening on %s (%s); database %s", inbox.listening.url, sending, settings.store.path)
+            await stop.wait()
+    finally:
+        await store.close()
 
 
 @main.command()

@@ -23,8 +23,8 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from wa_inbox.domain.optout import DEFAULT_START_KEYWORDS, DEFAULT_STOP_KEYWORDS, OptKeywords
@@ -122,10 +122,13 @@ class OptSettings(_Section):
     def keywords(self) -> OptKeywords:
         return OptKeywords.from_lists(self.stop_keywords, self.start_keywords)
 
-    @model_validator(mode="after")
-    def _keywords_are_unambiguous(self) -> OptSettings:
-        self.keywords()
-        return self
+    @field_validator("start_keywords")
+    @classmethod
+    def _keywords_are_unambiguous(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        """A field validator (not a model one) so that the error names `opt.start_keywords`."""
+        if "stop_keywords" in info.data:
+            OptKeywords.from_lists(info.data["stop_keywords"], value)
+        return value
 
 
 class MediaSettings(_Section):
@@ -177,7 +180,8 @@ class Settings(_Section):
     webhooks: WebhookSettings = WebhookSettings()
     opt: OptSettings = OptSettings()
     media: MediaSettings = MediaSettings()
-    store: StoreSettings = StoreSettings()
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    """A factory, not an instance: the default path must follow XDG_DATA_HOME at load time, not import."""
     outbox: OutboxSettings = OutboxSettings()
     routing: dict[str, str] = {}
     """Country code (ISO 3166, like "BR") -> Messaging Service SID; "default" for the rest."""
@@ -251,9 +255,12 @@ def load_settings(
     data = _read_toml(explicit or default_config_path(), required=explicit is not None)
     variables = {**_read_dotenv(dotenv_path or Path(".env")), **env}
     for name, (section, key) in ENV_KEYS.items():
-        if variables.get(name):
-            data.setdefault(section, {})[key] = variables[name]
-    token_env = data.get("webhooks", {}).get("signature_auth_token_env", "TWILIO_AUTH_TOKEN")
+        if variables.get(name) and isinstance(data.setdefault(section, {}), dict):
+            data[section][key] = variables[name]
+    webhooks = data.get("webhooks")
+    token_env = "TWILIO_AUTH_TOKEN"
+    if isinstance(webhooks, dict):
+        token_env = webhooks.get("signature_auth_token_env", token_env)
     if variables.get(token_env):
         data["webhook_auth_token"] = variables[token_env]
     return _validate(data)
@@ -299,4 +306,6 @@ def _sentence(error: ValidationError) -> str:
     where = f"{key} (or {env_name})" if env_name else key
     if first["type"] == "extra_forbidden":
         return f"Unknown setting {where}: remove it or check its spelling."
-    return f"Setting {where} is invalid: {first['msg'].lower()}; fix it in the config file or environment."
+    reason = first["msg"].removeprefix("Value error, ").rstrip(".")
+    reason = reason[:1].lower() + reason[1:]
+    return f"Setting {where} is invalid: {reason}; fix it in the config file or environment."
