@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from wa_inbox.config import Settings
 from wa_inbox.domain.errors import describe
@@ -31,7 +32,15 @@ from wa_inbox.serving import bind, serve_in_background
 from wa_inbox.store import Store, open_store
 
 BUSINESS = "whatsapp:+14155238886"
-TICKS = {"pending": "🕓", "sending": "🕓", "accepted": "🕓", "queued": "🕓", "sent": "✓", "delivered": "✓✓"}
+TICKS = {
+    "pending": "🕓",
+    "sending": "🕓",
+    "accepted": "🕓",
+    "queued": "🕓",
+    "sent": "✓",
+    "delivered": "✓✓",
+    "read": "✓✓ read",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,37 +90,43 @@ def demo_settings(
 
 
 @contextlib.asynccontextmanager
+async def emulated_inbox(
+    db_path: Path,
+    settings_changes: Callable[[Settings], Settings] = lambda settings: settings,
+    **emulator_options: Any,
+) -> AsyncIterator[Demo]:
+    """The emulator and the inbox (receiver + sender) on loopback ports, wired to each other."""
+    emulator_sock, receiver_sock = bind(), bind()
+    emulator_url = f"http://127.0.0.1:{emulator_sock.getsockname()[1]}"
+    receiver_url = f"http://127.0.0.1:{receiver_sock.getsockname()[1]}"
+    account_sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
+    settings = settings_changes(demo_settings(db_path, receiver_url, emulator_url, account_sid, token))
+    inbound_url = receiver_url + settings.webhooks.inbound_path
+    config = EmulatorConfig(
+        account_sid, token, inbound_url=inbound_url, public_url=emulator_url, **emulator_options
+    )
+    emulator_app = create_emulator(config)
+    store = await open_store(db_path)
+    try:
+        async with (
+            serve_in_background(emulator_app, emulator_sock),
+            running_inbox(settings, store, receiver_sock) as inbox,
+        ):
+            assert inbox.outbox is not None
+            yield Demo(settings, store, emulator_app.state.emulator, inbox.outbox, receiver_url, emulator_url)
+    finally:
+        await store.close()
+
+
+@contextlib.asynccontextmanager
 async def running_demo(db_path: Path | None = None, chatter_seconds: float = 4.0) -> AsyncIterator[Demo]:
-    """Everything up and seeded; chatter runs while the block does."""
+    """Everything up and seeded; simulated customers write in while the block runs."""
     with tempfile.TemporaryDirectory(prefix="wa-inbox-demo-") as scratch:
-        path = db_path or Path(scratch) / "inbox.db"
-        emulator_sock, receiver_sock = bind(), bind()
-        emulator_url = f"http://127.0.0.1:{emulator_sock.getsockname()[1]}"
-        receiver_url = f"http://127.0.0.1:{receiver_sock.getsockname()[1]}"
-        account_sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
-        settings = demo_settings(path, receiver_url, emulator_url, account_sid, token)
-        config = EmulatorConfig(
-            account_sid,
-            token,
-            inbound_url=receiver_url + settings.webhooks.inbound_path,
-            public_url=emulator_url,
-        )
-        emulator_app = create_emulator(config)
-        emulator: Emulator = emulator_app.state.emulator
-        store = await open_store(path)
-        try:
-            async with (
-                serve_in_background(emulator_app, emulator_sock),
-                running_inbox(settings, store, receiver_sock) as inbox,
-            ):
-                assert inbox.outbox is not None
-                demo = Demo(settings, store, emulator, inbox.outbox, receiver_url, emulator_url)
-                await seed(demo)
-                await emulator.start_chatter(chatter_seconds)
-                yield demo
-                await emulator.stop_chatter()
-        finally:
-            await store.close()
+        async with emulated_inbox(db_path or Path(scratch) / "inbox.db") as demo:
+            await seed(demo)
+            await demo.emulator.start_chatter(chatter_seconds)
+            yield demo
+            await demo.emulator.stop_chatter()
 
 
 async def seed(demo: Demo) -> None:
