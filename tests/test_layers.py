@@ -13,7 +13,5 @@ PROBE = (
 
 
 def test_domain_imports_no_framework() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
     assert ast.literal_eval(result.stdout.strip()) == []

@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from wa_inbox.config import Settings
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import Direction, InboundMessage, Message, StatusUpdate, Verdict, WebhookKind
@@ -66,7 +68,8 @@ class Demo:
     settings: Settings
     store: Store
     emulator: Emulator
-    outbox: Outbox
+    outbox: Outbox | None
+    """None when started with `send=False` (tests that play the sender themselves)."""
     receiver_url: str
     emulator_url: str
 
@@ -93,6 +96,8 @@ def demo_settings(
 async def emulated_inbox(
     db_path: Path,
     settings_changes: Callable[[Settings], Settings] = lambda settings: settings,
+    twilio_transport: httpx.AsyncBaseTransport | None = None,
+    send: bool = True,
     **emulator_options: Any,
 ) -> AsyncIterator[Demo]:
     """The emulator and the inbox (receiver + sender) on loopback ports, wired to each other."""
@@ -110,9 +115,8 @@ async def emulated_inbox(
     try:
         async with (
             serve_in_background(emulator_app, emulator_sock),
-            running_inbox(settings, store, receiver_sock) as inbox,
+            running_inbox(settings, store, receiver_sock, twilio_transport, send) as inbox,
         ):
-            assert inbox.outbox is not None
             yield Demo(settings, store, emulator_app.state.emulator, inbox.outbox, receiver_url, emulator_url)
     finally:
         await store.close()
@@ -205,12 +209,11 @@ class LiveLog:
     async def _reply(self, message: Message) -> None:
         """The stand-in agent answers fresh messages (not seeded ones, not STOP/START)."""
         fresh = message.created_at > datetime.now(UTC) - timedelta(minutes=1)
-        if not fresh or message.body.strip().upper() in ("STOP", "START"):
+        outbox = self._demo.outbox
+        if outbox is None or not fresh or message.body.strip().upper() in ("STOP", "START"):
             return
         with contextlib.suppress(Refused):
-            await self._demo.outbox.submit(
-                Draft(message.contact_address, "Thanks! An agent will look at this now.")
-            )
+            await outbox.submit(Draft(message.contact_address, "Thanks! An agent will look at this now."))
 
 
 async def run_demo(db_path: Path | None, echo: Callable[[str], None]) -> None:

@@ -37,9 +37,11 @@ async def running_inbox(
     store: Store,
     sock: socket.socket,
     twilio_transport: httpx.AsyncBaseTransport | None = None,
+    send: bool = True,
 ) -> AsyncIterator[RunningInbox]:
+    """The receiver, plus the sender when `send` is set and the settings allow it."""
     async with serve_in_background(create_app(settings, store), sock) as listening:
-        client = make_twilio_client(settings, twilio_transport) if _can_send(settings) else None
+        client = make_twilio_client(settings, twilio_transport) if send and _can_send(settings) else None
         if client is None:
             log.warning("No Twilio credentials or sender: receiving only, nothing will be sent.")
             yield RunningInbox(listening, None)

@@ -22,9 +22,7 @@ def test_start_keywords(body: str) -> None:
     assert DEFAULTS.classify(body) is OptAction.START
 
 
-@pytest.mark.parametrize(
-    "body", ["stop please", "don't stop", "", "   ", "hello", "s t o p", "stop."]
-)
+@pytest.mark.parametrize("body", ["stop please", "don't stop", "", "   ", "hello", "s t o p", "stop."])
 def test_other_bodies(body: str) -> None:
     assert DEFAULTS.classify(body) is None
 

@@ -133,9 +133,6 @@ class Outbox:
 
     async def deliver(self, job: OutboundJob) -> None:
         """Send one claimed message, retrying only what is safe to retry; records the outcome."""
-        if reason := await self._late_refusal(job):
-            await self._store.record_failed(job.id, None, reason)
-            return
         outbox = self._settings.outbox
         deadline = self._clock() + timedelta(seconds=outbox.max_retry_seconds)
         last: _Retry | None = None
@@ -149,6 +146,9 @@ class Outbox:
                 if found is None:
                     continue  # Twilio could not be asked: still unknown, so no resend yet
             async with self._limiter(job):
+                if reason := await self._late_refusal(job):  # checked as late as possible
+                    await self._store.record_failed(job.id, None, reason)
+                    return
                 outcome = await self._attempt(job)
             if not isinstance(outcome, _Retry):
                 await self._settle(job, outcome)
@@ -245,8 +245,8 @@ class Outbox:
             and m.date_created >= since
             and str(m.direction).startswith("outbound")
         ]
-        known = await self._store.known_sids([m.sid for m in candidates])
-        unknown = sorted((m for m in candidates if m.sid not in known), key=lambda m: m.date_created)
+        claimed = await self._store.claimed_sids([m.sid for m in candidates])
+        unknown = sorted((m for m in candidates if m.sid not in claimed), key=lambda m: m.date_created)
         match = next((m for m in unknown if job.content_sid or m.body == job.body), None)
         if match is None:
             return False

@@ -115,9 +115,12 @@ async def outbound_jobs(db: aiosqlite.Connection, where: str, params: Sequence[o
     return [_job(row, tuple(media.get(row[0], ()))) for row in rows]
 
 
-async def known_sids(db: aiosqlite.Connection, sids: Sequence[str]) -> set[str]:
+async def claimed_sids(db: aiosqlite.Connection, sids: Sequence[str]) -> set[str]:
+    """Which of `sids` already belong to a message we queued (placeholders made by callbacks do not)."""
     marks = ",".join("?" * len(sids))
-    rows = await db.execute_fetchall(f"SELECT sid FROM messages WHERE sid IN ({marks})", sids)
+    rows = await db.execute_fetchall(
+        f"SELECT sid FROM messages WHERE sid IN ({marks}) AND idempotency_key IS NOT NULL", sids
+    )
     return {row[0] for row in rows}
 
 

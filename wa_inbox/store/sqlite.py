@@ -202,8 +202,8 @@ class SqliteStore:
 
         return await self._writer.submit(write)
 
-    async def known_sids(self, sids: Sequence[str]) -> set[str]:
-        return await reads.known_sids(self._db, sids) if sids else set()
+    async def claimed_sids(self, sids: Sequence[str]) -> set[str]:
+        return await reads.claimed_sids(self._db, sids) if sids else set()
 
     # --- reads ----------------------------------------------------------------------------------
 
