@@ -31,8 +31,8 @@ async def running_world(tmp_path: Path, **outbox: Any) -> AsyncIterator[Demo]:
 async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], seconds: float = 10) -> T:
     """Poll `probe` until `done(result)`: effects that cross a socket have no event to await."""
     async with asyncio.timeout(seconds):
-        while not done(result := await probe()):
-            await asyncio.sleep(0.01)  # noqa: ASYNC110 - the effect is in another server
+        while not done(result := await probe()):  # noqa: ASYNC110 - the effect is in another server
+            await asyncio.sleep(0.01)
     return result
 
 
