@@ -120,14 +120,21 @@ async def _serve(settings: Settings, sock: socket.socket) -> None:
 @click.option(
     "--db", "db_path", type=click.Path(path_type=Path, dir_okay=False), help="Keep the demo's database here."
 )
+@click.option(
+    "--pace",
+    default=4.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds between customer messages.",
+)
 @friendly_errors
-def demo(db_path: Path | None) -> None:
+def demo(db_path: Path | None, pace: float) -> None:
     """See the whole product against a built-in Twilio emulator: no account, no network."""
     from wa_inbox.demo import run_demo
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_demo(db_path, click.echo))
+        asyncio.run(run_demo(db_path, pace, click.echo))
 
 
 @main.group()

@@ -216,9 +216,9 @@ class LiveLog:
             await outbox.submit(Draft(message.contact_address, "Thanks! An agent will look at this now."))
 
 
-async def run_demo(db_path: Path | None, echo: Callable[[str], None]) -> None:
+async def run_demo(db_path: Path | None, pace: float, echo: Callable[[str], None]) -> None:
     """The `wa-inbox demo` command: runs until cancelled (Ctrl-C)."""
-    async with running_demo(db_path) as demo:
+    async with running_demo(db_path, pace) as demo:
         echo("wa-inbox demo: a local Twilio emulator and the receiver, no account needed.")
         echo(f"  receiver   {demo.receiver_url}  (Twilio's webhooks go here, signed)")
         echo(f"  emulator   {demo.emulator_url}  (stands in for api.twilio.com)")
