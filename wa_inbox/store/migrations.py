@@ -111,6 +111,25 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "002_search",
+        """
+        CREATE VIRTUAL TABLE messages_fts USING fts5 (
+            body, content = 'messages', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+        );
+        INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages;
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+        END;
+        CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+        END;
+        CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+            INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+        END
+        """,
+    ),
 ]
 
 
@@ -128,10 +147,9 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
 
 def _apply(conn: sqlite3.Connection, name: str, script: str) -> None:
     """Run one step and record it atomically: a crash leaves the step either whole or absent."""
-    statements = [s for s in script.split(";") if s.strip()]
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for statement in statements:
+        for statement in _statements(script):
             conn.execute(statement)
         conn.execute(
             "INSERT INTO migrations (name, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ'))",
@@ -141,3 +159,15 @@ def _apply(conn: sqlite3.Connection, name: str, script: str) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into whole statements (a trigger's body holds semicolons of its own)."""
+    statements, pending = [], ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending)
+            pending = ""
+    return statements

@@ -71,6 +71,38 @@ async def messages_changed_since(db: aiosqlite.Connection, seq: int, limit: int)
     return await _with_media(db, rows)
 
 
+async def thread_page(
+    db: aiosqlite.Connection, address: str, before_id: int | None, limit: int
+) -> list[Message]:
+    """One page of a conversation, oldest first, ending just before `before_id` (or at the newest)."""
+    rows = await db.execute_fetchall(
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE contact_address = ? AND id < ?"
+        " ORDER BY id DESC LIMIT ?",
+        [address, before_id if before_id is not None else 2**63 - 1, limit],
+    )
+    return list(reversed(await _with_media(db, rows)))
+
+
+async def search(db: aiosqlite.Connection, text: str, limit: int) -> list[Message]:
+    """Messages whose body matches every word of `text` (accents ignored), newest first."""
+    words = [w.replace('"', '""') for w in text.split()]
+    if not words:
+        return []
+    match = " ".join(f'"{w}"*' for w in words)
+    rows = await db.execute_fetchall(
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid"
+        " WHERE messages_fts MATCH ? ORDER BY m.id DESC LIMIT ?",
+        [match, limit],
+    )
+    return await _with_media(db, rows)
+
+
+async def data_version(db: aiosqlite.Connection) -> int:
+    """Changes whenever another connection (another process) commits: a cheap "anything new?"."""
+    rows = list(await db.execute_fetchall("PRAGMA data_version"))
+    return int(rows[0][0])
+
+
 async def get_contact(db: aiosqlite.Connection, address: str) -> Contact | None:
     rows = list(
         await db.execute_fetchall(f"SELECT {_CONTACT_COLUMNS} FROM contacts c WHERE address = ?", [address])

@@ -202,6 +202,10 @@ class SqliteStore:
 
         return await self._writer.submit(write)
 
+    async def mark_read(self, address: str) -> int:
+        now = self._clock()
+        return await self._writer.submit(lambda conn, seq: writes.mark_read(conn, address, now, seq))
+
     async def claimed_sids(self, sids: Sequence[str]) -> set[str]:
         return await reads.claimed_sids(self._db, sids) if sids else set()
 
@@ -218,6 +222,15 @@ class SqliteStore:
 
     async def messages_changed_since(self, seq: int, limit: int = 500) -> list[Message]:
         return await reads.messages_changed_since(self._db, seq, limit)
+
+    async def thread_page(self, address: str, before_id: int | None = None, limit: int = 50) -> list[Message]:
+        return await reads.thread_page(self._db, address, before_id, limit)
+
+    async def search(self, text: str, limit: int = 100) -> list[Message]:
+        return await reads.search(self._db, text, limit)
+
+    async def data_version(self) -> int:
+        return await reads.data_version(self._db)
 
     async def get_contact(self, address: str) -> Contact | None:
         return await reads.get_contact(self._db, address)

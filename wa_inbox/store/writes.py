@@ -319,3 +319,12 @@ def _insert_placeholder(conn: sqlite3.Connection, update: StatusUpdate, now: dat
             seq,
         ),
     )
+
+
+def mark_read(conn: sqlite3.Connection, address: str, now: datetime, seq: int) -> int:
+    """The agent opened the conversation: its inbound messages are read."""
+    return conn.execute(
+        "UPDATE messages SET read_by_agent_at = ?, change_seq = ?"
+        " WHERE contact_address = ? AND direction = 'in' AND read_by_agent_at IS NULL",
+        (ts(now), seq, address),
+    ).rowcount
