@@ -5,12 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.support.openapi import ACCOUNT, API, CONTENT, check, pointer
+from tests.support.openapi import ACCOUNT, API, check, pointer
 from tests.support.world import customer_writes, eventually, running_world
 from wa_inbox.domain.policy import Attachment, Draft
 from wa_inbox.emulator.templates import BY_NAME
-from wa_inbox.gateway.client import make_twilio_client
-from wa_inbox.gateway.templates import find_template
 
 ANA = "whatsapp:+5511987654321"
 CREATE = pointer("paths", f"{ACCOUNT}/Messages.json", "post", "requestBody", "content")
@@ -36,18 +34,6 @@ async def test_text_media_and_template_creates_match_create_message_request(tmp_
     for entry in sent:
         assert set(entry["params"]) <= declared, set(entry["params"]) - declared
         check(API, CREATE_SCHEMA, entry["params"])
-
-
-async def test_template_lookup_uses_documented_content_paths(tmp_path: Path) -> None:
-    async with running_world(tmp_path) as world:
-        client = make_twilio_client(world.settings)
-        try:
-            found = await find_template(client, "order_shipped")
-        finally:
-            await client.http_client.close()
-
-    assert found.sid == BY_NAME["order_shipped"].sid
-    assert "/v1/ContentAndApprovals" in CONTENT["paths"]
 
 
 async def test_sends_never_exceed_the_rate_limit(tmp_path: Path) -> None:
