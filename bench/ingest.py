@@ -204,7 +204,7 @@ def parse_wrk(label: str, out: str) -> Result:
         requests=int(number(r"^\s*(\d+) requests in")),
         non_2xx=int(number(r"Non-2xx or 3xx responses: (\d+)", "0")),
         socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
-        sent=int(number(r"^bench: sent=(\d+)")),
+        sent=int(number(r"^bench: sent=(\d+)")) - 1,  # wrk calls request() once to check the script
         wraps=int(number(r"^bench: sent=\d+ wraps=(\d+)")),
     )
 

@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
-from wa_inbox.config import ConfigError, Settings, load_settings
+from wa_inbox.config import ENV_KEYS, ConfigError, Settings, load_settings
 
 ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
 SERVICE_SID = "MG0123456789abcdef0123456789abcdef"
@@ -170,9 +171,11 @@ def secrets_env() -> dict[str, str]:
 
 
 def test_secrets_are_not_in_repr_or_str() -> None:
-    settings = load_settings(env=secrets_env())
+    env = {**secrets_env(), "PUBLIC_BASE_URL": f"https://proxy:{KEY_SECRET}@inbox.example.com/"}
+    settings = load_settings(env=env)
     assert settings.twilio.api_key_secret is not None
     assert settings.twilio.api_key_secret.get_secret_value() == KEY_SECRET  # loaded, yet hidden:
+    assert settings.twilio.public_base_url == "https://inbox.example.com"  # Twilio signs it without user:pw
     for text in (repr(settings), str(settings), repr(settings.twilio), str(settings.twilio)):
         assert AUTH_TOKEN not in text and KEY_SECRET not in text
 
@@ -269,3 +272,28 @@ def test_unsigned_webhooks_allowed_in_dev_only_when_asked(tmp_path: Path) -> Non
     settings = load_settings(config, env={})
     assert settings.webhooks.validate_signatures is False
     settings.require_receiver()  # no token, no public URL: fine when signatures are deliberately off
+
+
+SERVER = Path(__file__).resolve().parents[1] / "server"
+SECRET_KEYS = {"auth_token", "api_key_secret"}  # environment only, never in the TOML example
+
+
+def test_example_config_loads_and_documents_every_key() -> None:
+    text = (SERVER / "wa-inbox.toml").read_text()
+    load_settings(SERVER / "wa-inbox.toml", env={})
+    for section, field in Settings.model_fields.items():
+        model = field.annotation
+        keys = set(model.model_fields) - SECRET_KEYS if isinstance(model, type) else set()
+        if section != "webhook_auth_token":
+            assert f"[{section}]" in text
+        for key in keys:
+            assert re.search(rf"^(# )?{key} = ", text, re.MULTILINE), f"{section}.{key}"
+
+
+def test_env_example_names_every_variable_with_placeholders() -> None:
+    text = (SERVER / ".env.example").read_text()
+    for name in ENV_KEYS:
+        assert re.search(rf"^(# )?{name}=\S", text, re.MULTILINE), name
+    env = dotenv_values(SERVER / ".env.example")
+    with pytest.raises(ConfigError):  # an unedited copy is refused, not half-used
+        load_settings(env={k: v for k, v in env.items() if v is not None})

@@ -8,24 +8,35 @@ import json
 import logging
 import signal
 import socket
+import sqlite3
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
 from wa_inbox import listing
 from wa_inbox.config import ConfigError, Settings, load_settings
 from wa_inbox.domain.addresses import InvalidAddress, to_whatsapp
-from wa_inbox.domain.models import Direction
+from wa_inbox.domain.errors import describe
+from wa_inbox.domain.models import Direction, Message
+from wa_inbox.domain.policy import Attachment, Draft
+from wa_inbox.domain.status import FAILURES
 from wa_inbox.serving import bind
 from wa_inbox.store import MessageQuery, Store, open_store
+
+if TYPE_CHECKING:  # the SDK is imported only by the commands that talk to Twilio
+    from twilio.rest import Client
 
 log = logging.getLogger("wa_inbox")
 P = ParamSpec("P")
 R = TypeVar("R")
+REMOTE_SCAN = 10_000
+"""`messages list --remote` with --status or --direction looks through at most this many messages."""
 
 config_option = click.option(
     "--config",
@@ -38,6 +49,14 @@ db_option = click.option(
 )
 
 
+class CommandError(Exception):
+    """One sentence for the user; exit status 2 for what they can fix in the command, 1 for a failure."""
+
+    def __init__(self, sentence: str, status: int = 2) -> None:
+        super().__init__(sentence)
+        self.status = status
+
+
 def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
     """One sentence and exit status 2 for what the user can fix; never a traceback."""
 
@@ -48,6 +67,9 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
         except (ConfigError, InvalidAddress) as error:
             click.echo(f"wa-inbox: {error}", err=True)
             sys.exit(2)
+        except CommandError as error:
+            click.echo(f"wa-inbox: {error}", err=True)
+            sys.exit(error.status)
 
     return wrapper
 
@@ -60,12 +82,18 @@ def settings_for(config_path: Path | None, db_path: Path | None) -> Settings:
 
 
 async def _with_existing_store(settings: Settings, use: Callable[[Store], Awaitable[R]]) -> R:
-    if not settings.store.path.exists():
+    if not settings.store.path.is_file():
         raise ConfigError(
             f"There is no database at {settings.store.path}: start `wa-inbox serve` first, "
             "or point WA_INBOX_DB (or --db) at an existing one."
         )
-    store = await open_store(settings.store.path)
+    try:
+        store = await open_store(settings.store.path)
+    except sqlite3.DatabaseError as error:
+        raise ConfigError(
+            f"{settings.store.path} is not a wa-inbox database ({error}): "
+            "point WA_INBOX_DB (or --db) at the file `wa-inbox serve` writes."
+        ) from None
     try:
         return await use(store)
     finally:
@@ -148,6 +176,7 @@ def messages() -> None:
 @click.option("--direction", type=click.Choice(["in", "out"]), help="Only inbound or outbound.")
 @click.option("--status", help="Only messages in this status (queued, sent, delivered, read, failed, …).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--remote", is_flag=True, help="Ask Twilio instead of the local database.")
 @click.option("--output", type=click.Choice(["json", "tsv", "csv"]), default="tsv", show_default=True)
 @config_option
 @db_option
@@ -158,6 +187,7 @@ def messages_list(
     direction: str | None,
     status: str | None,
     limit: int,
+    remote: bool,
     output: str,
     config_path: Path | None,
     db_path: Path | None,
@@ -171,9 +201,32 @@ def messages_list(
         limit=limit,
     )
     settings = settings_for(config_path, db_path)
-    found = asyncio.run(_with_existing_store(settings, lambda store: store.list_messages(query)))
-    records = [listing.message_record(message) for message in found]
+    if remote:
+        records = asyncio.run(_remote_records(settings, query))
+    else:
+        found = asyncio.run(_with_existing_store(settings, lambda store: store.list_messages(query)))
+        records = [listing.message_record(message) for message in found]
     _echo(listing.render(records, listing.MESSAGE_COLUMNS, output))
+
+
+async def _remote_records(settings: Settings, query: MessageQuery) -> list[dict[str, Any]]:
+    """Twilio filters by number; status and direction are checked here, reading page by page."""
+    numbers = {"to": query.to_addr, "from_": query.from_addr}
+    filtered = query.status is not None or query.direction is not None
+    records: list[dict[str, Any]] = []
+    async with _twilio(settings) as client:
+        remote = await client.messages.stream_async(
+            **{name: number for name, number in numbers.items() if number},
+            limit=REMOTE_SCAN if filtered else query.limit,
+            page_size=1000 if filtered else min(query.limit, 1000),
+        )
+        async for message in remote:
+            record = listing.remote_message_record(message)
+            if query.status in (None, record["status"]) and query.direction in (None, record["direction"]):
+                records.append(record)
+            if len(records) == query.limit:
+                break
+    return records
 
 
 @messages.command("fetch")
@@ -212,6 +265,154 @@ def conversations_list(output: str, config_path: Path | None, db_path: Path | No
     found = asyncio.run(_with_existing_store(settings, lambda store: store.list_conversations()))
     records = [listing.conversation_record(conversation) for conversation in found]
     _echo(listing.render(records, listing.CONVERSATION_COLUMNS, output))
+
+
+@main.command()
+@click.option("--to", "to_addr", required=True, help="The customer's number, like +14155550100.")
+@click.option("--body", help="The text; with --media, the caption.")
+@click.option("--media", "media_urls", multiple=True, help="Public http(s) URL of a file to attach.")
+@click.option("--template", help="A template's name, or its content SID (HX…).")
+@click.option("--var", "pairs", multiple=True, help="A template variable, like 1=Ava (repeatable).")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@config_option
+@db_option
+@friendly_errors
+def send(
+    to_addr: str,
+    body: str | None,
+    media_urls: tuple[str, ...],
+    template: str | None,
+    pairs: tuple[str, ...],
+    output: str,
+    config_path: Path | None,
+    db_path: Path | None,
+) -> None:
+    """Send one message now and print its SID: text, an attachment or a template."""
+    variables = _check_send_flags(body, media_urls, template, pairs)
+    to = to_whatsapp(to_addr)
+    settings = settings_for(config_path, db_path)
+    settings.require_sender()
+    draft = Draft(to, body or "", tuple(Attachment(url) for url in media_urls))
+    message = asyncio.run(_send(settings, draft, template, variables))
+    if output == "json":
+        _echo(json.dumps(listing.message_record(message), ensure_ascii=False, indent=2))
+    _check_sent(message)
+    if output == "text":
+        _echo(message.sid)
+
+
+def _check_send_flags(
+    body: str | None, media_urls: tuple[str, ...], template: str | None, pairs: tuple[str, ...]
+) -> dict[str, str]:
+    """Exactly one kind of message; returns the template variables."""
+    if template is not None and (body is not None or media_urls):
+        raise CommandError("A template carries its own text: give --template without --body or --media.")
+    if template is None and body is None and not media_urls:
+        raise CommandError("Say what to send: --body TEXT, --media URL (caption in --body) or --template.")
+    if pairs and template is None:
+        raise CommandError("--var fills in a template's variables: use it with --template.")
+    for url in media_urls:
+        _check_media_url(url)
+    return _template_variables(pairs)
+
+
+def _check_media_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return
+    if parts.scheme in ("", "file"):
+        raise CommandError(
+            f"{url} is a local file, and for now attachments need a public URL: upload it somewhere "
+            "Twilio can fetch it and pass that https:// URL to --media."
+        )
+    raise CommandError(f"--media {url} is not an http(s) URL: Twilio fetches attachments from one.")
+
+
+def _template_variables(pairs: tuple[str, ...]) -> dict[str, str]:
+    variables: dict[str, str] = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not (equals and key.isascii() and key.isdigit()):
+            raise CommandError(f"--var {pair} is not NUMBER=TEXT: write it like --var 1=Ava.")
+        variables[key] = value
+    return variables
+
+
+async def _send(settings: Settings, draft: Draft, template: str | None, variables: dict[str, str]) -> Message:
+    """Queue it (policy first), then deliver it at once in this process; returns the stored outcome."""
+    from wa_inbox.gateway.outbox import Outbox, Refused
+
+    store = await open_store(settings.store.path)  # created if missing: a fresh machine may send
+    try:
+        async with _twilio(settings) as client:
+            if template is not None:
+                draft = await _template_draft(client, store, draft.to, template, variables)
+            outbox = Outbox(settings, store, client)
+            message_id = await outbox.submit(draft)
+            await outbox.send_now(message_id)
+        message = await store.get_message_by_id(message_id)
+    except Refused as error:
+        raise CommandError(str(error)) from None
+    finally:
+        await store.close()
+    assert message is not None  # queued above; nothing deletes outbound rows
+    return message
+
+
+async def _template_draft(
+    client: Client, store: Store, to: str, name_or_sid: str, variables: dict[str, str]
+) -> Draft:
+    from wa_inbox.gateway.outbox import Refused
+    from wa_inbox.gateway.templates import find_template, template_refusal
+
+    template = await find_template(client, name_or_sid)
+    if reason := template_refusal(template, await store.get_contact(to), datetime.now(UTC)):
+        raise Refused(reason)
+    return Draft(to, content_sid=template.sid, content_variables=variables)
+
+
+def _check_sent(message: Message) -> None:
+    """Exit 1 unless Twilio took the message."""
+    if message.status in FAILURES:
+        raise CommandError(_twilio_refused("message", message.error_code, message.error_message), 1)
+    if message.sid is None:
+        raise CommandError(
+            "There is no answer from Twilio yet, so the message stays queued as `sending`; "
+            "`wa-inbox serve` finds out and records it (see `wa-inbox messages list`).",
+            1,
+        )
+
+
+@contextlib.asynccontextmanager
+async def _twilio(settings: Settings) -> AsyncIterator[Client]:
+    """The SDK client, closed after use; a refused request or an unreachable Twilio is one sentence."""
+    import httpx
+    from twilio.base.exceptions import TwilioRestException
+
+    from wa_inbox.gateway.client import make_twilio_client
+
+    client = make_twilio_client(settings)
+    try:
+        yield client
+    except TwilioRestException as error:
+        raise CommandError(_twilio_refused("request", error.code, error.msg), 1) from None
+    except httpx.TransportError as error:
+        raise CommandError(
+            f"Twilio cannot be reached ({type(error).__name__}): check the network, "
+            "and WA_INBOX_TWILIO_BASE_URL if it is set.",
+            1,
+        ) from None
+    finally:
+        await client.http_client.close()  # type: ignore[attr-defined]
+
+
+def _twilio_refused(what: str, code: int | None, message: str | None) -> str:
+    """`error N — meaning action` from the catalogue; Twilio's own words for a code it lacks."""
+    if code is None:
+        return message or f"Twilio did not take the {what}."
+    info = describe(code)
+    why = f"{info.meaning} {info.action}" if info else message or "no reason given."
+    return f"Twilio refused the {what}: error {code} — {why}"
 
 
 def _echo(text: Any) -> None:

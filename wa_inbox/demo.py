@@ -58,7 +58,7 @@ SEEDS = (
         "Ana Silva", "whatsapp:+5511987654321", timedelta(hours=23, minutes=40), "Oi, meu pedido não chegou"
     ),
     Seed("Ben Carter", "whatsapp:+14155550123", timedelta(hours=30), "Can I change my delivery address?"),
-    Seed("Chloé Martin", "whatsapp:+33612345678", timedelta(days=2), "STOP"),
+    Seed("Chloé Dubois", "whatsapp:+33612345678", timedelta(days=2), "STOP"),
     Seed("Dev Patel", "whatsapp:+919876543210", timedelta(hours=26), "Is the blue one back in stock?"),
 )
 

@@ -7,10 +7,13 @@ import io
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wa_inbox.domain.errors import describe
-from wa_inbox.domain.models import Conversation, Message
+from wa_inbox.domain.models import Conversation, Direction, Message
+
+if TYPE_CHECKING:  # the SDK is imported only by the commands that talk to Twilio
+    from twilio.rest.api.v2010.account.message import MessageInstance
 
 MESSAGE_COLUMNS = ("sid", "direction", "contact", "from", "to", "status", "error_code", "created_at", "body")
 CONVERSATION_COLUMNS = (
@@ -63,6 +66,39 @@ def message_record(message: Message) -> dict[str, Any]:
         "updated_at": _iso(message.updated_at),
         "read_by_agent_at": _iso(message.read_by_agent_at),
     }
+
+
+def remote_message_record(remote: MessageInstance) -> dict[str, Any]:
+    """A message as Twilio lists it, in `message_record`'s shape; what Twilio does not say is empty."""
+    inbound = remote.direction == "inbound"
+    created = remote.date_created
+    assert created is not None  # Twilio dates every message
+    return message_record(
+        Message(
+            id=0,  # a local row id; not part of the record
+            sid=remote.sid,
+            direction=Direction.INBOUND if inbound else Direction.OUTBOUND,
+            contact_address=(remote.from_ if inbound else remote.to) or "",
+            from_addr=remote.from_,
+            to_addr=remote.to,
+            body=remote.body or "",
+            status=str(remote.status),
+            error_code=remote.error_code,
+            error_message=remote.error_message,
+            message_type=None,
+            media=(),
+            location=None,
+            button_text=None,
+            button_payload=None,
+            referral={},
+            replied_to_sid=None,
+            template_sid=None,
+            template_variables=None,
+            created_at=created,
+            updated_at=remote.date_updated or created,
+            read_by_agent_at=None,
+        )
+    )
 
 
 def conversation_record(conversation: Conversation) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from twilio.rest import Client
 from wa_inbox.config import Settings
 from wa_inbox.domain.addresses import country_of
 from wa_inbox.domain.errors import describe
-from wa_inbox.domain.models import OutboundJob
+from wa_inbox.domain.models import Message, OutboundJob
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Attachment, Draft, MediaLimits, refusal
 from wa_inbox.store import Store
@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
 """How often the sender looks for work queued by another process (an attached TUI, the CLI)."""
+OUTCOME_POLL_SECONDS = 0.2
+"""How often `send_now` looks for the outcome of a message another process is sending."""
 LOOKBACK = timedelta(minutes=2)
 """Clock skew allowed between us and Twilio when matching a message we may have sent."""
 
@@ -124,6 +126,26 @@ class Outbox:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def send_now(self, message_id: int) -> None:
+        """Deliver one queued message in this process (`wa-inbox send`), outcome recorded on return.
+
+        A running `wa-inbox serve` on the same database may claim it first; it then owns the
+        request, and only the shared database tells us how it went.
+        """
+        jobs = await self._store.claim_unsent(1, message_id)
+        if jobs:
+            await self.deliver(jobs[0])
+            return
+        outbox = self._settings.outbox
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(outbox.request_timeout_seconds * outbox.max_attempts):
+                await self._outcome_of(message_id)
+
+    async def _outcome_of(self, message_id: int) -> None:
+        """Polled: the sender that claimed it shares only the database with us."""
+        while not _settled(await self._store.get_message_by_id(message_id)):  # noqa: ASYNC110
+            await asyncio.sleep(OUTCOME_POLL_SECONDS)
 
     async def recover(self) -> None:
         """Messages left `sending` by a crash: adopt the one Twilio has, or send it (once) now."""
@@ -304,6 +326,11 @@ class Outbox:
             async with asyncio.timeout(POLL_SECONDS):
                 await self._wake.wait()
         self._wake.clear()
+
+
+def _settled(message: Message | None) -> bool:
+    """Twilio took it (it has a SID) or it failed: the sender is done with it."""
+    return message is None or message.sid is not None or message.status == "failed"
 
 
 def _classify(error: TwilioRestException) -> _Definite | _Retry:

@@ -6,6 +6,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiosqlite
 
@@ -18,6 +19,9 @@ from wa_inbox.domain.models import (
     MediaRef,
     Message,
     OutboundJob,
+    Verdict,
+    WebhookKind,
+    WebhookRecord,
 )
 from wa_inbox.store.codec import from_json, parse_ts
 
@@ -97,6 +101,27 @@ async def search(db: aiosqlite.Connection, text: str, limit: int) -> list[Messag
     return await _with_media(db, rows)
 
 
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What the change feed has for a reader that last saw `since`: enough to update a screen."""
+
+    seq: int
+    messages: list[Message]
+    conversations: list[Conversation]
+
+
+async def changes_since(db: aiosqlite.Connection, since: int, limit: int = 1000) -> Changes:
+    """Messages and conversations touched by batches after `since`; `seq` is where the reader now is."""
+    ((seq,),) = list(await db.execute_fetchall("SELECT change_seq FROM meta WHERE id = 1"))
+    if seq == since:
+        return Changes(seq, [], [])
+    messages = await messages_changed_since(db, since, limit)
+    touched = await db.execute_fetchall("SELECT address FROM contacts WHERE change_seq > ?", [since])
+    addresses = sorted({m.contact_address for m in messages} | {row[0] for row in touched})
+    conversations = await list_conversations(db, addresses=addresses) if addresses else []
+    return Changes(seq, messages, conversations)
+
+
 async def data_version(db: aiosqlite.Connection) -> int:
     """Changes whenever another connection (another process) commits: a cheap "anything new?"."""
     rows = list(await db.execute_fetchall("PRAGMA data_version"))
@@ -110,15 +135,18 @@ async def get_contact(db: aiosqlite.Connection, address: str) -> Contact | None:
     return _contact(rows[0]) if rows else None
 
 
-async def list_conversations(db: aiosqlite.Connection, limit: int | None = None) -> list[Conversation]:
-    """Contacts by latest activity, each with its last message and unread inbound count."""
+async def list_conversations(
+    db: aiosqlite.Connection, limit: int | None = None, addresses: Sequence[str] | None = None
+) -> list[Conversation]:
+    """Contacts by latest activity (all, or just `addresses`), with last message and unread count."""
+    where = f"WHERE c.address IN ({','.join('?' * len(addresses))})" if addresses is not None else ""
     sql = f"""
         SELECT {_CONTACT_COLUMNS},
             (SELECT COUNT(*) FROM messages u WHERE u.contact_address = c.address
                 AND u.direction = 'in' AND u.read_by_agent_at IS NULL) AS unread,
             (SELECT MAX(id) FROM messages l WHERE l.contact_address = c.address) AS last_id
-        FROM contacts c ORDER BY last_id IS NULL, last_id DESC LIMIT ?"""
-    rows = list(await db.execute_fetchall(sql, [-1 if limit is None else limit]))
+        FROM contacts c {where} ORDER BY last_id IS NULL, last_id DESC LIMIT ?"""
+    rows = list(await db.execute_fetchall(sql, [*(addresses or ()), -1 if limit is None else limit]))
     last_ids = [row[8] for row in rows if row[8] is not None]
     marks = ",".join("?" * len(last_ids))
     last = await db.execute_fetchall(
@@ -154,6 +182,33 @@ async def claimed_sids(db: aiosqlite.Connection, sids: Sequence[str]) -> set[str
         f"SELECT sid FROM messages WHERE sid IN ({marks}) AND idempotency_key IS NOT NULL", sids
     )
     return {row[0] for row in rows}
+
+
+async def last_webhook_at(db: aiosqlite.Connection) -> datetime | None:
+    rows = list(await db.execute_fetchall("SELECT MAX(received_at) FROM webhook_log WHERE path != '/seed'"))
+    return parse_ts(rows[0][0])
+
+
+async def rejected_webhooks(db: aiosqlite.Connection, limit: int) -> list[WebhookRecord]:
+    """The latest refused webhooks with their reasons, for the agent's "why was this refused?"."""
+    rows = await db.execute_fetchall(
+        "SELECT kind, path, verdict, form, headers, received_at, reason, message_sid FROM webhook_log"
+        " WHERE verdict NOT IN ('accepted', 'duplicate') ORDER BY id DESC LIMIT ?",
+        [limit],
+    )
+    return [
+        WebhookRecord(
+            WebhookKind(r[0]),
+            r[1],
+            Verdict(r[2]),
+            from_json(r[3]),
+            from_json(r[4]),
+            parse_ts(r[5]),
+            r[6],
+            r[7],
+        )
+        for r in rows
+    ]
 
 
 async def count_rejected_webhooks(db: aiosqlite.Connection) -> int:

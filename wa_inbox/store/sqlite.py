@@ -155,10 +155,12 @@ class SqliteStore:
             )
         )
 
-    async def claim_unsent(self, limit: int) -> list[OutboundJob]:
-        """Mark up to `limit` pending messages as being sent, durably, and return them."""
+    async def claim_unsent(self, limit: int, message_id: int | None = None) -> list[OutboundJob]:
+        """Mark up to `limit` pending messages (only `message_id`, if given) as being sent, durably."""
         now = self._clock()
-        ids = await self._writer.submit(lambda conn, seq: writes.claim_unsent(conn, limit, now, seq))
+        ids = await self._writer.submit(
+            lambda conn, seq: writes.claim_unsent(conn, limit, now, seq, message_id)
+        )
         if not ids:
             return []
         return await reads.outbound_jobs(self._db, f"id IN ({','.join('?' * len(ids))})", ids)
@@ -229,14 +231,25 @@ class SqliteStore:
     async def search(self, text: str, limit: int = 100) -> list[Message]:
         return await reads.search(self._db, text, limit)
 
+    async def changes_since(self, since: int) -> reads.Changes:
+        return await reads.changes_since(self._db, since)
+
     async def data_version(self) -> int:
         return await reads.data_version(self._db)
 
     async def get_contact(self, address: str) -> Contact | None:
         return await reads.get_contact(self._db, address)
 
-    async def list_conversations(self, limit: int | None = None) -> list[Conversation]:
-        return await reads.list_conversations(self._db, limit)
+    async def list_conversations(
+        self, limit: int | None = None, addresses: Sequence[str] | None = None
+    ) -> list[Conversation]:
+        return await reads.list_conversations(self._db, limit, addresses)
+
+    async def last_webhook_at(self) -> datetime | None:
+        return await reads.last_webhook_at(self._db)
+
+    async def rejected_webhooks(self, limit: int = 200) -> list[WebhookRecord]:
+        return await reads.rejected_webhooks(self._db, limit)
 
     async def count_rejected_webhooks(self) -> int:
         return await reads.count_rejected_webhooks(self._db)

@@ -184,13 +184,19 @@ def queue_outbound(
     return message_id
 
 
-def claim_unsent(conn: sqlite3.Connection, limit: int, now: datetime, seq: int) -> list[int]:
-    """Move pending messages to `sending` before any request leaves, so a crash leaves a trace."""
+def claim_unsent(
+    conn: sqlite3.Connection, limit: int, now: datetime, seq: int, message_id: int | None = None
+) -> list[int]:
+    """Move pending messages (or just `message_id`) to `sending` before any request leaves.
+
+    Claimed in one UPDATE, so two senders on one database never both get a message, and a crash
+    leaves the trace.
+    """
     rows = conn.execute(
         "UPDATE messages SET status = 'sending', sending_started_at = ?, attempts = attempts + 1,"
-        " change_seq = ? WHERE id IN (SELECT id FROM messages WHERE status = 'pending' ORDER BY id LIMIT ?)"
-        " RETURNING id",
-        (ts(now), seq, limit),
+        " change_seq = ? WHERE id IN (SELECT id FROM messages WHERE status = 'pending'"
+        " AND (? IS NULL OR id = ?) ORDER BY id LIMIT ?) RETURNING id",
+        (ts(now), seq, message_id, message_id, limit),
     ).fetchall()
     return sorted(int(row[0]) for row in rows)
 

@@ -1,0 +1,58 @@
+"""Templates by the name agents know them by, and whether one may be sent to a contact right now."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from twilio.rest import Client
+
+from wa_inbox.domain import window
+from wa_inbox.domain.models import Contact
+from wa_inbox.gateway.outbox import Refused
+
+_CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
+APPROVED = "approved"
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRef:
+    sid: str
+    name: str | None
+    language: str | None
+    approval: str | None
+    """WhatsApp's verdict ("approved", "pending", "rejected", …); None when given by SID, unchecked."""
+
+
+async def find_template(client: Client, name_or_sid: str) -> TemplateRef:
+    """An HX SID is taken as given (Twilio judges it); a name is looked up in the Content API."""
+    if _CONTENT_SID.fullmatch(name_or_sid):
+        return TemplateRef(name_or_sid, None, None, None)
+    named = [
+        TemplateRef(c.sid or "", c.friendly_name, c.language, _approval(c.approval_requests))
+        for c in await client.content.v1.content_and_approvals.list_async()
+        if c.friendly_name == name_or_sid
+    ]
+    if not named:
+        raise Refused(
+            f"Not sent: there is no template named {name_or_sid!r}; check the name in Twilio's "
+            "Content Template Builder, or pass its content SID (HX…)."
+        )
+    return min(named, key=lambda t: t.approval != APPROVED)  # an approved one, if the name is shared
+
+
+def template_refusal(template: TemplateRef, contact: Contact | None, now: datetime) -> str | None:
+    """Inside the 24-hour window any template may be sent; outside it WhatsApp takes only approved ones."""
+    last = contact.last_inbound_at if contact else None
+    if template.approval in (None, APPROVED) or window.is_open(last, now):
+        return None
+    return (
+        f"Not sent: the template {template.name!r} is {template.approval}, not approved by WhatsApp, "
+        "and outside the 24-hour window only an approved template can be sent."
+    )
+
+
+def _approval(requests: dict[str, object] | None) -> str:
+    status = (requests or {}).get("status")
+    return str(status) if status else "unsubmitted"

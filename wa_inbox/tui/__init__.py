@@ -1,0 +1,1 @@
+"""The agent's terminal inbox (Textual): screens, widgets and the live change feed."""

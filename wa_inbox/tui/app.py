@@ -1,0 +1,77 @@
+"""The Textual app: starts the services in a worker and hands them to the inbox screen."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from wa_inbox.store.sqlite import utc_now
+from wa_inbox.tui.messages import ServicesReady, StoreChanged
+from wa_inbox.tui.screens.inbox import InboxScreen
+from wa_inbox.tui.services import Backend, Services, hold
+from wa_inbox.tui.styles import stylesheet
+
+ATTACH_POLL_SECONDS = 0.15
+
+
+class InboxApp(App[None]):
+    """wa-inbox for a support agent: every WhatsApp conversation, live."""
+
+    TITLE = "wa-inbox"
+    CSS_PATH = [stylesheet("app.tcss"), stylesheet("inbox.tcss")]
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit"),
+    ]
+
+    def __init__(self, backend: Backend, clock: Callable[[], datetime] = utc_now, bell: bool = False) -> None:
+        super().__init__()
+        self._backend = backend
+        self._clock = clock
+        self.bell_on_message = bell
+        self.inbox = InboxScreen(clock)
+
+    def on_mount(self) -> None:
+        self.push_screen(self.inbox)
+        self._start_services()
+
+    @work(group="services", exit_on_error=False)
+    async def _start_services(self) -> None:
+        await hold(self._backend, lambda services: self.post_message(ServicesReady(services)))
+
+    @on(ServicesReady)
+    def _on_services_ready(self, event: ServicesReady) -> None:
+        services = event.services
+        self.inbox.attach(services)
+        if services.embedded:
+            services.store.on_commit(lambda seq: self.inbox.post_message(StoreChanged()))
+        else:
+            self._watch_database(services)
+
+    @work(group="watch", exit_on_error=False)
+    async def _watch_database(self, services: Services) -> None:
+        """Attached: another process writes; `PRAGMA data_version` says when, for almost nothing."""
+        seen = await services.store.data_version()
+        while True:
+            await asyncio.sleep(ATTACH_POLL_SECONDS)
+            version = await services.store.data_version()
+            if version != seen:
+                seen = version
+                self.inbox.post_message(StoreChanged())
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker errors become something the agent sees."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.notify(str(error) or type(error).__name__, title="Something went wrong", severity="error")
+
+    def action_help(self) -> None:
+        from wa_inbox.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())

@@ -1,0 +1,76 @@
+"""How messages, ticks and windows read on screen; plain functions the widgets share."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from wa_inbox.domain import window
+from wa_inbox.domain.models import Contact, Direction, Message
+
+TICKS = {
+    "pending": "🕓",
+    "sending": "🕓",
+    "accepted": "🕓",
+    "scheduled": "🕓",
+    "queued": "🕓",
+    "sent": "✓",
+    "delivered": "✓✓",
+    "partially_delivered": "✓✓",
+    "read": "✓✓",
+}
+FAILED = frozenset({"failed", "undelivered", "canceled"})
+AMBER_BELOW_SECONDS = 2 * 3600
+
+
+def tick(message: Message) -> str:
+    """The delivery mark of an outbound message; failures carry their code."""
+    if message.status in FAILED:
+        return f"✗ {message.error_code}" if message.error_code else "✗"
+    return TICKS.get(message.status, "·")
+
+
+def display_name(contact: Contact) -> str:
+    return contact.profile_name or contact.address.removeprefix("whatsapp:")
+
+
+def preview(message: Message | None) -> str:
+    """One line standing for a message in the conversation list."""
+    if message is None:
+        return ""
+    text = " ".join(message.body.split()) or _attachment_label(message)
+    return f"You: {text}" if message.direction is Direction.OUTBOUND else text
+
+
+def _attachment_label(message: Message) -> str:
+    if message.media:
+        return f"[{message.media[0].content_type.split('/')[0]}]"
+    if message.location:
+        return "[location]"
+    return ""
+
+
+def window_state(last_inbound_at: datetime | None, now: datetime) -> tuple[str, str]:
+    """(label, level) for the 24-hour window: level is "open", "closing" (under 2 h) or "closed"."""
+    left = window.remaining(last_inbound_at, now)
+    if left.total_seconds() <= 0:
+        return "closed", "closed"
+    level = "closing" if left.total_seconds() < AMBER_BELOW_SECONDS else "open"
+    return window.format_remaining(left), level
+
+
+def describe_extras(message: Message) -> list[str]:
+    """The lines under a bubble's text: media, location, button taps, ad referrals, quotes."""
+    lines = [f"📎 {m.content_type}  {m.url.rsplit('/', 1)[-1]}" for m in message.media]
+    if message.location:
+        place = message.location.label or message.location.address or ""
+        lines.append(f"📍 {message.location.latitude:.5f}, {message.location.longitude:.5f} {place}".rstrip())
+    if message.button_payload or (message.button_text and message.message_type == "button"):
+        lines.append(f"🔘 tapped “{message.button_text}” ({message.button_payload})")
+    if message.referral:
+        headline = message.referral.get("ReferralHeadline") or message.referral.get("ReferralSourceUrl", "")
+        lines.append(f"📣 from an ad: {headline}")
+    if message.replied_to_sid:
+        lines.append(f"↩ reply to {message.replied_to_sid[:10]}…")
+    if message.template_sid:
+        lines.append(f"📄 template {message.template_sid}")
+    return lines

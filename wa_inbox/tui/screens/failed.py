@@ -1,0 +1,41 @@
+"""A failed message: the code, what it means and what to do, from the error catalogue."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from wa_inbox.domain.errors import describe
+from wa_inbox.domain.models import Message
+
+
+class FailedMessageScreen(ModalScreen[bool]):
+    """Dismisses with True when the agent asks to resend the message as a template."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss(False)", "Close"),
+        Binding("t", "dismiss(True)", "Resend as template"),
+    ]
+
+    def __init__(self, message: Message) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        info = describe(self.message.error_code)
+        code = f"Error {self.message.error_code}" if self.message.error_code else "Not sent"
+        with Vertical(id="failed-dialog"):
+            yield Static(f"✗ {code}", id="failed-title")
+            yield Static(f"“{self.message.body[:200]}”", id="failed-body")
+            yield Static(info.meaning if info else self.message.error_message or "", id="failed-meaning")
+            if info is not None:
+                yield Static(f"What to do: {info.action}", id="failed-action")
+            if self.message.error_message and info is not None and self.message.error_message != info.meaning:
+                yield Static(f"Twilio said: {self.message.error_message}", id="failed-twilio")
+            yield Button("Resend as template (t)", id="resend", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "resend")

@@ -1,0 +1,43 @@
+"""Every key of the inbox in one place (the command palette, ctrl+p, has them too)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# wa-inbox keys
+
+| key | what it does |
+|---|---|
+| ↑ ↓ / j k, enter | move in the conversation list, open a conversation |
+| ctrl+e | write in the composer |
+| enter | send (in the composer) |
+| ctrl+j | new line (in the composer) |
+| ctrl+o | back to the conversation list |
+| ctrl+n | next unread conversation |
+| ctrl+w | the conversation whose window closes soonest |
+| ctrl+t | pick a template (the only way to write once the 24-hour window is closed) |
+| ↑ ↓ in the thread, enter | pick a message; on a failed one, its error and the fix |
+| end | back to the newest message |
+| ctrl+f | search every conversation |
+| ctrl+r | rejected webhooks and why |
+| ctrl+p | command palette |
+| f1 | this help |
+| ctrl+q | quit |
+
+Ticks: 🕓 queued · ✓ sent · ✓✓ delivered · ✓✓ (accent) read · ✗ failed, with its code.
+The window shows hours:minutes left; amber under 2 hours, red when closed. ⊘ marks a customer who sent STOP.
+No default key uses ctrl+b or ctrl+a, so tmux and screen keep their prefixes.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-dialog"):
+            yield Markdown(HELP)

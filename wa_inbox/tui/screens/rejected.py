@@ -1,0 +1,28 @@
+"""Webhooks the receiver refused, with the reason: the first place to look when Twilio reports 11200."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.widgets import DataTable
+
+from wa_inbox.store import Store
+
+
+class RejectedWebhooksScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape", "dismiss", "Close")]
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self._store = store
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="rejected-table", cursor_type="row")
+
+    async def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("when", "kind", "verdict", "reason", "MessageSid")
+        for record in await self._store.rejected_webhooks():
+            when = f"{record.received_at:%Y-%m-%d %H:%M:%S}"
+            table.add_row(when, record.kind, record.verdict, record.reason or "", record.message_sid or "")

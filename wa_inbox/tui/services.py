@@ -1,0 +1,101 @@
+"""What the TUI runs on: the store, the outbox and where the receiver listens, however they were started.
+
+Three ways to start them, one shape: embedded (receiver and sender in this process), attached (the
+database of a running `wa-inbox serve`) and the demo (against the emulator).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+
+from wa_inbox.config import ConfigError, Settings
+from wa_inbox.gateway.outbox import Outbox
+from wa_inbox.store import Store, open_store
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    store: Store
+    outbox: Outbox | None
+    """None when this process cannot send (attached without credentials)."""
+    listening_url: str | None
+    """Where the embedded receiver listens; None when attached to another process's database."""
+    embedded: bool
+
+
+Backend = Callable[[], AbstractAsyncContextManager[Services]]
+
+
+def embedded(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> Backend:
+    """Receiver and sender in this process, in the app's event loop."""
+
+    @contextlib.asynccontextmanager
+    async def start() -> AsyncIterator[Services]:
+        from wa_inbox.runtime import running_inbox
+        from wa_inbox.serving import bind
+
+        settings.require_receiver()
+        sock = bind(host, port)
+        store = await open_store(settings.store.path)
+        try:
+            async with running_inbox(settings, store, sock) as inbox:
+                yield Services(settings, store, inbox.outbox, inbox.listening.url, embedded=True)
+        finally:
+            await store.close()
+
+    return start
+
+
+def attached(settings: Settings) -> Backend:
+    """The database of a running `wa-inbox serve`: its sender delivers what this TUI queues."""
+
+    @contextlib.asynccontextmanager
+    async def start() -> AsyncIterator[Services]:
+        if not settings.store.path.exists():
+            raise ConfigError(f"There is no database at {settings.store.path}: start `wa-inbox serve` first.")
+        store = await open_store(settings.store.path)
+        client = _client_or_none(settings)
+        try:
+            outbox = Outbox(settings, store, client) if client else None
+            yield Services(settings, store, outbox, None, embedded=False)
+        finally:
+            if client is not None:
+                await client.http_client.close()  # type: ignore[attr-defined]
+            await store.close()
+
+    return start
+
+
+def demo(pace: float = 4.0) -> Backend:
+    """The emulator, the receiver and the sender, seeded, with simulated customers writing in."""
+
+    @contextlib.asynccontextmanager
+    async def start() -> AsyncIterator[Services]:
+        from wa_inbox.demo import running_demo
+
+        async with running_demo(None, pace) as world:
+            yield Services(world.settings, world.store, world.outbox, world.receiver_url, embedded=True)
+
+    return start
+
+
+def _client_or_none(settings: Settings):
+    try:
+        settings.require_sender()
+    except ConfigError:
+        return None
+    from wa_inbox.gateway.client import make_twilio_client
+
+    return make_twilio_client(settings)
+
+
+async def hold(backend: Backend, ready: Callable[[Services], None]) -> None:
+    """Run `backend` until cancelled, calling `ready` once it is up (an app worker's body)."""
+    async with backend() as services:
+        ready(services)
+        await asyncio.Event().wait()

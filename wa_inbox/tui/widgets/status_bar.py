@@ -1,0 +1,30 @@
+"""The line at the top: where the receiver listens, the public URL, the last webhook, rejections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.reactive import reactive
+from textual.widgets import Static
+
+
+class StatusBar(Static):
+    """Updated by the screen; rendering is all it does."""
+
+    listening: reactive[str | None] = reactive(None)
+    public_url: reactive[str | None] = reactive(None)
+    last_webhook_at: reactive[datetime | None] = reactive(None)
+    rejected: reactive[int] = reactive(0)
+    now: reactive[datetime | None] = reactive(None)
+    """Set by the screen's clock tick, so "last webhook 12 s ago" moves."""
+
+    def render(self) -> str:
+        where = f"receiver {self.listening}" if self.listening else "attached to wa-inbox serve"
+        public = f" · public {self.public_url}" if self.public_url else ""
+        return f"{where}{public} · last webhook {self._ago()} · rejected {self.rejected} (ctrl+r)"
+
+    def _ago(self) -> str:
+        if self.last_webhook_at is None or self.now is None:
+            return "never"
+        seconds = max(0, int((self.now - self.last_webhook_at).total_seconds()))
+        return f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago"

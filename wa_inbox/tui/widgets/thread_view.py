@@ -1,0 +1,214 @@
+"""One conversation as bubbles, drawn line by line: only the loaded pages, only the visible lines.
+
+It follows new messages while the agent is at the bottom; otherwise it counts them ("N new").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message as TextualMessage
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from wa_inbox.domain.models import Direction, Message
+from wa_inbox.tui.format import FAILED, describe_extras, tick
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    text: Text
+    message_index: int
+    align_right: bool
+
+
+class ThreadView(ScrollView, can_focus=True):
+    """Bubbles with times and ticks; arrows pick a message, enter asks for its details."""
+
+    COMPONENT_CLASSES = {
+        "thread-view--inbound",
+        "thread-view--outbound",
+        "thread-view--meta",
+        "thread-view--read",
+        "thread-view--failed",
+        "thread-view--selected",
+    }
+    BINDINGS = [
+        Binding("up,k", "pick(-1)", "Previous", show=False),
+        Binding("down,j", "pick(1)", "Next", show=False),
+        Binding("enter", "details", "Details"),
+        Binding("end", "follow", "Latest", show=False),
+    ]
+    DEFAULT_CSS = """
+    ThreadView { background: $background; }
+    ThreadView > .thread-view--inbound { background: $panel; }
+    ThreadView > .thread-view--outbound { background: $primary 25%; }
+    ThreadView > .thread-view--meta { color: $text-muted; }
+    ThreadView > .thread-view--read { color: $accent; }
+    ThreadView > .thread-view--failed { color: $error; text-style: bold; }
+    ThreadView > .thread-view--selected { text-style: reverse; }
+    """
+
+    selected: reactive[int | None] = reactive(None)
+    """Index (in `messages`) of the message the agent picked, if any."""
+    new_below: reactive[int] = reactive(0)
+    """Messages that arrived while the agent was reading further up."""
+
+    @dataclass
+    class DetailsRequested(TextualMessage):
+        message: Message
+
+    @dataclass
+    class OlderWanted(TextualMessage):
+        """The agent reached the top: load the page before `before_id`."""
+
+        before_id: int
+
+    def __init__(self, clock: Callable[[], datetime], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._clock = clock
+        self.messages: list[Message] = []
+        self._lines: list[_Line] = []
+        self._built_width = 0
+        self._complete = False
+
+    # --- data ---------------------------------------------------------------------------------------
+
+    def show(self, messages: Iterable[Message], complete: bool) -> None:
+        """A freshly opened conversation, newest page; `complete` when there is nothing older."""
+        self.messages = list(messages)
+        self._complete = complete
+        self.selected = None
+        self.new_below = 0
+        self._rebuild()
+        self.scroll_end(animate=False, immediate=True)
+
+    def prepend(self, older: list[Message], complete: bool) -> None:
+        """An older page, keeping the agent's place on screen."""
+        before = len(self._lines)
+        self.messages = older + self.messages
+        self._complete = complete
+        if self.selected is not None:
+            self.selected += len(older)
+        self._rebuild()
+        self.scroll_to(y=self.scroll_offset.y + len(self._lines) - before, animate=False, immediate=True)
+
+    def merge(self, changed: Iterable[Message]) -> None:
+        """New messages and new ticks from the change feed."""
+        at_bottom = self.is_vertical_scroll_end
+        position = {m.id: i for i, m in enumerate(self.messages)}
+        added = 0
+        for message in changed:
+            if message.id in position:
+                self.messages[position[message.id]] = message
+            else:
+                self.messages.append(message)
+                added += 1
+        self._rebuild()
+        if at_bottom:
+            self.scroll_end(animate=False, immediate=True)
+        else:
+            self.new_below += added
+
+    # --- keys ---------------------------------------------------------------------------------------
+
+    def action_pick(self, delta: int) -> None:
+        if not self.messages:
+            return
+        current = len(self.messages) if self.selected is None else self.selected
+        self.selected = max(0, min(len(self.messages) - 1, current + delta))
+        self._reveal(self.selected)
+
+    def action_details(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.DetailsRequested(self.messages[self.selected]))
+
+    def action_follow(self) -> None:
+        self.selected = None
+        self.new_below = 0
+        self.scroll_end(animate=False)
+
+    def watch_selected(self) -> None:
+        self.refresh()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if self.is_vertical_scroll_end:
+            self.new_below = 0
+        if new <= 0 and not self._complete and self.messages:
+            self.post_message(self.OlderWanted(self.messages[0].id))
+
+    def _reveal(self, index: int) -> None:
+        lines = [y for y, line in enumerate(self._lines) if line.message_index == index]
+        if lines:
+            self.scroll_to_region_lines(lines[0], lines[-1])
+
+    def scroll_to_region_lines(self, first: int, last: int) -> None:
+        top, height = int(self.scroll_offset.y), self.scrollable_content_region.height
+        if first < top:
+            self.scroll_to(y=first, animate=False)
+        elif height and last >= top + height:
+            self.scroll_to(y=last - height + 1, animate=False)
+
+    # --- drawing ------------------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        if self.scrollable_content_region.width != self._built_width:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        width = self.scrollable_content_region.width or 80
+        self._built_width = width
+        bubble = max(20, int(width * 0.75))
+        self._lines = []
+        for index, message in enumerate(self.messages):
+            self._lines.extend(self._bubble(index, message, bubble))
+            self._lines.append(_Line(Text(""), -1, False))
+        self.virtual_size = Size(width, len(self._lines))
+        self.refresh()
+
+    def _bubble(self, index: int, message: Message, width: int) -> list[_Line]:
+        outbound = message.direction is Direction.OUTBOUND
+        style = self._component("outbound" if outbound else "inbound")
+        body = Text(message.body or "", style=style)
+        wrapped = body.wrap(self.app.console, width - 2) if message.body else []
+        lines = [_Line(self._meta(message), index, outbound)]
+        lines += [_Line(Text(" ") + line + Text(" "), index, outbound) for line in wrapped]
+        lines += [
+            _Line(Text(f" {extra} ", style=style), index, outbound) for extra in describe_extras(message)
+        ]
+        return lines
+
+    def _meta(self, message: Message) -> Text:
+        when = message.created_at.astimezone().strftime("%H:%M")
+        meta = self._component("meta")
+        if message.direction is Direction.INBOUND:
+            return Text(f" {when}", style=meta)
+        mark = tick(message)
+        mark_style = self._component(
+            "failed" if message.status in FAILED else "read" if message.status == "read" else "meta"
+        )
+        return Text(f"{when} ", style=meta) + Text(mark, style=mark_style) + Text(" ")
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = y + int(self.scroll_offset.y)
+        if index >= len(self._lines):
+            return Strip.blank(width, self.rich_style)
+        line = self._lines[index]
+        text = line.text.copy()
+        if line.message_index == self.selected and line.message_index >= 0:
+            text.stylize(self._component("selected"))
+        pad = max(0, width - text.cell_len) if line.align_right else 0
+        strip = Strip(list((Text(" " * pad) + text).render(self.app.console)))
+        return strip.adjust_cell_length(width, self.rich_style)
+
+    def _component(self, name: str) -> Style:
+        return self.get_component_rich_style(f"thread-view--{name}", partial=True)
