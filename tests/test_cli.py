@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -75,8 +76,7 @@ ANA_IN, ANA_OUT, BEN_IN, BEN_OUT, CARLA_STOP = sid(1), sid(2), sid(3), sid(4), s
 
 def record(kind: WebhookKind, form: dict[str, str], at: datetime) -> WebhookRecord:
     path = "/twilio/inbound" if kind is WebhookKind.INBOUND else "/twilio/status"
-    as_form = {key: [value] for key, value in form.items()}
-    return WebhookRecord(kind, path, Verdict.ACCEPTED, as_form, {}, at, None, form["MessageSid"])
+    return WebhookRecord(kind, path, Verdict.ACCEPTED, urlencode(form), {}, at, None, form["MessageSid"])
 
 
 async def inbound(

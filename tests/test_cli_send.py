@@ -81,7 +81,9 @@ def one_sentence(run: Run) -> str:
 
 
 async def test_template_by_name_with_a_variable(world: Demo) -> None:
-    run = await wa_inbox(world, "send", "--to", "+14155550123", "--template", "order_shipped", "--var", "1=Ava")
+    run = await wa_inbox(
+        world, "send", "--to", "+14155550123", "--template", "order_shipped", "--var", "1=Ava"
+    )
 
     assert run.status == 0, run.stderr
     sid = run.stdout.strip()
@@ -130,7 +132,9 @@ async def test_media_url_with_a_caption(world: Demo) -> None:
     await customer_writes(world, ANA)
     photo = "https://cdn.example.com/box.jpg"
 
-    run = await wa_inbox(world, "send", "--to", ANA, "--media", photo, "--body", "Sua caixa", "--output", "json")
+    run = await wa_inbox(
+        world, "send", "--to", ANA, "--media", photo, "--body", "Sua caixa", "--output", "json"
+    )
 
     assert run.status == 0, run.stderr
     record = json.loads(run.stdout)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from pathlib import Path
 
@@ -228,13 +227,6 @@ def test_unreadable_explicit_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         load_settings(tmp_path / "a-directory.toml", env={})
     assert_one_sentence(str(error.value), "a-directory.toml", "cannot be read")
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_file_without_read_permission(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as error:
-        load_settings(write(tmp_path / "locked.toml", toml_url("https://x.example.com"), 0o000), env={})
-    assert_one_sentence(str(error.value), "locked.toml", "cannot be read")
 
 
 def receiver_settings(**data: object) -> Settings:

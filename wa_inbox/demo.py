@@ -166,7 +166,7 @@ async def _seed_outbound(
 
 def _record(kind: WebhookKind, sid: str, at: datetime) -> Record:
     return Record(
-        kind, "/seed", Verdict.ACCEPTED, {"MessageSid": [sid]}, {}, at, "seeded by wa-inbox demo", sid
+        kind, "/seed", Verdict.ACCEPTED, f"MessageSid={sid}", {}, at, "seeded by wa-inbox demo", sid
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
+from urllib.parse import parse_qs
 
 from tests.support.receiver import BUSINESS, CUSTOMER, Receiver
 
@@ -51,8 +51,8 @@ async def test_text_message_is_stored_with_contact_and_window(receiver: Receiver
     assert contact is not None
     assert (contact.profile_name, contact.wa_id) == ("Ana Silva", "5511987654321")
     assert contact.last_inbound_at is not None
-    (raw,) = receiver.rows("SELECT raw_form FROM messages WHERE sid = ?", SID)
-    assert json.loads(raw[0])["SomeNewTwilioField"] == ["kept"]
+    (raw,) = receiver.rows("SELECT raw_body FROM messages WHERE sid = ?", SID)
+    assert parse_qs(raw[0])["SomeNewTwilioField"] == ["kept"]
 
 
 async def test_image_with_caption_and_two_media(receiver: Receiver) -> None:

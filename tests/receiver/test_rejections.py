@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from tests.receiver.test_inbound import INBOUND, text_form
 from tests.receiver.test_status import STATUS, status_form
@@ -53,8 +54,8 @@ async def test_missing_signature_is_forbidden(receiver: Receiver) -> None:
 async def test_rejection_log_keeps_form_but_not_the_signature(receiver: Receiver) -> None:
     await receiver.post(INBOUND, text_form(), signature="Zm9yZ2Vk")
 
-    ((form, headers),) = receiver.rows("SELECT form, headers FROM webhook_log")
-    assert json.loads(form)["MessageSid"] == [text_form()["MessageSid"]]
+    ((body, headers),) = receiver.rows("SELECT body, headers FROM webhook_log")
+    assert parse_qs(body)["MessageSid"] == [text_form()["MessageSid"]]
     assert "x-twilio-signature" not in {name.lower() for name in json.loads(headers)}
 
 

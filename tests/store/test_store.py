@@ -20,9 +20,7 @@ BUSINESS = "whatsapp:+14155238886"
 
 
 def record(sid: str, kind: WebhookKind = WebhookKind.INBOUND) -> WebhookRecord:
-    return WebhookRecord(
-        kind, "/t", Verdict.ACCEPTED, {"MessageSid": [sid]}, {}, datetime.now(UTC), None, sid
-    )
+    return WebhookRecord(kind, "/t", Verdict.ACCEPTED, f"MessageSid={sid}", {}, datetime.now(UTC), None, sid)
 
 
 async def inbound(store: SqliteStore, n: int, body: str = "hello") -> None:

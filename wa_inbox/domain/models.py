@@ -89,7 +89,8 @@ class WebhookRecord:
     kind: WebhookKind
     path: str
     verdict: Verdict
-    form: Form
+    body: str
+    """The form exactly as it came (url-encoded): lossless, and cheaper to keep than a parsed copy."""
     headers: Mapping[str, str]
     received_at: datetime
     reason: str | None = None

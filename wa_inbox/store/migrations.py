@@ -54,7 +54,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             status_rank INTEGER NOT NULL,
             error_code INTEGER,
             error_message TEXT,
-            raw_form TEXT,
+            raw_body TEXT,
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL,
             read_by_agent_at TEXT,
@@ -96,7 +96,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             verdict TEXT NOT NULL,
             reason TEXT,
             message_sid TEXT,
-            form TEXT NOT NULL,
+            body TEXT NOT NULL,
             headers TEXT NOT NULL
         );
         CREATE INDEX webhook_log_by_verdict ON webhook_log (verdict, id);

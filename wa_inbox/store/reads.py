@@ -192,7 +192,7 @@ async def last_webhook_at(db: aiosqlite.Connection) -> datetime | None:
 async def rejected_webhooks(db: aiosqlite.Connection, limit: int) -> list[WebhookRecord]:
     """The latest refused webhooks with their reasons, for the agent's "why was this refused?"."""
     rows = await db.execute_fetchall(
-        "SELECT kind, path, verdict, form, headers, received_at, reason, message_sid FROM webhook_log"
+        "SELECT kind, path, verdict, body, headers, received_at, reason, message_sid FROM webhook_log"
         " WHERE verdict NOT IN ('accepted', 'duplicate') ORDER BY id DESC LIMIT ?",
         [limit],
     )
@@ -201,7 +201,7 @@ async def rejected_webhooks(db: aiosqlite.Connection, limit: int) -> list[Webhoo
             WebhookKind(r[0]),
             r[1],
             Verdict(r[2]),
-            from_json(r[3]),
+            r[3],
             from_json(r[4]),
             parse_ts(r[5]),
             r[6],

@@ -23,7 +23,7 @@ from wa_inbox.domain.models import (
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.store import reads, writes
-from wa_inbox.store.codec import to_json
+from wa_inbox.store.codec import ts
 from wa_inbox.store.migrations import migrate
 from wa_inbox.store.reads import MessageQuery
 from wa_inbox.store.writer import BatchWriter
@@ -89,11 +89,10 @@ class SqliteStore:
 
         The window is measured from `record.received_at`: when the webhook arrived, not when it was written.
         """
-        now = record.received_at
-        raw_form = to_json(record.form) or "{}"
+        now = ts(record.received_at)
 
         def write(conn: sqlite3.Connection, seq: int) -> bool:
-            if writes.insert_inbound(conn, msg, raw_form, now, seq) is None:
+            if writes.insert_inbound(conn, msg, record.body, now, seq) is None:
                 writes.log_webhook(conn, record, Verdict.DUPLICATE)
                 return False
             writes.log_webhook(conn, record)
@@ -122,7 +121,7 @@ class SqliteStore:
 
     async def ingest_status(self, update: StatusUpdate, record: WebhookRecord) -> bool:
         """Store a status callback durably; False when this (sid, status) was seen before."""
-        now = record.received_at
+        now = ts(record.received_at)
 
         def write(conn: sqlite3.Connection, seq: int) -> bool:
             new = writes.apply_status(conn, update, now, seq)
@@ -148,7 +147,7 @@ class SqliteStore:
 
     async def queue_draft(self, draft: Draft, idempotency_key: str) -> int | None:
         """Queue a message for the sender; None when this key was queued before (a repeated submit)."""
-        now = self._clock()
+        now = ts(self._clock())
         return await self._writer.submit(
             lambda conn, seq: writes.queue_outbound(
                 conn, draft, idempotency_key=idempotency_key, now=now, seq=seq
@@ -157,7 +156,7 @@ class SqliteStore:
 
     async def claim_unsent(self, limit: int, message_id: int | None = None) -> list[OutboundJob]:
         """Mark up to `limit` pending messages (only `message_id`, if given) as being sent, durably."""
-        now = self._clock()
+        now = ts(self._clock())
         ids = await self._writer.submit(
             lambda conn, seq: writes.claim_unsent(conn, limit, now, seq, message_id)
         )
@@ -172,7 +171,7 @@ class SqliteStore:
     async def record_accepted(
         self, message_id: int, sid: str, status: str, from_addr: str | None, messaging_service_sid: str | None
     ) -> None:
-        now = self._clock()
+        now = ts(self._clock())
         await self._writer.submit(
             lambda conn, seq: writes.record_accepted(
                 conn,
@@ -187,7 +186,7 @@ class SqliteStore:
         )
 
     async def record_failed(self, message_id: int, error_code: int | None, error_message: str) -> None:
-        now = self._clock()
+        now = ts(self._clock())
         await self._writer.submit(
             lambda conn, seq: writes.record_failed(
                 conn, message_id, error_code=error_code, error_message=error_message, now=now, seq=seq
@@ -196,7 +195,7 @@ class SqliteStore:
 
     async def set_opt_state(self, address: str, action: OptAction, source: str) -> bool:
         """Opt a contact out or in by hand or from a Twilio error, with an audit row; False if unchanged."""
-        now = self._clock()
+        now = ts(self._clock())
 
         def write(conn: sqlite3.Connection, seq: int) -> bool:
             writes.ensure_contact(conn, address, now)
@@ -205,7 +204,7 @@ class SqliteStore:
         return await self._writer.submit(write)
 
     async def mark_read(self, address: str) -> int:
-        now = self._clock()
+        now = ts(self._clock())
         return await self._writer.submit(lambda conn, seq: writes.mark_read(conn, address, now, seq))
 
     async def claimed_sids(self, sids: Sequence[str]) -> set[str]:

@@ -1,12 +1,12 @@
-"""Write transactions' steps. They run on the writer thread, inside the batch transaction it opened.
+"""Write transactions' steps, run by the writer inside the batch transaction it opened.
 
-Every function here takes the open `sqlite3.Connection`, never commits, and returns plain values.
+Every function here takes the open `sqlite3.Connection` and `now` already formatted (once per write,
+not once per column: it showed in the ingest profile), never commits, and returns plain values.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
 
 from wa_inbox.domain import status as status_rules
 from wa_inbox.domain.errors import describe
@@ -30,7 +30,7 @@ def log_webhook(conn: sqlite3.Connection, record: WebhookRecord, verdict: Verdic
     """Keep the request in the raw log; `verdict` overrides the record's once the write knows it."""
     headers = {k: v for k, v in record.headers.items() if k.lower() not in _SECRET_HEADERS}
     conn.execute(
-        "INSERT INTO webhook_log (received_at, kind, path, verdict, reason, message_sid, form, headers)"
+        "INSERT INTO webhook_log (received_at, kind, path, verdict, reason, message_sid, body, headers)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             ts(record.received_at),
@@ -39,21 +39,21 @@ def log_webhook(conn: sqlite3.Connection, record: WebhookRecord, verdict: Verdic
             verdict or record.verdict,
             record.reason,
             record.message_sid,
-            to_json(record.form),
+            record.body,
             to_json(headers),
         ),
     )
 
 
-def ensure_contact(conn: sqlite3.Connection, address: str, now: datetime) -> None:
+def ensure_contact(conn: sqlite3.Connection, address: str, now: str) -> None:
     conn.execute(
         "INSERT INTO contacts (address, created_at) VALUES (?, ?) ON CONFLICT (address) DO NOTHING",
-        (address, ts(now)),
+        (address, now),
     )
 
 
 def insert_inbound(
-    conn: sqlite3.Connection, msg: InboundMessage, raw_form: str, now: datetime, seq: int
+    conn: sqlite3.Connection, msg: InboundMessage, raw_body: str, now: str, seq: int
 ) -> int | None:
     """Store a customer's message once; None when Twilio sent it before (a retry)."""
     ensure_contact(conn, msg.from_addr, now)
@@ -63,7 +63,7 @@ def insert_inbound(
             sid, direction, contact_address, from_addr, to_addr, messaging_service_sid, body,
             message_type, num_media, latitude, longitude, location_address, location_label,
             button_text, button_payload, referral, replied_to_sid, forwarded, frequently_forwarded,
-            status, status_rank, raw_form, created_at, updated_at, change_seq)
+            status, status_rank, raw_body, created_at, updated_at, change_seq)
         VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?)
         ON CONFLICT (sid) DO NOTHING RETURNING id""",
         (
@@ -86,9 +86,9 @@ def insert_inbound(
             msg.forwarded,
             msg.frequently_forwarded,
             status_rules.rank("received"),
-            raw_form,
-            ts(now),
-            ts(now),
+            raw_body,
+            now,
+            now,
             seq,
         ),
     ).fetchone()
@@ -102,7 +102,7 @@ def insert_inbound(
     conn.execute(
         "UPDATE contacts SET profile_name = COALESCE(?, profile_name), wa_id = COALESCE(?, wa_id),"
         " last_inbound_at = ?, change_seq = ? WHERE address = ?",
-        (msg.profile_name, msg.wa_id, ts(now), seq, msg.from_addr),
+        (msg.profile_name, msg.wa_id, now, seq, msg.from_addr),
     )
     return message_id
 
@@ -113,7 +113,7 @@ def set_opt_state(
     action: OptAction,
     source: str,
     message_sid: str | None,
-    now: datetime,
+    now: str,
     seq: int,
 ) -> bool:
     """Flip the opt-out flag with an audit row; False when the contact was already in that state."""
@@ -123,7 +123,7 @@ def set_opt_state(
         " WHERE address = ? AND opted_out != ?",
         (
             opted_out,
-            ts(now) if opted_out else None,
+            now if opted_out else None,
             source if opted_out else None,
             seq,
             address,
@@ -134,7 +134,7 @@ def set_opt_state(
         return False
     conn.execute(
         "INSERT INTO opt_events (contact_address, action, source, message_sid, at) VALUES (?, ?, ?, ?, ?)",
-        (address, action, source, message_sid, ts(now)),
+        (address, action, source, message_sid, now),
     )
     return True
 
@@ -144,7 +144,7 @@ def queue_outbound(
     draft: Draft,
     *,
     idempotency_key: str,
-    now: datetime,
+    now: str,
     seq: int,
     opt_confirmation: bool = False,
 ) -> int | None:
@@ -166,9 +166,9 @@ def queue_outbound(
             to_json(draft.content_variables) if draft.is_template else None,
             status_rules.PENDING,
             status_rules.rank(status_rules.PENDING),
-            ts(now),
-            ts(now),
-            ts(now),
+            now,
+            now,
+            now,
             opt_confirmation,
             seq,
         ),
@@ -185,7 +185,7 @@ def queue_outbound(
 
 
 def claim_unsent(
-    conn: sqlite3.Connection, limit: int, now: datetime, seq: int, message_id: int | None = None
+    conn: sqlite3.Connection, limit: int, now: str, seq: int, message_id: int | None = None
 ) -> list[int]:
     """Move pending messages (or just `message_id`) to `sending` before any request leaves.
 
@@ -196,7 +196,7 @@ def claim_unsent(
         "UPDATE messages SET status = 'sending', sending_started_at = ?, attempts = attempts + 1,"
         " change_seq = ? WHERE id IN (SELECT id FROM messages WHERE status = 'pending'"
         " AND (? IS NULL OR id = ?) ORDER BY id LIMIT ?) RETURNING id",
-        (ts(now), seq, message_id, message_id, limit),
+        (now, seq, message_id, message_id, limit),
     ).fetchall()
     return sorted(int(row[0]) for row in rows)
 
@@ -209,7 +209,7 @@ def record_accepted(
     status: str,
     from_addr: str | None,
     messaging_service_sid: str | None,
-    now: datetime,
+    now: str,
     seq: int,
 ) -> None:
     """Give the row Twilio's SID. Callbacks may have beaten the response here: fold their row in."""
@@ -233,7 +233,7 @@ def record_accepted(
             messaging_service_sid,
             early[2] if early else None,
             early[3] if early else None,
-            ts(now),
+            now,
             seq,
             message_id,
         ),
@@ -246,22 +246,22 @@ def record_failed(
     *,
     error_code: int | None,
     error_message: str,
-    now: datetime,
+    now: str,
     seq: int,
 ) -> None:
     conn.execute(
         "UPDATE messages SET status = 'failed', status_rank = ?, error_code = ?, error_message = ?,"
         " updated_at = ?, change_seq = ? WHERE id = ?",
-        (status_rules.rank("failed"), error_code, error_message, ts(now), seq, message_id),
+        (status_rules.rank("failed"), error_code, error_message, now, seq, message_id),
     )
 
 
-def apply_status(conn: sqlite3.Connection, update: StatusUpdate, now: datetime, seq: int) -> bool:
+def apply_status(conn: sqlite3.Connection, update: StatusUpdate, now: str, seq: int) -> bool:
     """Record a callback once; move the message only up in rank. False for a repeated callback."""
     new_event = conn.execute(
         "INSERT INTO status_events (message_sid, status, error_code, error_message, received_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_sid, status) DO NOTHING",
-        (update.sid, update.status, update.error_code, update.error_message, ts(now)),
+        (update.sid, update.status, update.error_code, update.error_message, now),
     ).rowcount
     if not new_event:
         return False
@@ -274,7 +274,7 @@ def apply_status(conn: sqlite3.Connection, update: StatusUpdate, now: datetime, 
     return True
 
 
-def _raise_status(conn: sqlite3.Connection, update: StatusUpdate, now: datetime, seq: int) -> bool:
+def _raise_status(conn: sqlite3.Connection, update: StatusUpdate, now: str, seq: int) -> bool:
     rank = status_rules.rank(update.status)
     return bool(
         conn.execute(
@@ -286,7 +286,7 @@ def _raise_status(conn: sqlite3.Connection, update: StatusUpdate, now: datetime,
                 rank,
                 update.error_code,
                 update.error_message,
-                ts(now),
+                now,
                 seq,
                 update.sid,
                 rank,
@@ -299,7 +299,7 @@ def _message_exists(conn: sqlite3.Connection, sid: str) -> bool:
     return conn.execute("SELECT 1 FROM messages WHERE sid = ?", (sid,)).fetchone() is not None
 
 
-def _insert_placeholder(conn: sqlite3.Connection, update: StatusUpdate, now: datetime, seq: int) -> None:
+def _insert_placeholder(conn: sqlite3.Connection, update: StatusUpdate, now: str, seq: int) -> None:
     """A callback for a message sent elsewhere (the console, say) becomes an outbound row we can show."""
     if not update.to_addr:
         return
@@ -319,18 +319,18 @@ def _insert_placeholder(conn: sqlite3.Connection, update: StatusUpdate, now: dat
             status_rules.rank(update.status),
             update.error_code,
             update.error_message,
-            ts(now),
-            ts(now),
-            ts(now),
+            now,
+            now,
+            now,
             seq,
         ),
     )
 
 
-def mark_read(conn: sqlite3.Connection, address: str, now: datetime, seq: int) -> int:
+def mark_read(conn: sqlite3.Connection, address: str, now: str, seq: int) -> int:
     """The agent opened the conversation: its inbound messages are read."""
     return conn.execute(
         "UPDATE messages SET read_by_agent_at = ?, change_seq = ?"
         " WHERE contact_address = ? AND direction = 'in' AND read_by_agent_at IS NULL",
-        (ts(now), seq, address),
+        (now, seq, address),
     ).rowcount
