@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
@@ -46,14 +47,11 @@ def build(kind: str) -> Starlette:
         return reference_app(os.environ["TWILIO_AUTH_TOKEN"])
     if kind == "receiver":
         from wa_inbox.config import load_settings
+        from wa_inbox.logs import configure_logging
         from wa_inbox.receiver.app import create_app
 
         # As `wa-inbox serve` does, but to a file: one INFO line per request stays in the measurement.
-        logging.basicConfig(
-            filename=os.environ["WA_INBOX_BENCH_LOG"],
-            level=logging.INFO,
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        )
+        configure_logging(logging.INFO, Path(os.environ["WA_INBOX_BENCH_LOG"]))
         return create_app(load_settings())
     raise SystemExit(f"unknown server kind {kind!r}: use bare, reference or receiver")
 

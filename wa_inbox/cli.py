@@ -26,6 +26,7 @@ from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import Direction, Message
 from wa_inbox.domain.policy import Attachment, Draft
 from wa_inbox.domain.status import FAILURES
+from wa_inbox.logs import configure_logging
 from wa_inbox.serving import bind
 from wa_inbox.store import MessageQuery, Store, open_store
 
@@ -116,7 +117,7 @@ def serve(host: str, port: int, config_path: Path | None, db_path: Path | None) 
     """Run the webhook receiver headless (systemd, one host; agents attach to its database)."""
     settings = settings_for(config_path, db_path)
     settings.require_receiver()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(logging.INFO)
     try:
         sock = bind(host, port)
     except OSError as error:
@@ -160,7 +161,7 @@ def demo(db_path: Path | None, pace: float) -> None:
     """See the whole product against a built-in Twilio emulator: no account, no network."""
     from wa_inbox.demo import run_demo
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    configure_logging(logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_demo(db_path, pace, click.echo))
 
