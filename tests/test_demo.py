@@ -1,4 +1,4 @@
-"""`wa-inbox demo`, as a newcomer runs it: messages and callbacks arrive, and Ctrl-C stops it cleanly."""
+"""`wa-inbox demo --headless`: messages and callbacks arrive, and Ctrl-C stops it cleanly."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ async def test_demo_shows_live_traffic_and_stops_on_ctrl_c(tmp_path: Path) -> No
         "-m",
         "wa_inbox",
         "demo",
+        "--headless",
         "--db",
         str(db),
         "--pace",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import click
+import platformdirs
 
 from wa_inbox import listing
 from wa_inbox.config import ConfigError, Settings, load_settings
@@ -29,6 +30,7 @@ from wa_inbox.domain.status import FAILURES
 from wa_inbox.logs import configure_logging
 from wa_inbox.serving import bind
 from wa_inbox.store import MessageQuery, Store, open_store
+from wa_inbox.tui.services import Backend
 
 if TYPE_CHECKING:  # the SDK is imported only by the commands that talk to Twilio
     from twilio.rest import Client
@@ -101,10 +103,48 @@ async def _with_existing_store(settings: Settings, use: Callable[[Store], Awaita
         await store.close()
 
 
-@click.group()
+@click.group(invoke_without_command=True)
 @click.version_option(package_name="wa-inbox")
-def main() -> None:
-    """A terminal agent inbox for WhatsApp Business over Twilio."""
+@click.option("--port", default=8080, show_default=True, help="Port of the embedded receiver.")
+@config_option
+@db_option
+@click.pass_context
+@friendly_errors
+def main(ctx: click.Context, port: int, config_path: Path | None, db_path: Path | None) -> None:
+    """A terminal agent inbox for WhatsApp Business over Twilio.
+
+    With no command: the inbox, with the webhook receiver running inside it (local development
+    behind ngrok). On a server, run `wa-inbox serve` and open agents' inboxes with `wa-inbox tui --attach`.
+    """
+    if ctx.invoked_subcommand is None:
+        from wa_inbox.tui.services import embedded
+
+        settings = settings_for(config_path, db_path)
+        settings.require_receiver()
+        _run_tui(embedded(settings, port=port), settings)
+
+
+@main.command()
+@click.option("--attach", is_flag=True, required=True, help="Use the database of a running `wa-inbox serve`.")
+@config_option
+@db_option
+@friendly_errors
+def tui(attach: bool, config_path: Path | None, db_path: Path | None) -> None:
+    """The inbox on the database a `wa-inbox serve` on this host writes (several agents at once)."""
+    from wa_inbox.tui.services import attached
+
+    settings = settings_for(config_path, db_path)
+    _run_tui(attached(settings), settings)
+
+
+def _run_tui(backend: Backend, settings: Settings | None) -> None:
+    """The TUI owns the terminal: logs go to a file in the data directory, never to the screen."""
+    from wa_inbox.tui.app import InboxApp
+
+    log_dir = platformdirs.user_log_path("wa-inbox")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    configure_logging(logging.INFO, log_dir / "wa-inbox.log")
+    InboxApp(backend).run()
 
 
 @main.command()
@@ -156,9 +196,15 @@ async def _serve(settings: Settings, sock: socket.socket) -> None:
     type=click.FloatRange(0.1),
     help="Seconds between customer messages.",
 )
+@click.option("--headless", is_flag=True, help="A live log instead of the inbox (no terminal UI).")
 @friendly_errors
-def demo(db_path: Path | None, pace: float) -> None:
+def demo(db_path: Path | None, pace: float, headless: bool) -> None:
     """See the whole product against a built-in Twilio emulator: no account, no network."""
+    if not headless:
+        from wa_inbox.tui.services import demo as demo_backend
+
+        _run_tui(demo_backend(pace, db_path), None)
+        return
     from wa_inbox.demo import run_demo
 
     configure_logging(logging.WARNING)

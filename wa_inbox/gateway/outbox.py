@@ -95,6 +95,11 @@ class Outbox:
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def client(self) -> Client:
+        """The Twilio client the sender uses (the template picker reads the Content API with it)."""
+        return self._client
+
     # --- accepting --------------------------------------------------------------------------------
 
     async def submit(self, draft: Draft, idempotency_key: str | None = None) -> int:

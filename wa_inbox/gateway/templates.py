@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from twilio.rest import Client
+from twilio.rest.content.v1.content_and_approvals import ContentAndApprovalsInstance
 
 from wa_inbox.domain import window
 from wa_inbox.domain.models import Contact
+from wa_inbox.domain.templates import APPROVED, TemplateInfo
 from wa_inbox.gateway.outbox import Refused
 
 _CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
-APPROVED = "approved"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +57,26 @@ def template_refusal(template: TemplateRef, contact: Contact | None, now: dateti
 def _approval(requests: dict[str, object] | None) -> str:
     status = (requests or {}).get("status")
     return str(status) if status else "unsubmitted"
+
+
+async def list_templates(client: Client) -> list[TemplateInfo]:
+    """Every template of the account with its WhatsApp approval, read from ContentAndApprovals."""
+    return [_info(c) for c in await client.content.v1.content_and_approvals.list_async()]
+
+
+def _info(content: ContentAndApprovalsInstance) -> TemplateInfo:
+    types = content.types or {}
+    kind, spec = next(iter(types.items()), ("twilio/text", {}))
+    approval = content.approval_requests or {}
+    return TemplateInfo(
+        sid=content.sid or "",
+        name=content.friendly_name or content.sid or "",
+        language=content.language or "",
+        kind=kind,
+        body=str(spec.get("body") or spec.get("title") or ""),
+        variables={str(k): str(v) for k, v in (content.variables or {}).items()},
+        approval=_approval(approval),
+        category=approval.get("category"),
+        actions=tuple(str(a.get("title", "")) for a in spec.get("actions", []) or []),
+        media=tuple(str(m) for m in spec.get("media", []) or []),
+    )

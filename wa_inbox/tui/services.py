@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from pathlib import Path
 
 from wa_inbox.config import ConfigError, Settings
 from wa_inbox.gateway.outbox import Outbox
@@ -71,14 +72,14 @@ def attached(settings: Settings) -> Backend:
     return start
 
 
-def demo(pace: float = 4.0) -> Backend:
+def demo(pace: float = 4.0, db_path: Path | None = None) -> Backend:
     """The emulator, the receiver and the sender, seeded, with simulated customers writing in."""
 
     @contextlib.asynccontextmanager
     async def start() -> AsyncIterator[Services]:
         from wa_inbox.demo import running_demo
 
-        async with running_demo(None, pace) as world:
+        async with running_demo(db_path, pace) as world:
             yield Services(world.settings, world.store, world.outbox, world.receiver_url, embedded=True)
 
     return start

@@ -1,0 +1,62 @@
+"""WhatsApp templates (Twilio Content API) as the inbox needs them: what they say and whether they may go.
+
+Outside the 24-hour window WhatsApp takes only approved templates; inside it, any template may be sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+APPROVED = "approved"
+_VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateInfo:
+    sid: str
+    name: str
+    language: str
+    kind: str
+    """The Content API type, like "twilio/text" or "twilio/quick-reply"."""
+    body: str
+    variables: Mapping[str, str] = field(default_factory=dict)
+    """Variable number -> sample value, as declared on the template."""
+    approval: str = "unsubmitted"
+    category: str | None = None
+    actions: tuple[str, ...] = ()
+    """Button titles (quick replies, calls to action), shown in the preview."""
+    media: tuple[str, ...] = ()
+
+    @property
+    def approved(self) -> bool:
+        return self.approval == APPROVED
+
+    def render(self, values: Mapping[str, str]) -> str:
+        """The text the customer will read: given values, else the sample values, else the placeholder."""
+        merged = {**self.variables, **{k: v for k, v in values.items() if v}}
+        return _VARIABLE.sub(lambda m: merged.get(m.group(1), m.group(0)), self.body)
+
+    def placeholders(self) -> list[str]:
+        """Variable numbers used in the body, in order of first use (the form asks for these)."""
+        seen: dict[str, None] = {}
+        for match in _VARIABLE.finditer(self.body):
+            seen.setdefault(match.group(1), None)
+        return list(seen) or sorted(self.variables, key=lambda k: (len(k), k))
+
+
+def sendable(templates: list[TemplateInfo], window_open: bool) -> list[TemplateInfo]:
+    """What the picker may offer: everything inside the window, only approved templates outside it."""
+    return templates if window_open else [t for t in templates if t.approved]
+
+
+def matches(template: TemplateInfo, query: str) -> bool:
+    """Fuzzy: every character of the query appears, in order, in name, language, type or approval."""
+    haystack = f"{template.name} {template.language} {template.kind} {template.approval}".casefold()
+    position = 0
+    for char in query.casefold().replace(" ", ""):
+        position = haystack.find(char, position) + 1
+        if position == 0:
+            return False
+    return True

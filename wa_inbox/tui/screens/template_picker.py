@@ -1,0 +1,138 @@
+"""Pick a template: fuzzy search, a form for its variables, a live preview, then send.
+
+Outside the 24-hour window only approved templates are offered, since WhatsApp refuses the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from wa_inbox.domain import window
+from wa_inbox.domain.models import Contact
+from wa_inbox.domain.policy import Draft
+from wa_inbox.domain.templates import TemplateInfo, matches, sendable
+from wa_inbox.tui.services import Services
+
+
+class TemplatePicker(ModalScreen[Draft | None]):
+    """Dismisses with the template draft to send, or None."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "send", "Send")]
+
+    def __init__(
+        self,
+        services: Services,
+        contact: Contact,
+        clock: Callable[[], datetime],
+        templates: list[TemplateInfo] | None = None,
+    ) -> None:
+        super().__init__()
+        self._services = services
+        self._contact = contact
+        self._window_open = window.is_open(contact.last_inbound_at, clock())
+        self._all: list[TemplateInfo] = templates or []
+        self._shown: list[TemplateInfo] = []
+        self.chosen: TemplateInfo | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker-dialog"):
+            note = (
+                "window open: any template" if self._window_open else "window closed: approved templates only"
+            )
+            yield Label(f"Template for {self._contact.profile_name or self._contact.address} ({note})")
+            yield Input(
+                placeholder="Search templates by name, language, type or approval…", id="picker-search"
+            )
+            with Horizontal():
+                yield OptionList(id="picker-list")
+                with Vertical(id="picker-side"):
+                    yield VerticalScroll(id="picker-form")
+                    yield Static("", id="picker-preview")
+            yield Button("Send (ctrl+s)", id="picker-send", variant="primary", disabled=True)
+
+    def on_mount(self) -> None:
+        if self._all:
+            self._show()
+        else:
+            self._load()
+
+    @work(exclusive=True, group="templates", exit_on_error=False)
+    async def _load(self) -> None:
+        from wa_inbox.gateway.templates import list_templates
+
+        outbox = self._services.outbox
+        if outbox is None:
+            return
+        self._all = await list_templates(outbox.client)
+        self._show()
+
+    def _show(self, query: str = "") -> None:
+        self._shown = [t for t in sendable(self._all, self._window_open) if matches(t, query)]
+        options = self.query_one("#picker-list", OptionList)
+        options.clear_options()
+        options.add_options(Option(self._label(t), id=t.sid) for t in self._shown)
+        if self._shown:
+            options.highlighted = 0
+
+    @staticmethod
+    def _label(template: TemplateInfo) -> str:
+        kind = template.kind.split("/")[-1]
+        category = f" {template.category}" if template.category else ""
+        return f"{template.name}  {template.language}  {kind}  [{template.approval}{category}]"
+
+    @on(Input.Changed, "#picker-search")
+    def _search(self, event: Input.Changed) -> None:
+        self._show(event.value)
+
+    @on(OptionList.OptionHighlighted, "#picker-list")
+    async def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.chosen = next(t for t in self._shown if t.sid == event.option.id)
+        form = self.query_one("#picker-form", VerticalScroll)
+        await form.remove_children()
+        fields = [
+            Input(
+                placeholder=f"{{{{{n}}}}} e.g. {self.chosen.variables.get(n, '')}",
+                id=f"var-{n}",
+                classes="var",
+            )
+            for n in self.chosen.placeholders()
+        ]
+        await form.mount_all(fields)
+        self.query_one("#picker-send", Button).disabled = False
+        self._preview()
+
+    @on(Input.Changed, ".var")
+    def _variable_changed(self) -> None:
+        self._preview()
+
+    def _values(self) -> dict[str, str]:
+        return {
+            field.id.removeprefix("var-"): field.value
+            for field in self.query(".var").results(Input)
+            if field.id
+        }
+
+    def _preview(self) -> None:
+        template = self.chosen
+        if template is None:
+            return
+        lines = [template.render(self._values())]
+        lines += [f"[ {title} ]" for title in template.actions]
+        lines += [f"📎 {url}" for url in template.media]
+        self.query_one("#picker-preview", Static).update("\n".join(lines))
+
+    @on(Button.Pressed, "#picker-send")
+    def action_send(self) -> None:
+        if self.chosen is None:
+            return
+        values = {k: v or self.chosen.variables.get(k, "") for k, v in self._values().items()}
+        self.dismiss(Draft(self._contact.address, content_sid=self.chosen.sid, content_variables=values))
