@@ -35,6 +35,8 @@ class Draft:
     media: tuple[Attachment, ...] = ()
     content_sid: str | None = None
     content_variables: Mapping[str, str] = field(default_factory=dict)
+    preview: str = ""
+    """For a template, the text as rendered here: kept in the inbox, never sent (Twilio renders it)."""
 
     @property
     def is_template(self) -> bool:

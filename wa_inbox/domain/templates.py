@@ -34,9 +34,12 @@ class TemplateInfo:
         return self.approval == APPROVED
 
     def render(self, values: Mapping[str, str]) -> str:
-        """The text the customer will read: given values, else the sample values, else the placeholder."""
-        merged = {**self.variables, **{k: v for k, v in values.items() if v}}
-        return _VARIABLE.sub(lambda m: merged.get(m.group(1), m.group(0)), self.body)
+        """The text the customer will read; a variable without a value keeps its `{{n}}`."""
+        return _VARIABLE.sub(lambda m: values.get(m.group(1)) or m.group(0), self.body)
+
+    def missing(self, values: Mapping[str, str]) -> list[str]:
+        """Variables still without a value: a template never goes out with a sample or a `{{n}}` in it."""
+        return [n for n in self.placeholders() if not values.get(n, "").strip()]
 
     def placeholders(self) -> list[str]:
         """Variable numbers used in the body, in order of first use (the form asks for these)."""

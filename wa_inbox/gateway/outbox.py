@@ -305,7 +305,8 @@ class Outbox:
         if job.opt_confirmation:
             return None  # the STOP confirmation is the one message an opted-out customer may get
         media = tuple(Attachment(url) for url in job.media_urls)
-        draft = Draft(job.to_addr, job.body, media, job.content_sid, job.content_variables or {})
+        body = "" if job.content_sid else job.body  # a template's stored body is only its preview
+        draft = Draft(job.to_addr, body, media, job.content_sid, job.content_variables or {})
         contact = await self._store.get_contact(job.to_addr)
         return refusal(draft, contact, self._clock(), self._limits)
 

@@ -160,7 +160,7 @@ def queue_outbound(
             idempotency_key,
             draft.to,
             draft.to,
-            draft.body,
+            draft.body or draft.preview,
             len(draft.media),
             draft.content_sid,
             to_json(draft.content_variables) if draft.is_template else None,

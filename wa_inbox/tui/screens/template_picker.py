@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -84,10 +85,10 @@ class TemplatePicker(ModalScreen[Draft | None]):
             options.highlighted = 0
 
     @staticmethod
-    def _label(template: TemplateInfo) -> str:
+    def _label(template: TemplateInfo) -> Text:
         kind = template.kind.split("/")[-1]
         category = f" {template.category}" if template.category else ""
-        return f"{template.name}  {template.language}  {kind}  [{template.approval}{category}]"
+        return Text(f"{template.name}  {template.language}  {kind}  [{template.approval}{category}]")
 
     @on(Input.Changed, "#picker-search")
     def _search(self, event: Input.Changed) -> None:
@@ -134,5 +135,14 @@ class TemplatePicker(ModalScreen[Draft | None]):
     def action_send(self) -> None:
         if self.chosen is None:
             return
-        values = {k: v or self.chosen.variables.get(k, "") for k, v in self._values().items()}
-        self.dismiss(Draft(self._contact.address, content_sid=self.chosen.sid, content_variables=values))
+        values = self._values()
+        if missing := self.chosen.missing(values):
+            names = ", ".join(f"{{{{{n}}}}}" for n in missing)
+            self.notify(f"Fill in {names} first.", severity="warning", title="Not sent")
+            return
+        preview = self.chosen.render(values)
+        self.dismiss(
+            Draft(
+                self._contact.address, content_sid=self.chosen.sid, content_variables=values, preview=preview
+            )
+        )
