@@ -113,9 +113,9 @@ async def emulated_inbox(
     emulator_app = create_emulator(config)
     store = await open_store(db_path)
     try:
-        async with (
-            serve_in_background(emulator_app, emulator_sock),
+        async with (  # the emulator stops first: no callback then finds the receiver gone
             running_inbox(settings, store, receiver_sock, twilio_transport, send) as inbox,
+            serve_in_background(emulator_app, emulator_sock),
         ):
             yield Demo(settings, store, emulator_app.state.emulator, inbox.outbox, receiver_url, emulator_url)
     finally:

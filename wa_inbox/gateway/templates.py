@@ -30,17 +30,14 @@ async def find_template(client: Client, name_or_sid: str) -> TemplateRef:
     """An HX SID is taken as given (Twilio judges it); a name is looked up in the Content API."""
     if _CONTENT_SID.fullmatch(name_or_sid):
         return TemplateRef(name_or_sid, None, None, None)
-    named = [
-        TemplateRef(c.sid or "", c.friendly_name, c.language, _approval(c.approval_requests))
-        for c in await client.content.v1.content_and_approvals.list_async()
-        if c.friendly_name == name_or_sid
-    ]
+    named = [t for t in await list_templates(client) if t.name == name_or_sid]
     if not named:
         raise Refused(
             f"Not sent: there is no template named {name_or_sid!r}; check the name in Twilio's "
             "Content Template Builder, or pass its content SID (HX…)."
         )
-    return min(named, key=lambda t: t.approval != APPROVED)  # an approved one, if the name is shared
+    found = min(named, key=lambda t: not t.approved)  # an approved one, if the name is shared
+    return TemplateRef(found.sid, found.name, found.language, found.approval)
 
 
 def template_refusal(template: TemplateRef, contact: Contact | None, now: datetime) -> str | None:

@@ -1,0 +1,105 @@
+"""Backends and probes for driving the inbox TUI in tests."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+from wa_inbox.demo import BUSINESS, Demo, demo_settings
+from wa_inbox.domain.errors import describe
+from wa_inbox.domain.models import InboundMessage, StatusUpdate, Verdict, WebhookKind, WebhookRecord
+from wa_inbox.domain.optout import OptAction
+from wa_inbox.domain.policy import Draft
+from wa_inbox.store import Store, open_store
+from wa_inbox.tui.app import InboxApp
+from wa_inbox.tui.services import Backend, Services
+from wa_inbox.tui.widgets.conversation_list import ConversationList
+from wa_inbox.tui.widgets.thread_view import ThreadView
+
+
+def world_backend(world: Demo) -> Backend:
+    """The services of a world the test started (and keeps a handle on, to play the customers)."""
+
+    @contextlib.asynccontextmanager
+    async def start() -> AsyncIterator[Services]:
+        yield Services(world.settings, world.store, world.outbox, world.receiver_url, embedded=True)
+
+    return start
+
+
+def offline_backend(db_path: Path) -> Backend:
+    """The database alone, as when attached without credentials: no network, nothing can send."""
+    settings = demo_settings(db_path, "", "", "AC" + "0" * 32, "0" * 32)
+
+    @contextlib.asynccontextmanager
+    async def start() -> AsyncIterator[Services]:
+        store = await open_store(db_path)
+        try:
+            yield Services(settings, store, None, None, embedded=False)
+        finally:
+            await store.close()
+
+    return start
+
+
+# --- reading the screen ----------------------------------------------------------------------------
+
+
+def thread_lines(app: InboxApp) -> list[str]:
+    """The open thread's lines as plain text (all of them, not only the visible ones)."""
+    return [line.text.plain for line in app.inbox.query_one(ThreadView)._lines]
+
+
+def list_rows(app: InboxApp) -> list[str]:
+    """The conversation list's rows as drawn, in order."""
+    widget = app.inbox.query_one(ConversationList)
+    width = widget.scrollable_content_region.width
+    return [widget._row(row, False, width).plain for row in widget.conversations]
+
+
+def row_for(app: InboxApp, name: str) -> str:
+    (row,) = [r for r in list_rows(app) if name in r]
+    return row
+
+
+def open_address(app: InboxApp) -> str | None:
+    return app.inbox.contact.address if app.inbox.contact else None
+
+
+# --- writing the database as the receiver and the sender would ----------------------------------
+
+
+def record(kind: WebhookKind, sid: str, at: datetime) -> WebhookRecord:
+    return WebhookRecord(kind, "/seed", Verdict.ACCEPTED, f"MessageSid={sid}", {}, at, None, sid)
+
+
+async def inbound(
+    store: Store, address: str, body: str, at: datetime, name: str | None = None, sid: str | None = None
+) -> str:
+    """A customer's message received at `at` (STOP and START opt them out and in)."""
+    sid = sid or "SM" + secrets.token_hex(16)
+    action = {"STOP": OptAction.STOP, "START": OptAction.START}.get(body.strip().upper())
+    message = InboundMessage(sid, address, BUSINESS, body, profile_name=name)
+    await store.ingest_inbound(message, record(WebhookKind.INBOUND, sid, at), action)
+    return sid
+
+
+async def outbound(
+    store: Store, to: str, body: str, statuses: list[str], at: datetime, error_code: int | None = None
+) -> str | None:
+    """A reply queued by the agent and taken through `statuses` ([] leaves it pending in the outbox)."""
+    await store.queue_draft(Draft(to, body), secrets.token_hex(8))
+    if not statuses:
+        return None
+    (job,) = await store.claim_unsent(1)
+    sid = "SM" + secrets.token_hex(16)
+    await store.record_accepted(job.id, sid, statuses[0], BUSINESS, None)
+    for status in statuses[1:]:
+        code = error_code if status in ("failed", "undelivered") else None
+        info = describe(code)
+        update = StatusUpdate(sid, status, code, info.meaning if info else None, BUSINESS, to)
+        await store.ingest_status(update, record(WebhookKind.STATUS, sid, at))
+    return sid
