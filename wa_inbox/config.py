@@ -11,6 +11,7 @@ import os
 import stat
 import tomllib
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,6 +29,7 @@ from pydantic import (
 )
 
 from wa_inbox.domain.optout import DEFAULT_START_KEYWORDS, DEFAULT_STOP_KEYWORDS, OptKeywords
+from wa_inbox.domain.policy import Limits
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +200,16 @@ class Settings(_Section):
             if not (service.startswith("MG") and len(service) == 34):
                 raise ValueError(f"{service!r} for {country} is not a Messaging Service SID (MG…)")
         return value
+
+    def limits(self) -> Limits:
+        """The policy's configurable rules, from `[media]` and `[opt]`."""
+        days = self.opt.suppression_ttl_days
+        return Limits(
+            self.media.max_image_bytes,
+            self.media.max_doc_bytes,
+            self.media.allowed_mime_prefixes,
+            timedelta(days=days) if days else None,
+        )
 
     def require_receiver(self) -> None:
         """Check what the webhook receiver cannot run without."""

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.world import customer_writes, eventually, running_world
-from wa_inbox.demo import Demo
+from tests.support.world import customer_writes, eventually, quick, running_world
+from wa_inbox.config import Settings
+from wa_inbox.demo import Demo, emulated_inbox
 from wa_inbox.domain.models import Message
 from wa_inbox.domain.policy import Attachment, Draft
 from wa_inbox.emulator.templates import BY_NAME
@@ -121,3 +122,20 @@ async def test_anything_to_an_opted_out_customer_is_refused(world: Demo) -> None
         with pytest.raises(Refused, match=r"opted out .* by sending STOP"):
             await world.outbox.submit(draft)
     assert len(await world.emulator.sent()) == 1
+
+
+async def test_routing_picks_the_messaging_service_by_country(tmp_path: Path) -> None:
+    brazil, default = "MG" + "b" * 32, "MG" + "f" * 32
+
+    def routed(settings: Settings) -> Settings:
+        return quick(settings).model_copy(update={"routing": {"BR": brazil, "default": default}})
+
+    async with emulated_inbox(tmp_path / "inbox.db", routed, status_delay=(0, 0.01)) as world:
+        assert world.outbox is not None
+        template = BY_NAME["order_shipped"].sid
+        await world.outbox.submit(Draft(ANA, content_sid=template))
+        await world.outbox.submit(Draft(BEN, content_sid=template))
+        sent = await eventually(lambda: world.emulator.sent(), lambda sent: len(sent) == 2)
+
+    services = {entry["params"]["To"]: entry["params"]["MessagingServiceSid"] for entry in sent}
+    assert services == {ANA: brazil, BEN: default}

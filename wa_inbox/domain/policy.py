@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from wa_inbox.domain import window
 from wa_inbox.domain.models import Contact
@@ -44,17 +44,21 @@ class Draft:
 
 
 @dataclass(frozen=True, slots=True)
-class MediaLimits:
+class Limits:
+    """The configurable part of the rules: media limits and how long an opt-out lasts."""
+
     max_image_bytes: int
     max_doc_bytes: int
     allowed_mime_prefixes: tuple[str, ...]
+    suppression_ttl: timedelta | None = None
+    """An opt-out older than this no longer blocks sending; None keeps it until the customer sends START."""
 
 
-def refusal(draft: Draft, contact: Contact | None, now: datetime, limits: MediaLimits) -> str | None:
+def refusal(draft: Draft, contact: Contact | None, now: datetime, limits: Limits) -> str | None:
     """The reason this draft must not be sent, or None when Twilio would accept it."""
     checks = (
         _shape(draft),
-        _opted_out(contact),
+        _opted_out(contact, now, limits.suppression_ttl),
         _window(draft, contact, now),
         _length(draft),
         _media(draft, limits),
@@ -78,8 +82,10 @@ def _shape(draft: Draft) -> str | None:
     return None
 
 
-def _opted_out(contact: Contact | None) -> str | None:
+def _opted_out(contact: Contact | None, now: datetime, ttl: timedelta | None) -> str | None:
     if contact is None or not contact.opted_out:
+        return None
+    if ttl is not None and contact.opted_out_at is not None and now - contact.opted_out_at > ttl:
         return None
     when = f" on {contact.opted_out_at:%Y-%m-%d %H:%M} UTC" if contact.opted_out_at else ""
     how = f" ({contact.opted_out_source})" if contact.opted_out_source else ""
@@ -109,7 +115,7 @@ def _length(draft: Draft) -> str | None:
     return f"Not sent: the message is {len(draft.body):,} characters and Twilio's limit is 1,600; shorten it."
 
 
-def _media(draft: Draft, limits: MediaLimits) -> str | None:
+def _media(draft: Draft, limits: Limits) -> str | None:
     if len(draft.media) > MAX_MEDIA_PER_MESSAGE:
         return "Not sent: WhatsApp takes one attachment per message; send the files one at a time."
     for item in draft.media:
@@ -118,7 +124,7 @@ def _media(draft: Draft, limits: MediaLimits) -> str | None:
     return None
 
 
-def _attachment(item: Attachment, limits: MediaLimits) -> str | None:
+def _attachment(item: Attachment, limits: Limits) -> str | None:
     name = item.name or item.url
     kind = item.content_type
     if kind is not None and not kind.startswith(limits.allowed_mime_prefixes):

@@ -35,7 +35,7 @@ from wa_inbox.domain.addresses import country_of
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import Message, OutboundJob
 from wa_inbox.domain.optout import OptAction
-from wa_inbox.domain.policy import Attachment, Draft, MediaLimits, refusal
+from wa_inbox.domain.policy import Attachment, Draft, refusal
 from wa_inbox.store import Store
 from wa_inbox.store.sqlite import utc_now
 
@@ -88,9 +88,7 @@ class Outbox:
         self._store = store
         self._client = client
         self._clock = clock
-        self._limits = MediaLimits(
-            settings.media.max_image_bytes, settings.media.max_doc_bytes, settings.media.allowed_mime_prefixes
-        )
+        self._limits = settings.limits()
         self._limiters: dict[str, AsyncLimiter] = {}
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
