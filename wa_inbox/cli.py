@@ -30,7 +30,9 @@ from wa_inbox.domain.status import FAILURES
 from wa_inbox.logs import configure_logging
 from wa_inbox.serving import bind
 from wa_inbox.store import MessageQuery, Store, open_store
-from wa_inbox.tui.services import Backend
+
+if TYPE_CHECKING:
+    from wa_inbox.tui.services import Backend
 
 if TYPE_CHECKING:  # the SDK is imported only by the commands that talk to Twilio
     from twilio.rest import Client

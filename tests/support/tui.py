@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widget import Widget
+from textual.widgets import Static
 
 from wa_inbox.demo import BUSINESS, Demo, demo_settings
 from wa_inbox.domain.errors import describe
@@ -17,7 +21,9 @@ from wa_inbox.store import Store, open_store
 from wa_inbox.tui.app import InboxApp
 from wa_inbox.tui.services import Backend, Services
 from wa_inbox.tui.widgets.conversation_list import ConversationList
+from wa_inbox.tui.widgets.status_bar import StatusBar
 from wa_inbox.tui.widgets.thread_view import ThreadView
+from tests.support.world import eventually
 
 
 def world_backend(world: Demo) -> Backend:
@@ -48,21 +54,32 @@ def offline_backend(db_path: Path) -> Backend:
 # --- reading the screen ----------------------------------------------------------------------------
 
 
-def thread_lines(app: InboxApp) -> list[str]:
-    """The open thread's lines as plain text (all of them, not only the visible ones)."""
-    return [line.text.plain for line in app.inbox.query_one(ThreadView)._lines]
+def rendered(widget: Widget) -> list[str]:
+    """What `widget` draws right now, one string a line (for line-API widgets: the visible lines)."""
+    return [widget.render_line(y).text for y in range(widget.size.height)]
 
 
 def list_rows(app: InboxApp) -> list[str]:
-    """The conversation list's rows as drawn, in order."""
-    widget = app.inbox.query_one(ConversationList)
-    width = widget.scrollable_content_region.width
-    return [widget._row(row, False, width).plain for row in widget.conversations]
+    """The conversation list as drawn, without the blank lines below the last row."""
+    return [row for row in rendered(app.inbox.query_one(ConversationList)) if row.strip()]
 
 
-def row_for(app: InboxApp, name: str) -> str:
-    (row,) = [r for r in list_rows(app) if name in r]
+def row_of(app: InboxApp, name: str) -> str:
+    (row,) = [row for row in list_rows(app) if name in row]
     return row
+
+
+def thread_text(app: InboxApp) -> str:
+    """The open thread as drawn, line after line."""
+    return "\n".join(rendered(app.inbox.query_one(ThreadView)))
+
+
+def static_text(app: InboxApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).content)
+
+
+def status_text(app: InboxApp) -> str:
+    return str(app.inbox.query_one(StatusBar).render())
 
 
 def open_address(app: InboxApp) -> str | None:
@@ -103,3 +120,21 @@ async def outbound(
         update = StatusUpdate(sid, status, code, info.meaning if info else None, BUSINESS, to)
         await store.ingest_status(update, record(WebhookKind.STATUS, sid, at))
     return sid
+
+
+# --- driving the app -------------------------------------------------------------------------------
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Let the app run until `condition()` holds (messages processed and screen refreshed each look)."""
+
+    async def look() -> bool:
+        await pilot.pause()
+        return condition()
+
+    await eventually(look, bool, seconds)
+
+
+async def type_text(pilot: Pilot[None], text: str) -> None:
+    await pilot.press(*("space" if char == " " else char for char in text))
+

@@ -103,6 +103,8 @@ class InboxScreen(Screen[None]):
         self._refresh_contact(changes.conversations)
         self._announce([m for m in changes.messages if m.contact_address != current])
         await self._refresh_status()
+        if current and any(m.direction is Direction.INBOUND and m.read_by_agent_at is None for m in mine):
+            await self._store().mark_read(current)  # it arrived in front of the agent
 
     def _refresh_contact(self, conversations: list[Conversation]) -> None:
         for conversation in conversations:

@@ -148,7 +148,7 @@ class ConversationList(ScrollView, can_focus=True):
         name = display_name(row.contact)[:NAME_WIDTH].ljust(NAME_WIDTH)
         text = Text(f"{mark} {name} ", style=base)
         room = max(0, width - len(text) - TAIL_WIDTH)
-        text.append(preview(row.last_message)[: room - 1].ljust(room), style=base)
+        text.append(preview(row.last_message)[: max(0, room - 1)].ljust(room), style=base)
         text.append(f"{row.unread_count or '':>3} ", style=base)
         text.append(f"{label:>6} ", style=base + self._level_style(level))
         text.append("⊘ " if row.contact.opted_out else "  ", style=base + self._component("opted-out"))
