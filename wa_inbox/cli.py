@@ -31,11 +31,10 @@ from wa_inbox.logs import configure_logging
 from wa_inbox.serving import bind
 from wa_inbox.store import MessageQuery, Store, open_store
 
-if TYPE_CHECKING:
-    from wa_inbox.tui.services import Backend
-
-if TYPE_CHECKING:  # the SDK is imported only by the commands that talk to Twilio
+if TYPE_CHECKING:  # the SDK and the TUI are imported only by the commands that use them
     from twilio.rest import Client
+
+    from wa_inbox.tui.services import Backend
 
 log = logging.getLogger("wa_inbox")
 P = ParamSpec("P")

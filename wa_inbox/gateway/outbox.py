@@ -119,8 +119,11 @@ class Outbox:
         await self.recover()
         try:
             while True:
-                free = self._settings.outbox.concurrency - len(self._tasks)
-                jobs = await self._store.claim_unsent(free) if free > 0 else []
+                try:
+                    jobs = await self._claim()
+                except Exception:  # the database is briefly unavailable: keep the sender alive
+                    log.exception("the sender could not read the outbox; trying again shortly")
+                    jobs = []
                 for job in jobs:
                     self._start(self.deliver(job))
                 if not jobs:
@@ -129,6 +132,10 @@ class Outbox:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _claim(self) -> list[OutboundJob]:
+        free = self._settings.outbox.concurrency - len(self._tasks)
+        return await self._store.claim_unsent(free) if free > 0 else []
 
     async def send_now(self, message_id: int) -> None:
         """Deliver one queued message in this process (`wa-inbox send`), outcome recorded on return.
