@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from tests.support.world import customer_writes, eventually, quick, running_world
 from wa_inbox.config import Settings
@@ -139,3 +140,23 @@ async def test_routing_picks_the_messaging_service_by_country(tmp_path: Path) ->
 
     services = {entry["params"]["To"]: entry["params"]["MessagingServiceSid"] for entry in sent}
     assert services == {ANA: brazil, BEN: default}
+
+
+async def test_api_key_is_used_when_configured(tmp_path: Path) -> None:
+    key_sid, key_secret = "SK" + "5" * 32, "api-key-secret-value"
+
+    def with_api_key(settings: Settings) -> Settings:
+        twilio = settings.twilio.model_copy(
+            update={"api_key_sid": key_sid, "api_key_secret": SecretStr(key_secret), "auth_token": None}
+        )
+        return quick(settings).model_copy(update={"twilio": twilio})
+
+    async with emulated_inbox(
+        tmp_path / "inbox.db", with_api_key, api_key_sid=key_sid, api_key_secret=key_secret
+    ) as world:
+        assert world.outbox is not None
+        await world.outbox.submit(Draft(BEN, content_sid=BY_NAME["order_shipped"].sid))
+        (sent,) = await eventually(lambda: world.emulator.sent(), lambda sent: len(sent) == 1)
+
+    assert sent["auth_user"] == key_sid
+    assert sent["outcome"]["status"] == 201
