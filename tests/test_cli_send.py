@@ -149,7 +149,7 @@ async def test_media_url_with_a_caption(world: Demo) -> None:
     ("args", "says"),
     [
         (["--to", "12345", "--body", "Hi"], "has no country code"),
-        (["--to", "+14155550123", "--media", "photos/box.jpg"], "a local file"),
+        (["--to", "+14155550123", "--media", "photos/box.jpg"], "no such local file"),
         (["--to", "+14155550123", "--media", "ftp://example.com/box.jpg"], "is not an http(s) URL"),
         (["--to", "+14155550123", "--body", "Hi", "--var", "1=Ava"], "use it with --template"),
         (["--to", "+14155550123", "--template", "order_shipped", "--var", "one=Ava"], "NUMBER=TEXT"),

@@ -10,12 +10,14 @@ import signal
 import socket
 import sqlite3
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import click
 import platformdirs
@@ -34,7 +36,8 @@ from wa_inbox.store import MessageQuery, Store, open_store
 if TYPE_CHECKING:  # the SDK and the TUI are imported only by the commands that use them
     from twilio.rest import Client
 
-    from wa_inbox.tui.services import Backend
+    from wa_inbox.domain.templates import TemplateInfo
+    from wa_inbox.tui.services import Backend, Services
 
 log = logging.getLogger("wa_inbox")
 P = ParamSpec("P")
@@ -48,6 +51,15 @@ config_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="TOML settings file (default: $WA_INBOX_CONFIG, else the XDG config dir).",
 )
+ngrok_option = click.option(
+    "--ngrok", is_flag=True, help="Tunnel to the receiver through ngrok; its https URL is PUBLIC_BASE_URL."
+)
+point_twilio_option = click.option(
+    "--point-twilio",
+    is_flag=True,
+    help="With --ngrok: point the Messaging Service's webhooks at the tunnel, and back on exit.",
+)
+DOCTOR_MARKS = {"passed": "✓", "failed": "✗", "skipped": "–"}
 db_option = click.option(
     "--db", "db_path", type=click.Path(path_type=Path, dir_okay=False), help="SQLite database file."
 )
@@ -107,22 +119,52 @@ async def _with_existing_store(settings: Settings, use: Callable[[Store], Awaita
 @click.group(invoke_without_command=True)
 @click.version_option(package_name="wa-inbox")
 @click.option("--port", default=8080, show_default=True, help="Port of the embedded receiver.")
+@ngrok_option
+@point_twilio_option
 @config_option
 @db_option
 @click.pass_context
 @friendly_errors
-def main(ctx: click.Context, port: int, config_path: Path | None, db_path: Path | None) -> None:
+def main(
+    ctx: click.Context,
+    port: int,
+    ngrok: bool,
+    point_twilio: bool,
+    config_path: Path | None,
+    db_path: Path | None,
+) -> None:
     """A terminal agent inbox for WhatsApp Business over Twilio.
 
     With no command: the inbox, with the webhook receiver running inside it (local development
     behind ngrok). On a server, run `wa-inbox serve` and open agents' inboxes with `wa-inbox tui --attach`.
     """
     if ctx.invoked_subcommand is None:
-        from wa_inbox.tui.services import embedded
-
         settings = settings_for(config_path, db_path)
+        _run_tui(_embedded(settings, port, ngrok, point_twilio), settings)
+
+
+def _embedded(settings: Settings, port: int, ngrok: bool, point_twilio: bool) -> Backend:
+    """The inbox's own receiver and sender; with --ngrok they start inside the tunnel."""
+    from wa_inbox.tui.services import embedded
+
+    _check_tunnel_flags(ngrok, point_twilio)
+    if not ngrok:
         settings.require_receiver()
-        _run_tui(embedded(settings, port=port), settings)
+        return embedded(settings, port=port)
+
+    @contextlib.asynccontextmanager
+    async def start() -> AsyncIterator[Services]:
+        from wa_inbox.tunnel import tunnel
+
+        async with tunnel(settings, port, point_twilio) as public, embedded(public, port=port)() as services:
+            yield services
+
+    return start
+
+
+def _check_tunnel_flags(ngrok: bool, point_twilio: bool) -> None:
+    if point_twilio and not ngrok:
+        raise CommandError("--point-twilio points Twilio at the ngrok tunnel: use it with --ngrok.")
 
 
 @main.command()
@@ -151,13 +193,19 @@ def _run_tui(backend: Backend, settings: Settings | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, help="Port to listen on.")
+@ngrok_option
+@point_twilio_option
 @config_option
 @db_option
 @friendly_errors
-def serve(host: str, port: int, config_path: Path | None, db_path: Path | None) -> None:
+def serve(
+    host: str, port: int, ngrok: bool, point_twilio: bool, config_path: Path | None, db_path: Path | None
+) -> None:
     """Run the webhook receiver headless (systemd, one host; agents attach to its database)."""
     settings = settings_for(config_path, db_path)
-    settings.require_receiver()
+    _check_tunnel_flags(ngrok, point_twilio)
+    if not ngrok:  # with --ngrok the tunnel supplies the public URL
+        settings.require_receiver()
     configure_logging(logging.INFO)
     try:
         sock = bind(host, port)
@@ -165,7 +213,14 @@ def serve(host: str, port: int, config_path: Path | None, db_path: Path | None) 
         raise ConfigError(
             f"Cannot listen on {host}:{port} ({error.strerror}): pass another --port."
         ) from None
-    asyncio.run(_serve(settings, sock))
+    asyncio.run(_serve_through_ngrok(settings, sock, point_twilio) if ngrok else _serve(settings, sock))
+
+
+async def _serve_through_ngrok(settings: Settings, sock: socket.socket, point_twilio: bool) -> None:
+    from wa_inbox.tunnel import tunnel
+
+    async with tunnel(settings, sock.getsockname()[1], point_twilio) as public:
+        await _serve(public, sock)
 
 
 async def _serve(settings: Settings, sock: socket.socket) -> None:
@@ -315,10 +370,78 @@ def conversations_list(output: str, config_path: Path | None, db_path: Path | No
     _echo(listing.render(records, listing.CONVERSATION_COLUMNS, output))
 
 
+@main.group()
+def templates() -> None:
+    """The account's WhatsApp templates, as last synced from Twilio's Content API."""
+
+
+@templates.command("sync")
+@config_option
+@db_option
+@friendly_errors
+def templates_sync(config_path: Path | None, db_path: Path | None) -> None:
+    """Read every template, and WhatsApp's verdict on it, from Twilio into the database."""
+    settings = settings_for(config_path, db_path)
+    synced = asyncio.run(_sync_templates(settings))
+    verdicts = Counter(template.approval for template in synced)
+    summary = ", ".join(f"{count} {approval}" for approval, count in sorted(verdicts.items()))
+    _echo(f"Synced {len(synced)} templates" + (f": {summary}." if summary else "."))
+
+
+async def _sync_templates(settings: Settings) -> list[TemplateInfo]:
+    from wa_inbox.gateway.template_sync import sync_templates
+
+    store = await open_store(settings.store.path)  # created if missing, as `send` does
+    try:
+        async with _twilio(settings) as client:
+            return await sync_templates(client, store)
+    finally:
+        await store.close()
+
+
+@templates.command("list")
+@click.option("--output", type=click.Choice(["json", "tsv"]), default="tsv", show_default=True)
+@config_option
+@db_option
+@friendly_errors
+def templates_list(output: str, config_path: Path | None, db_path: Path | None) -> None:
+    """By name, as last synced (by `templates sync`, or by `serve` and the inbox at start-up)."""
+    settings = settings_for(config_path, db_path)
+    found = asyncio.run(_with_existing_store(settings, lambda store: store.list_templates()))
+    if not found:
+        click.echo("wa-inbox: no templates are stored yet: run `wa-inbox templates sync`.", err=True)
+    records = [listing.template_record(template) for template in found]
+    _echo(listing.render(records, listing.TEMPLATE_COLUMNS, output))
+
+
+@main.command()
+@config_option
+@db_option
+@friendly_errors
+def doctor(config_path: Path | None, db_path: Path | None) -> None:
+    """Check the setup, one line per check with the fix for each failure; exit status 1 if one fails."""
+    from wa_inbox.doctor import Verdict, run_checks
+
+    settings = settings_for(config_path, db_path)
+    results = asyncio.run(run_checks(settings))
+    for result in results:
+        _echo(f"{DOCTOR_MARKS[result.verdict]} {result.name}: {result.detail}")
+        if result.fix:
+            _echo(f"  → {result.fix}")
+    if any(result.verdict is Verdict.FAILED for result in results):
+        sys.exit(1)
+
+
 @main.command()
 @click.option("--to", "to_addr", required=True, help="The customer's number, like +14155550100.")
 @click.option("--body", help="The text; with --media, the caption.")
-@click.option("--media", "media_urls", multiple=True, help="Public http(s) URL of a file to attach.")
+@click.option(
+    "--media",
+    "media_sources",
+    multiple=True,
+    help="A file to attach: a public http(s) URL, or a local file, which `wa-inbox serve` "
+    "(same data dir) then serves to Twilio at PUBLIC_BASE_URL through a signed, expiring link.",
+)
 @click.option("--template", help="A template's name, or its content SID (HX…).")
 @click.option("--var", "pairs", multiple=True, help="A template variable, like 1=Ava (repeatable).")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -328,7 +451,7 @@ def conversations_list(output: str, config_path: Path | None, db_path: Path | No
 def send(
     to_addr: str,
     body: str | None,
-    media_urls: tuple[str, ...],
+    media_sources: tuple[str, ...],
     template: str | None,
     pairs: tuple[str, ...],
     output: str,
@@ -336,12 +459,14 @@ def send(
     db_path: Path | None,
 ) -> None:
     """Send one message now and print its SID: text, an attachment or a template."""
-    variables = _check_send_flags(body, media_urls, template, pairs)
+    variables = _check_send_flags(body, media_sources, template, pairs)
+    sources = [_media_source(value) for value in media_sources]
     to = to_whatsapp(to_addr)
     settings = settings_for(config_path, db_path)
     settings.require_sender()
-    draft = Draft(to, body or "", tuple(Attachment(url) for url in media_urls))
-    message = asyncio.run(_send(settings, draft, template, variables))
+    draft = Draft(to, body or "", tuple(Attachment(s) for s in sources if isinstance(s, str)))
+    files = [s for s in sources if isinstance(s, Path)]
+    message = asyncio.run(_send(settings, draft, template, variables, files))
     if output == "json":
         _echo(json.dumps(listing.message_record(message), ensure_ascii=False, indent=2))
     _check_sent(message)
@@ -359,21 +484,24 @@ def _check_send_flags(
         raise CommandError("Say what to send: --body TEXT, --media URL (caption in --body) or --template.")
     if pairs and template is None:
         raise CommandError("--var fills in a template's variables: use it with --template.")
-    for url in media_urls:
-        _check_media_url(url)
     return _template_variables(pairs)
 
 
-def _check_media_url(url: str) -> None:
-    parts = urlsplit(url)
+def _media_source(value: str) -> str | Path:
+    """A public URL, sent as given, or a local file to publish through the receiver."""
+    parts = urlsplit(value)
     if parts.scheme in ("http", "https") and parts.hostname:
-        return
-    if parts.scheme in ("", "file"):
+        return value
+    if parts.scheme not in ("", "file"):
         raise CommandError(
-            f"{url} is a local file, and for now attachments need a public URL: upload it somewhere "
-            "Twilio can fetch it and pass that https:// URL to --media."
+            f"--media {value} is not an http(s) URL nor a local file: Twilio fetches attachments from one."
         )
-    raise CommandError(f"--media {url} is not an http(s) URL: Twilio fetches attachments from one.")
+    path = Path(url2pathname(parts.path)) if parts.scheme == "file" else Path(value)
+    if not path.is_file():
+        raise CommandError(
+            f"--media {value}: there is no such local file; check the path, or pass a public https:// URL."
+        )
+    return path
 
 
 def _template_variables(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -386,16 +514,23 @@ def _template_variables(pairs: tuple[str, ...]) -> dict[str, str]:
     return variables
 
 
-async def _send(settings: Settings, draft: Draft, template: str | None, variables: dict[str, str]) -> Message:
+async def _send(
+    settings: Settings, draft: Draft, template: str | None, variables: dict[str, str], files: list[Path]
+) -> Message:
     """Queue it (policy first), then deliver it at once in this process; returns the stored outcome."""
+    from wa_inbox.gateway.media_host import MediaHost
     from wa_inbox.gateway.outbox import Outbox, Refused
+    from wa_inbox.gateway.template_sync import TemplateSync
 
     store = await open_store(settings.store.path)  # created if missing: a fresh machine may send
     try:
         async with _twilio(settings) as client:
             if template is not None:
                 draft = await _template_draft(client, store, draft.to, template, variables)
-            outbox = Outbox(settings, store, client)
+            for path in files:  # checked, then copied for the receiver to serve, before anything is queued
+                draft = await MediaHost(settings, store).attach(draft, path)
+            resync = TemplateSync(client, store).after_error
+            outbox = Outbox(settings, store, client, on_template_error=resync)
             message_id = await outbox.submit(draft)
             await outbox.send_now(message_id)
         message = await store.get_message_by_id(message_id)

@@ -28,6 +28,7 @@ from pydantic import (
     field_validator,
 )
 
+from wa_inbox.domain import medialinks
 from wa_inbox.domain.optout import DEFAULT_START_KEYWORDS, DEFAULT_STOP_KEYWORDS, OptKeywords
 from wa_inbox.domain.policy import Limits
 
@@ -149,6 +150,12 @@ class MediaSettings(_Section):
         "application/vnd.openxmlformats-officedocument",
         "text/vcard",
     )
+    storage_dir: Path = Field(default_factory=lambda: platformdirs.user_data_path(APP_NAME) / "media")
+    """Where files sent (copied here, served by the receiver) and received (downloaded here) are kept."""
+    download_attempts: int = Field(6, gt=0, le=20)
+    """Tries per inbound media item: Twilio's media can lag behind its webhook (404 at first)."""
+    download_backoff_seconds: float = Field(2.0, gt=0)
+    """The first retry of a download waits this long, each next one twice as long (capped at 5 minutes)."""
 
 
 class StoreSettings(_Section):
@@ -181,9 +188,9 @@ class Settings(_Section):
     twilio: TwilioSettings = TwilioSettings()
     webhooks: WebhookSettings = WebhookSettings()
     opt: OptSettings = OptSettings()
-    media: MediaSettings = MediaSettings()
+    media: MediaSettings = Field(default_factory=MediaSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
-    """A factory, not an instance: the default path must follow XDG_DATA_HOME at load time, not import."""
+    """Factories, not instances: default paths must follow XDG_DATA_HOME at load time, not import."""
     outbox: OutboxSettings = OutboxSettings()
     routing: dict[str, str] = {}
     """Country code (ISO 3166, like "BR") -> Messaging Service SID; "default" for the rest."""
@@ -210,6 +217,16 @@ class Settings(_Section):
             self.media.allowed_mime_prefixes,
             timedelta(days=days) if days else None,
         )
+
+    def media_link_key(self) -> bytes | None:
+        """Signs outbound media links; derived from the webhook token, so there is no new secret to keep."""
+        token = self.webhook_auth_token
+        return medialinks.derive_key(token.get_secret_value()) if token else None
+
+    def messaging_service_sids(self) -> list[str]:
+        """The default Messaging Service and each one `[routing]` names, once each: ours to configure."""
+        sids = [self.twilio.messaging_service_sid, *self.routing.values()]
+        return list(dict.fromkeys(sid for sid in sids if sid))
 
     def require_receiver(self) -> None:
         """Check what the webhook receiver cannot run without."""

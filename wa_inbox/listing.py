@@ -1,4 +1,4 @@
-"""The stable, documented shapes of `messages` and `conversations` output (scripts depend on them)."""
+"""The stable, documented shapes of `messages`, `conversations` and `templates` output (scripts use them)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import Conversation, Direction, Message
+from wa_inbox.domain.templates import TemplateInfo
 
 if TYPE_CHECKING:  # the SDK is imported only by the commands that talk to Twilio
     from twilio.rest.api.v2010.account.message import MessageInstance
@@ -25,6 +26,8 @@ CONVERSATION_COLUMNS = (
     "window_expires_at",
     "opted_out",
 )
+
+TEMPLATE_COLUMNS = ("sid", "name", "language", "kind", "approval", "category", "body")
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -111,6 +114,23 @@ def conversation_record(conversation: Conversation) -> dict[str, Any]:
         "unread_count": conversation.unread_count,
         "window_expires_at": _iso(conversation.window_expires_at),
         "opted_out": contact.opted_out,
+    }
+
+
+def template_record(template: TemplateInfo) -> dict[str, Any]:
+    return {
+        "sid": template.sid,
+        "name": template.name,
+        "language": template.language,
+        "kind": template.kind,
+        "approval": template.approval,
+        "category": template.category,
+        "rejection_reason": template.rejection_reason,
+        "body": template.body,
+        "variables": dict(template.variables),
+        "actions": list(template.actions),
+        "media": list(template.media),
+        "synced_at": _iso(template.synced_at),
     }
 
 

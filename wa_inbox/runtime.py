@@ -1,4 +1,4 @@
-"""The running inbox: the receiver on a socket and, when it can send, the outbox sender beside it.
+"""The running inbox: the receiver on a socket, the media downloader and, when it can send, the sender.
 
 `serve`, `demo` and (later) the TUI's embedded mode all start it the same way.
 """
@@ -16,7 +16,9 @@ import httpx
 
 from wa_inbox.config import ConfigError, Settings
 from wa_inbox.gateway.client import make_twilio_client
+from wa_inbox.gateway.media_download import downloading_media
 from wa_inbox.gateway.outbox import Outbox
+from wa_inbox.gateway.template_sync import TemplateSync
 from wa_inbox.receiver.app import create_app
 from wa_inbox.serving import Listening, serve_in_background
 from wa_inbox.store import Store
@@ -39,21 +41,27 @@ async def running_inbox(
     twilio_transport: httpx.AsyncBaseTransport | None = None,
     send: bool = True,
 ) -> AsyncIterator[RunningInbox]:
-    """The receiver, plus the sender when `send` is set and the settings allow it."""
-    async with serve_in_background(create_app(settings, store), sock) as listening:
+    """The receiver and the media downloader, plus the sender when `send` is set and the settings allow it."""
+    async with (
+        serve_in_background(create_app(settings, store), sock) as listening,
+        downloading_media(settings, store),
+    ):
         client = make_twilio_client(settings, twilio_transport) if send and _can_send(settings) else None
         if client is None:
             log.warning("No Twilio credentials or sender: receiving only, nothing will be sent.")
             yield RunningInbox(listening, None)
             return
-        outbox = Outbox(settings, store, client)
+        templates = TemplateSync(client, store)
+        outbox = Outbox(settings, store, client, on_template_error=templates.after_error)
         sender = asyncio.create_task(outbox.run(), name="wa-inbox-sender")
+        syncing = asyncio.create_task(templates.run(), name="wa-inbox-templates")
         try:
             yield RunningInbox(listening, outbox)
         finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            for task in (syncing, sender):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await client.http_client.close()  # type: ignore[attr-defined]
 
 

@@ -13,6 +13,7 @@ import pytest
 from wa_inbox.domain.models import InboundMessage, StatusUpdate, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.domain.policy import Draft
 from wa_inbox.store import MessageQuery
+from wa_inbox.store.migrations import MIGRATIONS
 from wa_inbox.store.sqlite import SqliteStore
 
 ANA = "whatsapp:+5511987654321"
@@ -44,7 +45,8 @@ async def test_database_is_wal_with_foreign_keys_and_recorded_migrations(tmp_pat
     with sqlite3.connect(tmp_path / "inbox.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         names = [name for (name,) in conn.execute("SELECT name FROM migrations ORDER BY name")]
-    assert names == ["001_initial", "002_search"]
+    assert names == [name for name, _ in MIGRATIONS]
+    assert names[:3] == ["001_initial", "002_search", "003_templates"]
 
 
 async def test_concurrent_writes_share_commits(store: SqliteStore) -> None:

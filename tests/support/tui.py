@@ -12,18 +12,22 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Static
 
-from wa_inbox.demo import BUSINESS, Demo, demo_settings
+from tests.support.world import eventually
+from wa_inbox.config import Settings
+from wa_inbox.demo import BUSINESS, Demo
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import InboundMessage, StatusUpdate, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
+from wa_inbox.domain.templates import TemplateInfo
+from wa_inbox.emulator.templates import Template
 from wa_inbox.store import Store, open_store
 from wa_inbox.tui.app import InboxApp
+from wa_inbox.tui.format import display_name
 from wa_inbox.tui.services import Backend, Services
 from wa_inbox.tui.widgets.conversation_list import ConversationList
 from wa_inbox.tui.widgets.status_bar import StatusBar
 from wa_inbox.tui.widgets.thread_view import ThreadView
-from tests.support.world import eventually
 
 
 def world_backend(world: Demo) -> Backend:
@@ -38,7 +42,7 @@ def world_backend(world: Demo) -> Backend:
 
 def offline_backend(db_path: Path) -> Backend:
     """The database alone, as when attached without credentials: no network, nothing can send."""
-    settings = demo_settings(db_path, "", "", "AC" + "0" * 32, "0" * 32)
+    settings = Settings.model_validate({"store": {"path": db_path}})
 
     @contextlib.asynccontextmanager
     async def start() -> AsyncIterator[Services]:
@@ -90,7 +94,8 @@ def open_address(app: InboxApp) -> str | None:
 
 
 def record(kind: WebhookKind, sid: str, at: datetime) -> WebhookRecord:
-    return WebhookRecord(kind, "/seed", Verdict.ACCEPTED, f"MessageSid={sid}", {}, at, None, sid)
+    path = "/twilio/inbound" if kind is WebhookKind.INBOUND else "/twilio/status"
+    return WebhookRecord(kind, path, Verdict.ACCEPTED, f"MessageSid={sid}", {}, at, None, sid)
 
 
 async def inbound(
@@ -125,6 +130,43 @@ async def outbound(
 # --- driving the app -------------------------------------------------------------------------------
 
 
+def idle(app: InboxApp) -> bool:
+    """Services up, and no load, change, open or send still running."""
+    busy = {"load", "changes", "open", "send", "older"}
+    return app.inbox.services is not None and not any(
+        w.group in busy and not w.is_finished for w in app.workers
+    )
+
+
+async def settled(pilot: Pilot[None], seconds: float = 5.0) -> None:
+    """Idle, and every commit so far shown (attached, that waits for the `data_version` poll)."""
+    app = pilot.app
+    assert isinstance(app, InboxApp)
+
+    async def quiet() -> bool:
+        await pilot.pause()
+        if not idle(app) or app.inbox.services is None:
+            return False
+        seen = app.inbox._seq
+        return (await app.inbox.services.store.changes_since(seen)).seq == seen
+
+    await eventually(quiet, bool, seconds)
+    await pilot.pause()
+
+
+async def open_conversation(pilot: Pilot[None], name: str) -> None:
+    """Walk the conversation list with the arrow keys to `name` and open it."""
+    app = pilot.app
+    assert isinstance(app, InboxApp)
+    conversations = app.inbox.query_one(ConversationList)
+    target = [display_name(c.contact) for c in conversations.conversations].index(name)
+    await pilot.press("ctrl+o")
+    steps = target - conversations.cursor
+    await pilot.press(*(["down"] * steps if steps > 0 else ["up"] * -steps), "enter")
+    await until(pilot, lambda: app.inbox.contact is not None and display_name(app.inbox.contact) == name)
+    await settled(pilot)
+
+
 async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 5.0) -> None:
     """Let the app run until `condition()` holds (messages processed and screen refreshed each look)."""
 
@@ -138,3 +180,19 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: floa
 async def type_text(pilot: Pilot[None], text: str) -> None:
     await pilot.press(*("space" if char == " " else char for char in text))
 
+
+def template_info(template: Template) -> TemplateInfo:
+    """An emulator fixture as the picker gets it from the Content API (as gateway.templates reads it)."""
+    kind, spec = next(iter(template.types.items()))
+    return TemplateInfo(
+        sid=template.sid,
+        name=template.friendly_name,
+        language=template.language,
+        kind=kind,
+        body=str(spec.get("body") or spec.get("title") or ""),
+        variables=dict(template.variables),
+        approval=str(template.approval.get("status") or "unsubmitted"),
+        category=template.approval.get("category") or None,
+        actions=tuple(str(action["title"]) for action in spec.get("actions", [])),
+        media=tuple(spec.get("media", [])),
+    )

@@ -17,7 +17,8 @@ T = TypeVar("T")
 def quick(settings: Settings, **outbox: Any) -> Settings:
     """Tiny backoffs so retry tests take milliseconds; `outbox` overrides more."""
     changes = {"backoff_base_seconds": 0.005, **outbox}
-    return settings.model_copy(update={"outbox": settings.outbox.model_copy(update=changes)})
+    media = settings.media.model_copy(update={"download_backoff_seconds": 0.005})
+    return settings.model_copy(update={"outbox": settings.outbox.model_copy(update=changes), "media": media})
 
 
 @contextlib.asynccontextmanager

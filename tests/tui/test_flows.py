@@ -10,16 +10,8 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from wa_inbox.demo import Demo
-from wa_inbox.domain.errors import describe
-from wa_inbox.domain.models import Direction
-from wa_inbox.emulator.templates import BY_NAME
-from wa_inbox.tui.app import InboxApp
-from wa_inbox.tui.screens.failed import FailedMessageScreen
-from wa_inbox.tui.screens.template_picker import TemplatePicker
-from wa_inbox.tui.services import Backend, attached
-from wa_inbox.tui.widgets.composer import Composer
 from tests.support.tui import (
+    idle,
     inbound,
     list_rows,
     open_address,
@@ -32,18 +24,19 @@ from tests.support.tui import (
     world_backend,
 )
 from tests.support.world import customer_writes, eventually, running_world
+from wa_inbox.demo import Demo
+from wa_inbox.domain.errors import describe
+from wa_inbox.domain.models import Direction
+from wa_inbox.emulator.templates import BY_NAME
+from wa_inbox.tui.app import InboxApp
+from wa_inbox.tui.screens.failed import FailedMessageScreen
+from wa_inbox.tui.screens.template_picker import TemplatePicker
+from wa_inbox.tui.services import Backend, attached
+from wa_inbox.tui.widgets.composer import Composer
 
 ZOE = "whatsapp:+14155550100"
 BEN = "whatsapp:+14155550123"
 ANA = "whatsapp:+5511987654321"
-
-
-def idle(app: InboxApp) -> bool:
-    """Services up, and no load, change, open or send still running."""
-    busy = {"load", "changes", "open", "send", "older"}
-    return app.inbox.services is not None and not any(
-        w.group in busy and not w.is_finished for w in app.workers
-    )
 
 
 @contextlib.asynccontextmanager
@@ -153,6 +146,8 @@ async def test_d_an_opted_out_contact_gets_nothing_but_the_stop_confirmation(tmp
             await send_from_composer(pilot, "Wait, one more thing")
             await until(pilot, lambda: "Not sent" in static_text(app, "#banner"))
             assert "opted out" in static_text(app, "#banner")
+            app.inbox._tick()  # the once-a-second redraw keeps the refusal in view
+            assert "Not sent" in static_text(app, "#banner")
             assert await world.emulator.sent() == [confirmation]
             assert confirmation["params"]["Body"] == world.settings.opt.stop_confirmation
             assert await outbound_bodies(world, ANA) == [world.settings.opt.stop_confirmation]
@@ -215,17 +210,19 @@ async def test_g_next_unread_walks_the_unread_conversations(tmp_path: Path) -> N
 
 
 async def test_h_attached_to_another_process_sees_a_new_message_within_a_second(tmp_path: Path) -> None:
-    async with running_world(tmp_path) as serve:  # another process's receiver writes the database
-        async with running_app(attached(serve.settings)) as (app, pilot):
-            assert status_text(app).startswith("attached to wa-inbox serve")
+    async with (
+        running_world(tmp_path) as serve,  # another process: its receiver writes the database
+        running_app(attached(serve.settings)) as (app, pilot),
+    ):
+        assert status_text(app).startswith("attached to wa-inbox serve")
 
-            await serve.emulator.customer_says(ZOE, "Anyone there?", profile_name="Zoe")
+        await serve.emulator.customer_says(ZOE, "Anyone there?", profile_name="Zoe")
 
-            async def shown() -> bool:
-                await pilot.pause()
-                return any("Zoe" in row for row in list_rows(app))
+        async def shown() -> bool:
+            await pilot.pause()
+            return any("Zoe" in row for row in list_rows(app))
 
-            await eventually(shown, bool, seconds=1.0)
+        await eventually(shown, bool, seconds=1.0)
 
 
 async def test_h_attached_queues_and_the_serving_process_sends(tmp_path: Path) -> None:

@@ -5,6 +5,9 @@ so the same message may succeed later (with backoff). `retry_by_sender`: the RES
 was refused without being processed, so the sender may resend it at once after backing off without
 risking a duplicate; only 20429 qualifies, since 63018 and the 300xx codes arrive by status
 callback for a message Twilio already accepted.
+
+`template_problem` marks the codes that, for a template send, mean our copy of the account's
+templates may be stale (deleted, paused, re-worded): the sender then re-syncs the templates.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class ErrorInfo:
     action: str
     marks_opted_out: bool = False
     retry_by_sender: bool = False
+    template_problem: bool = False
 
 
 def _permanent(code: int, meaning: str, action: str) -> ErrorInfo:
@@ -30,6 +34,10 @@ def _permanent(code: int, meaning: str, action: str) -> ErrorInfo:
 
 def _transient(code: int, meaning: str, action: str) -> ErrorInfo:
     return ErrorInfo(code=code, meaning=meaning, retryable=True, action=action)
+
+
+def _template(code: int, meaning: str, action: str) -> ErrorInfo:
+    return ErrorInfo(code=code, meaning=meaning, retryable=False, action=action, template_problem=True)
 
 
 _ENTRIES = (
@@ -84,6 +92,16 @@ _ENTRIES = (
         "Set the WhatsApp sender number in the configuration.",
     ),
     _permanent(21604, "The 'To' address is missing.", "Pick a contact with a valid number."),
+    _template(
+        21655,
+        "The template (ContentSid) does not exist on this account; it may have been deleted.",
+        "Pick the template again: wa-inbox re-syncs its templates after this error.",
+    ),
+    _template(
+        21656,
+        "The template's variables (ContentVariables) are not a JSON object of text values.",
+        "Fill in every variable and send again; wa-inbox re-syncs its templates after this error.",
+    ),
     _transient(
         30003,
         "The recipient's phone is unreachable (switched off or out of coverage).",
@@ -114,17 +132,18 @@ _ENTRIES = (
         "The recipient cannot be reached on WhatsApp.",
         "Confirm the customer uses WhatsApp on this number, or contact them another way.",
     ),
-    _permanent(
+    _template(
         63005,
         "WhatsApp did not accept the message content.",
-        "Fix the template, its variables or the media before sending again.",
+        "Fix the template, its variables or the media before sending again; "
+        "after a template, wa-inbox re-syncs its templates.",
     ),
     _permanent(
         63007,
         "The 'From' address is not a WhatsApp sender on this Twilio account.",
         "Set the sender to a WhatsApp-enabled number of this account, like whatsapp:+14155238886.",
     ),
-    _permanent(
+    _template(  # for a template send: WhatsApp no longer counts it as approved
         63016,
         "Free-form messages are not allowed outside the 24-hour customer service window.",
         "Send an approved template instead; the customer's reply reopens the window.",
@@ -143,6 +162,16 @@ _ENTRIES = (
         63024,
         "The recipient is not a valid WhatsApp user (no account, terms not accepted, or an outdated app).",
         "Reach the customer through another channel; do not resend on WhatsApp.",
+    ),
+    _template(
+        63027,
+        "WhatsApp has no such template in this language (it was deleted or never approved in it).",
+        "Pick another template or language; wa-inbox re-syncs its templates after this error.",
+    ),
+    _template(
+        63028,
+        "The number of variables sent does not match the template's.",
+        "Fill in exactly the template's variables; wa-inbox re-syncs its templates after this error.",
     ),
     _permanent(
         63030,

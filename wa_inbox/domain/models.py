@@ -36,6 +36,33 @@ class MediaRef:
     index: int
     url: str
     content_type: str
+    local_path: str | None = None
+    """The downloaded copy of an inbound item; None while it is on its way (show a placeholder)."""
+    download_error: str | None = None
+    """Why an inbound item will not be downloaded, once every try failed or it was refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaDownload:
+    """An inbound media item claimed for download: where it is, and how many tries this one makes."""
+
+    id: int
+    message_sid: str
+    index: int
+    url: str
+    content_type: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class HostedFile:
+    """A local file copied into the data dir, which the receiver serves to Twilio through a signed link."""
+
+    id: str
+    path: str
+    filename: str
+    content_type: str
+    size_bytes: int
 
 
 @dataclass(frozen=True, slots=True)

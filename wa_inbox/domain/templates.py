@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 APPROVED = "approved"
 _VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
@@ -15,6 +17,8 @@ _VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 @dataclass(frozen=True, slots=True)
 class TemplateInfo:
+    """One template of the account (a Content API resource) with WhatsApp's verdict on it."""
+
     sid: str
     name: str
     language: str
@@ -28,6 +32,12 @@ class TemplateInfo:
     actions: tuple[str, ...] = ()
     """Button titles (quick replies, calls to action), shown in the preview."""
     media: tuple[str, ...] = ()
+    rejection_reason: str | None = None
+    """WhatsApp's reason, when it rejected the template: shown so the agent knows why it is not offered."""
+    types: Mapping[str, Any] = field(default_factory=dict)
+    """The Content API's `types` object as Twilio returned it, kinds the inbox does not render included."""
+    synced_at: datetime | None = None
+    """When the store last read it from Twilio; None for a template not stored yet."""
 
     @property
     def approved(self) -> bool:

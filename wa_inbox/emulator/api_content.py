@@ -14,12 +14,11 @@ from starlette.responses import JSONResponse, Response
 
 from wa_inbox.emulator.paging import PageRequest, content_envelope
 from wa_inbox.emulator.resources import (
-    TwilioError,
     approval_fetch_json,
     content_and_approvals_json,
     content_json,
 )
-from wa_inbox.emulator.templates import BY_SID, TEMPLATES, Template
+from wa_inbox.emulator.templates import Template
 from wa_inbox.emulator.web import authenticate, emulator_of
 
 
@@ -48,16 +47,13 @@ async def fetch_approvals(request: Request) -> Response:
 
 def _page(request: Request, render: Callable[[Template], dict[str, Any]]) -> dict[str, Any]:
     paging = PageRequest.from_query(request.query_params)
-    page = paging.cut(TEMPLATES, lambda t: t.sid)
+    page = paging.cut(list(emulator_of(request).world.templates.values()), lambda t: t.sid)
     url = f"{_host(request)}{request.url.path}"
     return content_envelope([render(t) for t in page.items], url, paging, page)
 
 
 def _template(request: Request) -> Template:
-    sid = request.path_params["sid"]
-    if sid not in BY_SID:
-        raise TwilioError(20404, f"The requested resource /v1/Content/{sid} was not found")
-    return BY_SID[sid]
+    return emulator_of(request).world.template(request.path_params["sid"])
 
 
 def _host(request: Request) -> str:

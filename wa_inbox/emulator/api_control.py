@@ -97,6 +97,21 @@ async def opt_out(request: Request, data: dict[str, Any]) -> dict[str, Any]:
 
 
 @control
+async def template_verdict(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+    """{name, status, reason?}: WhatsApp approves, pauses, rejects, … a template."""
+    await emulator_of(request).judge_template(data["name"], data["status"], data.get("reason", ""))
+    return {"name": data["name"], "status": data["status"]}
+
+
+@control
+async def service(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+    """{sid, inbound_request_url?, inbound_method?, status_callback?, …}: a Messaging Service's settings."""
+    sid = data.pop("sid")
+    await emulator_of(request).configure_service(sid, **data)
+    return {"sid": sid, **data}
+
+
+@control
 async def chatter(request: Request, data: dict[str, Any]) -> dict[str, Any]:
     """{interval: seconds} starts simulated customers; {stop: true} stops them."""
     emulator = emulator_of(request)

@@ -1,4 +1,4 @@
-"""The app factory: Twilio's REST paths, the Content API, the control API and the lifespan."""
+"""The app factory: Twilio's REST paths, the Content and Services APIs, the control API, the lifespan."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from wa_inbox.emulator import api_content, api_control, api_messages
+from wa_inbox.emulator import api_content, api_control, api_messages, api_services
 from wa_inbox.emulator.config import EmulatorConfig
 from wa_inbox.emulator.emulator import Emulator
 from wa_inbox.emulator.resources import TwilioError, twilio_error_response
@@ -32,6 +32,8 @@ ROUTES = [
     Route("/v1/Content/{sid}", api_content.fetch_content, methods=["GET"]),
     Route("/v1/Content/{sid}/ApprovalRequests", api_content.fetch_approvals, methods=["GET"]),
     Route("/v1/ContentAndApprovals", api_content.list_content_and_approvals, methods=["GET"]),
+    Route("/v1/Services/{sid}", api_services.fetch_service, methods=["GET"]),
+    Route("/v1/Services/{sid}", api_services.update_service, methods=["POST"]),
     Route("/_emulator/inbound", api_control.inbound, methods=["POST"]),
     Route("/_emulator/config", api_control.configure, methods=["POST"]),
     Route("/_emulator/fail-next", api_control.fail_next, methods=["POST"]),
@@ -39,6 +41,8 @@ ROUTES = [
     Route("/_emulator/deliveries", api_control.deliveries, methods=["GET"]),
     Route("/_emulator/opt-out", api_control.opt_out, methods=["POST"]),
     Route("/_emulator/chatter", api_control.chatter, methods=["POST"]),
+    Route("/_emulator/template-verdict", api_control.template_verdict, methods=["POST"]),
+    Route("/_emulator/service", api_control.service, methods=["POST"]),
 ]
 
 

@@ -18,6 +18,9 @@ class EmulatorConfig:
     api_key_secret: str | None = None
     inbound_url: str | None = None
     """The receiver's public inbound webhook URL: simulated customers post here."""
+    status_callback_url: str | None = None
+    """A Messaging Service's status callback until changed through the API: used for its sends that
+    name no StatusCallback of their own."""
     status_delay: tuple[float, float] = (0.05, 0.4)
     """Seconds between status transitions, drawn uniformly, so callbacks arrive like real ones."""
     duplicate_rate: float = 0.0
@@ -34,3 +37,5 @@ class EmulatorConfig:
     """Where the emulator itself is reachable; media URLs in webhooks are built from it."""
     advanced_opt_out: bool = True
     """Model a Messaging Service with Advanced Opt-Out: inbound STOP blocks sends with 21610."""
+    media_delay_misses: int = 0
+    """Answer 404 to the first this-many fetches of each media item: media can lag behind its webhook."""

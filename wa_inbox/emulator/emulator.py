@@ -12,8 +12,9 @@ import copy
 import logging
 import mimetypes
 import random
-from collections.abc import Coroutine, Sequence
-from dataclasses import replace
+import re
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -26,7 +27,7 @@ from wa_inbox.emulator.customers import Chatter
 from wa_inbox.emulator.inbound import Inbound, InboundMedia, Location
 from wa_inbox.emulator.lifecycle import plan
 from wa_inbox.emulator.resources import TwilioError, iso8601, message_uri, new_sid, status_params
-from wa_inbox.emulator.state import FailSpec, Media, Message, World
+from wa_inbox.emulator.state import FailSpec, Media, Message, Service, World
 from wa_inbox.emulator.validation import FormParams, OutboundRequest, parse_create, whatsapp_e164
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT
 START_WORDS = frozenset({"START", "YES", "UNSTOP"})
 ARRAY_PARAMS = frozenset({"MediaUrl", "PersistentAction"})
 """Create parameters the spec declares as arrays; sent() always lists their values."""
+SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
+_FIXED_SERVICE_FIELDS = {"sid", "account_sid", "date_created", "date_updated"}
+SERVICE_FIELDS = frozenset(f.name for f in fields(Service)) - _FIXED_SERVICE_FIELDS
+"""What the Messaging Services API (and configure_service) may change."""
 
 
 def _now() -> datetime:
@@ -149,6 +154,14 @@ class Emulator:
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def judge_template(self, name: str, status: str, reason: str = "") -> None:
+        """WhatsApp changes its verdict on a template (pauses it, say); sends and the Content API follow."""
+        self.world.judge_template(name, status, reason)
+
+    async def configure_service(self, sid: str, **changes: Any) -> None:
+        """Change a Messaging Service as the console would (a wrong inbound URL, say)."""
+        self.update_service(sid, changes)
+
     async def configure(self, **changes: Any) -> EmulatorConfig:
         """Change settings at run time (e.g. duplicate_rate); returns the new config."""
         self.config = replace(self.config, **changes)
@@ -169,9 +182,31 @@ class Emulator:
         entry["outcome"] = {"status": 201, "sid": message.sid}
         return message
 
+    def service(self, sid: str) -> Service:
+        """Any well-formed MG SID names a service, with the configured webhooks until changed."""
+        if not SERVICE_SID.fullmatch(sid):
+            raise TwilioError(20404, f"The requested resource /v1/Services/{sid} was not found")
+        if sid not in self.world.services:
+            config, now = self.config, _now()
+            hooks = (config.inbound_url, config.status_callback_url)
+            self.world.services[sid] = Service(sid, config.account_sid, *hooks, now, now)
+        return self.world.services[sid]
+
+    def update_service(self, sid: str, changes: Mapping[str, Any]) -> Service:
+        """Apply `changes` (Service field names); KeyError for a field that cannot be changed."""
+        service = self.service(sid)
+        if unknown := set(changes) - SERVICE_FIELDS:
+            raise KeyError(f"not a changeable Messaging Service field: {sorted(unknown)}")
+        for name, value in changes.items():
+            setattr(service, name, value)
+        service.date_updated = _now()
+        return service
+
     def media_location(self, message_sid: str, sid: str) -> str:
         """Where GET …/Media/{sid} redirects: an expiring CDN URL, or the outbound source."""
         media = self.world.one_media(message_sid, sid)
+        if self.world.lagging(media, self.config.media_delay_misses):
+            raise TwilioError(20404, f"The requested resource Media {sid} was not found")
         if media.data is None:
             return media.source_url or ""
         token = self.world.cdn_token(media, _now())
@@ -183,13 +218,18 @@ class Emulator:
         scripted = self.world.take_failure("api")
         if scripted is not None:
             raise TwilioError(scripted.code, status=scripted.http_status)
-        request = parse_create(form, self.config.sender)
+        request = parse_create(form, self.config.sender, self.world.templates)
         if request.to in self.world.opted_out:
             raise TwilioError(21610)
         message = self._store_outbound(request)
         failure = self._failure_for(request)
-        self._spawn(self._run_statuses(message, failure, request.status_callback))
+        self._spawn(self._run_statuses(message, failure, self._status_url(request)))
         return message
+
+    def _status_url(self, request: OutboundRequest) -> str | None:
+        """The request's StatusCallback, else its Messaging Service's, as Twilio falls back."""
+        service = request.messaging_service_sid
+        return request.status_callback or (self.service(service).status_callback if service else None)
 
     def _failure_for(self, request: OutboundRequest) -> int | None:
         """A scripted callback failure, else 63016 for session sends to a closed window."""

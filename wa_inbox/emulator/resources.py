@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 if TYPE_CHECKING:
-    from wa_inbox.emulator.state import Media, Message
+    from wa_inbox.emulator.state import Media, Message, Service
     from wa_inbox.emulator.templates import Template
 
 API_VERSION = "2010-04-01"
@@ -49,6 +49,8 @@ ERROR_MESSAGES: dict[int, str] = {
     ),
     63018: "Rate limit exceeded for Channel",
     63024: "Invalid message recipient",
+    63027: "Template does not exist for a language and locale",
+    63028: "Number of parameters provided does not match the expected number of parameters",
     63030: "Unsupported parameter for type of channels message",
     63032: "User's number is part of an experiment",
     63049: "Meta chose not to deliver this WhatsApp marketing message",
@@ -177,6 +179,44 @@ def status_params(m: Message, channel_install_sid: str) -> dict[str, str]:
     if m.status in ("delivered", "read"):
         params["EventType"] = m.status.upper()
     return params
+
+
+def service_json(s: Service, host: str) -> dict[str, Any]:
+    """A Messaging Service (messaging.v1.service): the twilio SDK's ServiceInstance fields."""
+    url = f"{host}/v1/Services/{s.sid}"
+    return {
+        "sid": s.sid,
+        "account_sid": s.account_sid,
+        "friendly_name": s.friendly_name,
+        "date_created": iso8601(s.date_created),
+        "date_updated": iso8601(s.date_updated),
+        "inbound_request_url": s.inbound_request_url,
+        "inbound_method": s.inbound_method,
+        "fallback_url": s.fallback_url,
+        "fallback_method": s.fallback_method,
+        "status_callback": s.status_callback,
+        "sticky_sender": True,
+        "mms_converter": True,
+        "smart_encoding": True,
+        "scan_message_content": "inherit",
+        "fallback_to_long_code": False,
+        "area_code_geomatch": True,
+        "synchronous_validation": False,
+        "validity_period": 36000,
+        "url": url,
+        "links": {name: f"{url}/{path}" for name, path in _SERVICE_LINKS.items()},
+        "usecase": "undeclared",
+        "us_app_to_person_registered": False,
+        "use_inbound_webhook_on_number": s.use_inbound_webhook_on_number,
+    }
+
+
+_SERVICE_LINKS = {
+    "phone_numbers": "PhoneNumbers",
+    "short_codes": "ShortCodes",
+    "alpha_senders": "AlphaSenders",
+    "channel_senders": "ChannelSenders",
+}
 
 
 def content_json(t: Template, account_sid: str, host: str) -> dict[str, Any]:

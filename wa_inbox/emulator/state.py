@@ -1,4 +1,5 @@
-"""The in-memory world of one fake Twilio account: messages, media, windows, opt-outs, failures.
+"""The in-memory world of one fake Twilio account: messages, media, windows, opt-outs, failures,
+templates and Messaging Services.
 
 Plain data and synchronous queries only; timing, HTTP and randomness live elsewhere, so this is
 the one place to look when asking "what does the emulator believe right now?".
@@ -16,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from wa_inbox.emulator.resources import TwilioError, error_message
+from wa_inbox.emulator.templates import TEMPLATES, Template
 
 WINDOW = timedelta(hours=24)
 """WhatsApp's customer service window, reopened by every inbound message."""
@@ -81,6 +83,23 @@ class FailSpec:
     code: int
     http_status: int | None
     times: int
+
+
+@dataclass
+class Service:
+    """A Messaging Service: where Twilio posts its inbound messages and, by default, status callbacks."""
+
+    sid: str
+    account_sid: str
+    inbound_request_url: str | None
+    status_callback: str | None
+    date_created: datetime
+    date_updated: datetime
+    friendly_name: str = "WhatsApp inbox"
+    inbound_method: str = "POST"
+    fallback_url: str | None = None
+    fallback_method: str = "POST"
+    use_inbound_webhook_on_number: bool = False
 
 
 def parse_when(raw: str) -> date | datetime:
@@ -149,7 +168,10 @@ class World:
         self.sent_log: list[dict[str, Any]] = []
         self._failures: dict[Via, deque[FailSpec]] = {"api": deque(), "callback": deque()}
         self._cdn: dict[str, tuple[Media, datetime]] = {}
+        self._fetches: dict[str, int] = {}
         self._seq = itertools.count()
+        self.templates: dict[str, Template] = {t.sid: t for t in TEMPLATES}
+        self.services: dict[str, Service] = {}
 
     def add(self, message: Message, media: Sequence[Media] = ()) -> None:
         message.seq = next(self._seq)
@@ -189,9 +211,27 @@ class World:
             queue.popleft()
         return spec
 
+    def template(self, sid: str) -> Template:
+        if sid not in self.templates:
+            raise TwilioError(20404, f"The requested resource /v1/Content/{sid} was not found")
+        return self.templates[sid]
+
+    def judge_template(self, name: str, status: str, reason: str = "") -> Template:
+        """WhatsApp changes its verdict on the template called `name`; KeyError if there is none."""
+        found = [t for t in self.templates.values() if t.friendly_name == name]
+        if not found:
+            raise KeyError(f"no template named {name!r}")
+        judged = self.templates[found[0].sid] = found[0].judged(status, reason)
+        return judged
+
     def window_open(self, address: str, now: datetime) -> bool:
         last = self.last_inbound.get(address)
         return last is not None and now - last < WINDOW
+
+    def lagging(self, media: Media, misses: int) -> bool:
+        """Count a fetch of media; True for the first `misses` of them (it is "not there yet")."""
+        self._fetches[media.sid] = self._fetches.get(media.sid, 0) + 1
+        return self._fetches[media.sid] <= misses
 
     def cdn_token(self, media: Media, now: datetime) -> str:
         """An unguessable token for the unauthenticated, expiring media URL."""

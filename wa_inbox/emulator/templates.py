@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +39,10 @@ class Template:
     @property
     def approved(self) -> bool:
         return self.approval.get("status") == "approved"
+
+    def judged(self, status: str, reason: str = "") -> Template:
+        """The same template after WhatsApp changed its verdict (approved, paused, rejected, …)."""
+        return replace(self, approval={**self.approval, "status": status, "rejection_reason": reason})
 
     def render(self, values: Mapping[str, str]) -> str:
         """The text Twilio stores as the message body: the first body, variables filled in."""

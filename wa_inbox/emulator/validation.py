@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 from wa_inbox.emulator.resources import TwilioError
-from wa_inbox.emulator.templates import BY_SID, Template
+from wa_inbox.emulator.templates import Template
 
 FormParams = Mapping[str, list[str]]
 MAX_BODY = 1600
@@ -48,11 +48,11 @@ def whatsapp_e164(address: str) -> bool:
     return phonenumbers.is_valid_number(parsed) and canonical == number
 
 
-def parse_create(form: FormParams, sender: str) -> OutboundRequest:
-    """The request as Twilio would accept it, or the TwilioError it would answer."""
+def parse_create(form: FormParams, sender: str, templates: Mapping[str, Template]) -> OutboundRequest:
+    """The request as Twilio would accept it (`templates`: the account's, by SID), or its TwilioError."""
     to = _recipient(_one(form, "To"))
     from_, service = _sender(_one(form, "From"), _one(form, "MessagingServiceSid"), sender)
-    template, variables = _template(_one(form, "ContentSid"), _one(form, "ContentVariables"))
+    template, variables = _template(_one(form, "ContentSid"), _one(form, "ContentVariables"), templates)
     body, media_url = _content(_one(form, "Body"), form.get("MediaUrl", []), template)
     if template is not None:
         body = template.render(variables)
@@ -89,14 +89,16 @@ def _sender(from_: str | None, service: str | None, sender: str) -> tuple[str, s
     return from_, service
 
 
-def _template(sid: str | None, raw_variables: str | None) -> tuple[Template | None, dict[str, str]]:
+def _template(
+    sid: str | None, raw_variables: str | None, templates: Mapping[str, Template]
+) -> tuple[Template | None, dict[str, str]]:
     if sid is None:
         if raw_variables is not None:
             raise TwilioError(21656, "ContentVariables can only be used with a ContentSid.")
         return None, {}
-    if sid not in BY_SID:
+    if sid not in templates:
         raise TwilioError(21655, f"The ContentSid {sid} is invalid.")
-    return BY_SID[sid], _variables(raw_variables)
+    return templates[sid], _variables(raw_variables)
 
 
 def _variables(raw: str | None) -> dict[str, str]:

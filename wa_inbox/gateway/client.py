@@ -18,9 +18,16 @@ def make_twilio_client(settings: Settings, transport: httpx.AsyncBaseTransport |
         timeout=settings.outbox.request_timeout_seconds,
         transport=transport,
     )
+    credentials = rest_credentials(settings)
+    assert credentials is not None  # require_sender made sure
+    return Client(*credentials, account_sid=twilio.account_sid, http_client=http, environment={})
+
+
+def rest_credentials(settings: Settings) -> tuple[str, str] | None:
+    """Basic-auth user and password for Twilio's REST API and media: the API key, else the auth token."""
+    twilio = settings.twilio
     if twilio.api_key_sid and twilio.api_key_secret:
-        username, password = twilio.api_key_sid, twilio.api_key_secret.get_secret_value()
-    else:
-        assert twilio.auth_token is not None  # require_sender made sure
-        username, password = twilio.account_sid, twilio.auth_token.get_secret_value()
-    return Client(username, password, account_sid=twilio.account_sid, http_client=http, environment={})
+        return twilio.api_key_sid, twilio.api_key_secret.get_secret_value()
+    if twilio.account_sid and twilio.auth_token:
+        return twilio.account_sid, twilio.auth_token.get_secret_value()
+    return None

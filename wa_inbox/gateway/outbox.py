@@ -20,7 +20,7 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,11 +83,15 @@ class Outbox:
         store: Store,
         client: Client,
         clock: Callable[[], datetime] = utc_now,
+        on_template_error: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
+        """`on_template_error(code)` runs when Twilio refuses a template with a code that may mean
+        our copy of the templates is stale (the runtime re-syncs them)."""
         self._settings = settings
         self._store = store
         self._client = client
         self._clock = clock
+        self._on_template_error = on_template_error
         self._limits = settings.limits()
         self._limiters: dict[str, AsyncLimiter] = {}
         self._wake = asyncio.Event()
@@ -261,9 +265,12 @@ class Outbox:
             )
             return
         info = describe(outcome.code)
-        if info is not None and info.marks_opted_out:
+        if info is not None and info.marks_opted_out and not job.opt_confirmation:
+            # Not for our own STOP confirmation: a START may have come in while it was refused.
             await self._store.set_opt_state(job.to_addr, OptAction.STOP, f"twilio error {info.code}")
         await self._store.record_failed(job.id, outcome.code, info.meaning if info else outcome.message)
+        if info is not None and info.template_problem and job.content_sid and self._on_template_error:
+            await self._on_template_error(info.code)
 
     # --- never a blind double send ---------------------------------------------------------------------
 

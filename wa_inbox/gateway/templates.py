@@ -73,7 +73,9 @@ def _info(content: ContentAndApprovalsInstance) -> TemplateInfo:
         body=str(spec.get("body") or spec.get("title") or ""),
         variables={str(k): str(v) for k, v in (content.variables or {}).items()},
         approval=_approval(approval),
-        category=approval.get("category"),
+        category=approval.get("category") or None,
         actions=tuple(str(a.get("title", "")) for a in spec.get("actions", []) or []),
         media=tuple(str(m) for m in spec.get("media", []) or []),
+        rejection_reason=approval.get("rejection_reason") or None,
+        types=types,
     )

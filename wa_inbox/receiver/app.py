@@ -12,6 +12,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from wa_inbox.config import Settings
+from wa_inbox.domain import medialinks
+from wa_inbox.receiver.media import MediaLinks
 from wa_inbox.receiver.webhooks import WebhookEndpoints
 from wa_inbox.store import Store, open_store
 
@@ -42,6 +44,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Route(settings.webhooks.status_path, endpoints.status, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
+    if key := settings.media_link_key():
+        routes.append(Route(medialinks.ROUTE, MediaLinks(key).serve, methods=["GET"]))
     return Starlette(routes=routes, lifespan=lifespan)
 
 

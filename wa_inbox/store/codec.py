@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ def parse_ts(text: str | None) -> datetime | None:
     return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC) if text else None
 
 
-def to_json(value: Mapping[str, Any] | None) -> str | None:
+def to_json(value: Mapping[str, Any] | Sequence[Any] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -130,6 +130,47 @@ MIGRATIONS: list[tuple[str, str]] = [
         END
         """,
     ),
+    (
+        "003_templates",
+        """
+        CREATE TABLE templates (
+            sid TEXT PRIMARY KEY,
+            friendly_name TEXT NOT NULL,
+            language TEXT NOT NULL,
+            types TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            body TEXT NOT NULL,
+            variables TEXT NOT NULL,
+            actions TEXT NOT NULL,
+            media TEXT NOT NULL,
+            approval TEXT NOT NULL,
+            category TEXT,
+            rejection_reason TEXT,
+            synced_at TEXT NOT NULL
+        );
+        CREATE INDEX templates_by_name ON templates (friendly_name, language)
+        """,
+    ),
+    (
+        "004_media_files",
+        """
+        CREATE TABLE media_files (
+            id TEXT PRIMARY KEY,
+            path TEXT NOT NULL,
+            filename TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        );
+
+        ALTER TABLE media ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE media ADD COLUMN next_attempt_at TEXT;
+        ALTER TABLE media ADD COLUMN last_error TEXT;
+        ALTER TABLE media ADD COLUMN fetched_at TEXT;
+        ALTER TABLE media ADD COLUMN gave_up INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX media_to_download ON media (id) WHERE local_path IS NULL AND gave_up = 0
+        """,
+    ),
 ]
 
 

@@ -15,7 +15,9 @@ from wa_inbox.domain.models import (
     Contact,
     Conversation,
     Direction,
+    HostedFile,
     Location,
+    MediaDownload,
     MediaRef,
     Message,
     OutboundJob,
@@ -175,6 +177,25 @@ async def outbound_jobs(db: aiosqlite.Connection, where: str, params: Sequence[o
     return [_job(row, tuple(media.get(row[0], ()))) for row in rows]
 
 
+async def media_downloads(db: aiosqlite.Connection, ids: Sequence[int]) -> list[MediaDownload]:
+    marks = ",".join("?" * len(ids))
+    rows = await db.execute_fetchall(
+        "SELECT f.id, m.sid, f.position, f.twilio_url, f.content_type, f.attempts FROM media f"
+        f" JOIN messages m ON m.id = f.message_id WHERE f.id IN ({marks}) ORDER BY f.id",
+        ids,
+    )
+    return [MediaDownload(*row) for row in rows]
+
+
+async def get_hosted_file(db: aiosqlite.Connection, file_id: str) -> HostedFile | None:
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT id, path, filename, content_type, size_bytes FROM media_files WHERE id = ?", [file_id]
+        )
+    )
+    return HostedFile(*rows[0]) if rows else None
+
+
 async def claimed_sids(db: aiosqlite.Connection, sids: Sequence[str]) -> set[str]:
     """Which of `sids` already belong to a message we queued (placeholders made by callbacks do not)."""
     marks = ",".join("?" * len(sids))
@@ -237,12 +258,13 @@ async def _with_media(db: aiosqlite.Connection, rows: Iterable[sqlite3.Row]) -> 
     media: dict[int, list[MediaRef]] = defaultdict(list)
     if ids:
         marks = ",".join("?" * len(ids))
-        for message_id, position, url, content_type in await db.execute_fetchall(
-            f"SELECT message_id, position, twilio_url, content_type FROM media"
+        for message_id, *ref in await db.execute_fetchall(
+            f"SELECT message_id, position, twilio_url, content_type, local_path,"
+            f" CASE WHEN gave_up THEN last_error END FROM media"
             f" WHERE message_id IN ({marks}) ORDER BY message_id, position",
             ids,
         ):
-            media[message_id].append(MediaRef(position, url, content_type))
+            media[message_id].append(MediaRef(*ref))
     return [_message(row, tuple(media.get(row[0], ()))) for row in rows]
 
 

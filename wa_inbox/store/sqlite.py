@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
@@ -13,7 +13,9 @@ import aiosqlite
 from wa_inbox.domain.models import (
     Contact,
     Conversation,
+    HostedFile,
     InboundMessage,
+    MediaDownload,
     Message,
     OutboundJob,
     StatusUpdate,
@@ -22,7 +24,8 @@ from wa_inbox.domain.models import (
 )
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
-from wa_inbox.store import reads, writes
+from wa_inbox.domain.templates import TemplateInfo
+from wa_inbox.store import reads, templates, writes
 from wa_inbox.store.codec import ts
 from wa_inbox.store.migrations import migrate
 from wa_inbox.store.reads import MessageQuery
@@ -209,6 +212,50 @@ class SqliteStore:
 
     async def claimed_sids(self, sids: Sequence[str]) -> set[str]:
         return await reads.claimed_sids(self._db, sids) if sids else set()
+
+    # --- media ----------------------------------------------------------------------------------
+
+    async def add_hosted_file(self, hosted: HostedFile) -> None:
+        """Record a file copied for Twilio to fetch; the receiver serves only files recorded here."""
+        now = ts(self._clock())
+        await self._writer.submit(lambda conn, seq: writes.add_hosted_file(conn, hosted, now))
+
+    async def get_hosted_file(self, file_id: str) -> HostedFile | None:
+        return await reads.get_hosted_file(self._db, file_id)
+
+    async def claim_media_downloads(self, limit: int, lease: timedelta) -> list[MediaDownload]:
+        """Up to `limit` inbound media items due for a download try, leased to the caller for `lease`."""
+        now = self._clock()
+        ids = await self._writer.submit(
+            lambda conn, seq: writes.claim_media(conn, limit, ts(now), ts(now + lease))
+        )
+        return await reads.media_downloads(self._db, ids) if ids else []
+
+    async def record_media_downloaded(self, media_id: int, local_path: str, size_bytes: int) -> None:
+        now = ts(self._clock())
+        await self._writer.submit(
+            lambda conn, seq: writes.record_media_downloaded(conn, media_id, local_path, size_bytes, now, seq)
+        )
+
+    async def record_media_failed(self, media_id: int, error: str, retry_after: timedelta | None) -> None:
+        """A failed try: retried after `retry_after`, or never again when it is None."""
+        retry_at = ts(self._clock() + retry_after) if retry_after is not None else None
+        await self._writer.submit(
+            lambda conn, seq: writes.record_media_failed(conn, media_id, error, retry_at, seq)
+        )
+
+    # --- templates ------------------------------------------------------------------------------
+
+    async def replace_templates(self, synced: Sequence[TemplateInfo]) -> None:
+        """The account's templates as just read from Twilio, replacing the old set in one transaction."""
+        now = ts(self._clock())
+        await self._writer.submit(lambda conn, seq: templates.replace_all(conn, synced, now))
+
+    async def list_templates(self) -> list[TemplateInfo]:
+        return await templates.list_all(self._db)
+
+    async def template_send_errors(self, after_seq: int, upto_seq: int) -> list[int]:
+        return await templates.send_errors(self._db, after_seq, upto_seq)
 
     # --- reads ----------------------------------------------------------------------------------
 

@@ -10,7 +10,14 @@ import sqlite3
 
 from wa_inbox.domain import status as status_rules
 from wa_inbox.domain.errors import describe
-from wa_inbox.domain.models import Direction, InboundMessage, StatusUpdate, Verdict, WebhookRecord
+from wa_inbox.domain.models import (
+    Direction,
+    HostedFile,
+    InboundMessage,
+    StatusUpdate,
+    Verdict,
+    WebhookRecord,
+)
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.store.codec import to_json, ts
@@ -334,3 +341,57 @@ def mark_read(conn: sqlite3.Connection, address: str, now: str, seq: int) -> int
         " WHERE contact_address = ? AND direction = 'in' AND read_by_agent_at IS NULL",
         (now, seq, address),
     ).rowcount
+
+
+def add_hosted_file(conn: sqlite3.Connection, hosted: HostedFile, now: str) -> None:
+    conn.execute(
+        "INSERT INTO media_files (id, path, filename, content_type, size_bytes, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (hosted.id, hosted.path, hosted.filename, hosted.content_type, hosted.size_bytes, now),
+    )
+
+
+def claim_media(conn: sqlite3.Connection, limit: int, now: str, lease_until: str) -> list[int]:
+    """Lease up to `limit` due inbound media items to the downloader, counting the try.
+
+    The lease is the next attempt time: after a crash the item simply falls due again.
+    """
+    rows = conn.execute(
+        "UPDATE media SET attempts = attempts + 1, next_attempt_at = ? WHERE id IN ("
+        " SELECT f.id FROM media f JOIN messages m ON m.id = f.message_id"
+        " WHERE m.direction = 'in' AND f.local_path IS NULL AND f.gave_up = 0"
+        " AND (f.next_attempt_at IS NULL OR f.next_attempt_at <= ?) ORDER BY f.id LIMIT ?) RETURNING id",
+        (lease_until, now, limit),
+    ).fetchall()
+    return sorted(int(row[0]) for row in rows)
+
+
+def record_media_downloaded(
+    conn: sqlite3.Connection, media_id: int, local_path: str, size_bytes: int, now: str, seq: int
+) -> None:
+    conn.execute(
+        "UPDATE media SET local_path = ?, size_bytes = ?, fetched_at = ?, next_attempt_at = NULL,"
+        " last_error = NULL WHERE id = ?",
+        (local_path, size_bytes, now, media_id),
+    )
+    _touch_message_of(conn, media_id, seq)
+
+
+def record_media_failed(
+    conn: sqlite3.Connection, media_id: int, error: str, retry_at: str | None, seq: int
+) -> None:
+    """Note why a try failed; without `retry_at`, give up, which the screen then shows."""
+    conn.execute(
+        "UPDATE media SET last_error = ?, next_attempt_at = ?, gave_up = ? WHERE id = ?",
+        (error, retry_at, retry_at is None, media_id),
+    )
+    if retry_at is None:
+        _touch_message_of(conn, media_id, seq)
+
+
+def _touch_message_of(conn: sqlite3.Connection, media_id: int, seq: int) -> None:
+    """Put the message back in the change feed: one of its attachments changed."""
+    conn.execute(
+        "UPDATE messages SET change_seq = ? WHERE id = (SELECT message_id FROM media WHERE id = ?)",
+        (seq, media_id),
+    )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from wa_inbox.store.sqlite import utc_now
 from wa_inbox.tui.messages import ServicesReady, StoreChanged
@@ -44,6 +45,13 @@ class InboxApp(App[None]):
     @work(group="services", exit_on_error=False)
     async def _start_services(self) -> None:
         await hold(self._backend, lambda services: self.post_message(ServicesReady(services)))
+
+    async def on_unmount(self) -> None:
+        """Textual cancels workers at exit without waiting: let the services finish closing (database,
+        receiver, sender) while the event loop still runs, or their threads post into a closed loop."""
+        for worker in [w for w in self.workers if w.group == "services"]:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
 
     @on(ServicesReady)
     def _on_services_ready(self, event: ServicesReady) -> None:

@@ -46,6 +46,8 @@ class InboxScreen(Screen[None]):
         self._clock = clock
         self.services: Services | None = None
         self.contact: Contact | None = None
+        self._refusal: str | None = None
+        """Why the last send was refused; the banner keeps it until the facts behind it change."""
         self._seq = 0
 
     def compose(self) -> ComposeResult:
@@ -88,6 +90,8 @@ class InboxScreen(Screen[None]):
         await self._refresh_status()
         if conversations.conversations:
             await self._open(conversations.conversations[0].contact.address)
+        else:
+            self.query_one("#thread-header", Static).update("No conversations yet: they appear here live.")
         conversations.focus()
 
     @on(StoreChanged)
@@ -102,13 +106,17 @@ class InboxScreen(Screen[None]):
             self.query_one(ThreadView).merge(mine)
         self._refresh_contact(changes.conversations)
         self._announce([m for m in changes.messages if m.contact_address != current])
-        await self._refresh_status()
         if current and any(m.direction is Direction.INBOUND and m.read_by_agent_at is None for m in mine):
-            await self._store().mark_read(current)  # it arrived in front of the agent
+            # It arrived in front of the agent. The first await after `_seq` moved: the write is queued
+            # before a newer change can cancel this (exclusive) worker.
+            await self._store().mark_read(current)
+        await self._refresh_status()
 
     def _refresh_contact(self, conversations: list[Conversation]) -> None:
         for conversation in conversations:
             if self.contact and conversation.contact.address == self.contact.address:
+                if conversation.contact != self.contact:
+                    self._refusal = None  # a new window, STOP or START: it may no longer hold
                 self.contact = conversation.contact
                 self._show_contact()
 
@@ -125,6 +133,7 @@ class InboxScreen(Screen[None]):
     async def _refresh_status(self) -> None:
         store = self._store()
         status = self.query_one(StatusBar)
+        status.now = self._clock()  # "last webhook N s ago" from the start, not after the first tick
         status.last_webhook_at = await store.last_webhook_at()
         status.rejected = await store.count_rejected_webhooks()
 
@@ -149,6 +158,7 @@ class InboxScreen(Screen[None]):
         store = self._store()
         page = await store.thread_page(address, limit=PAGE)
         self.contact = await store.get_contact(address)
+        self._refusal = None
         self.query_one(ConversationList).select(address)
         self.query_one(ThreadView).show(page, complete=len(page) < PAGE)
         self._show_contact()
@@ -178,7 +188,7 @@ class InboxScreen(Screen[None]):
 
     def _show_banner(self, contact: Contact) -> None:
         banner = self.query_one("#banner", Static)
-        reason = self._blocked_reason(contact)
+        reason = self._refusal or self._blocked_reason(contact)
         banner.update(reason or "")
         banner.set_class(reason is not None, "-visible")
 
@@ -205,14 +215,17 @@ class InboxScreen(Screen[None]):
         except Refused as refusal:
             self._refuse(str(refusal))
             return
+        self._refusal = None
+        if self.contact is not None:
+            self._show_banner(self.contact)
         composer = self.query_one(Composer)
         if not draft.is_template:
             composer.clear()
 
     def _refuse(self, reason: str) -> None:
-        banner = self.query_one("#banner", Static)
-        banner.update(f"{reason}  (ctrl+t: template)")
-        banner.set_class(True, "-visible")
+        self._refusal = f"{reason}  (ctrl+t: template)"
+        if self.contact is not None:
+            self._show_banner(self.contact)  # kept there: the clock tick redraws the banner every second
         self.notify(reason, severity="warning", title="Not sent")
 
     def _outbox(self) -> Outbox | None:

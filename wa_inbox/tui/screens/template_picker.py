@@ -68,12 +68,13 @@ class TemplatePicker(ModalScreen[Draft | None]):
 
     @work(exclusive=True, group="templates", exit_on_error=False)
     async def _load(self) -> None:
-        from wa_inbox.gateway.templates import list_templates
+        """The store's copy, synced at start-up; through the gateway only while that is still empty."""
+        from wa_inbox.gateway.template_sync import sync_templates
 
-        outbox = self._services.outbox
-        if outbox is None:
-            return
-        self._all = await list_templates(outbox.client)
+        store, outbox = self._services.store, self._services.outbox
+        self._all = await store.list_templates()
+        if not self._all and outbox is not None:
+            self._all = await sync_templates(outbox.client, store)
         self._show()
 
     def _show(self, query: str = "") -> None:

@@ -1,0 +1,53 @@
+"""The real `wa-inbox` console script in a subprocess, configured as a user would, against a test world.
+
+A subprocess, so that this event loop keeps serving the emulator and the receiver meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from wa_inbox.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    status: int
+    stdout: str
+    stderr: str
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment variables that give the CLI these settings."""
+    twilio = settings.twilio
+    assert twilio.account_sid and twilio.auth_token and twilio.messaging_service_sid
+    assert twilio.public_base_url and twilio.base_url
+    return {
+        **os.environ,
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token.get_secret_value(),
+        "TWILIO_MESSAGING_SERVICE_SID": twilio.messaging_service_sid,
+        "PUBLIC_BASE_URL": twilio.public_base_url,
+        "WA_INBOX_TWILIO_BASE_URL": twilio.base_url,
+        "WA_INBOX_DB": str(settings.store.path),
+    }
+
+
+async def run_cli(settings: Settings, *args: str, env: Mapping[str, str] | None = None) -> Run:
+    """`wa-inbox ARGS` with `settings` (and `env` on top); its exit status and output."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "wa_inbox",
+        *args,
+        env={**cli_env(settings), **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return Run(process.returncode, stdout.decode(), stderr.decode())
