@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import Run, run_cli
 from tests.support.world import customer_writes, eventually, running_world
 from wa_inbox.demo import Demo, emulated_inbox
 from wa_inbox.domain.policy import Draft
@@ -29,48 +27,14 @@ BEN = "whatsapp:+14155550123"
 SID = re.compile(r"SM[0-9a-f]{32}")
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
-    status: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[Demo]:
     async with running_world(tmp_path) as running:
         yield running
 
 
-def cli_env(world: Demo) -> dict[str, str]:
-    """The environment a user would set, pointing at this emulator and this database."""
-    twilio = world.settings.twilio
-    assert twilio.account_sid and twilio.auth_token and twilio.messaging_service_sid
-    assert twilio.public_base_url and twilio.base_url
-    return {
-        **os.environ,
-        "TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio.auth_token.get_secret_value(),
-        "TWILIO_MESSAGING_SERVICE_SID": twilio.messaging_service_sid,
-        "PUBLIC_BASE_URL": twilio.public_base_url,
-        "WA_INBOX_TWILIO_BASE_URL": twilio.base_url,
-        "WA_INBOX_DB": str(world.settings.store.path),
-    }
-
-
 async def wa_inbox(world: Demo, *args: str) -> Run:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "wa_inbox",
-        *args,
-        env=cli_env(world),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return Run(process.returncode, stdout.decode(), stderr.decode())
+    return await run_cli(world.settings, *args)
 
 
 def one_sentence(run: Run) -> str:

@@ -17,7 +17,8 @@ from pyngrok.exception import PyngrokError
 from twilio.request_validator import RequestValidator
 
 from tests.support.world import running_world
-from wa_inbox.cli import _embedded, main
+from wa_inbox.cli import main
+from wa_inbox.cli.inbox import _embedded
 from wa_inbox.config import ConfigError
 from wa_inbox.demo import Demo
 from wa_inbox.emulator.state import Service

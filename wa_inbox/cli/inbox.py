@@ -1,0 +1,124 @@
+"""The inbox itself: `wa-inbox` (embedded receiver), `wa-inbox tui --attach` and `wa-inbox demo`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+import platformdirs
+
+from wa_inbox.cli.common import (
+    check_tunnel_flags,
+    config_option,
+    db_option,
+    friendly_errors,
+    ngrok_option,
+    point_twilio_option,
+    settings_for,
+)
+from wa_inbox.config import Settings
+from wa_inbox.logs import configure_logging
+
+if TYPE_CHECKING:  # imported only by the commands that use them
+    from wa_inbox.tui.services import Backend, Services
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(package_name="wa-inbox")
+@click.option("--port", default=8080, show_default=True, help="Port of the embedded receiver.")
+@ngrok_option
+@point_twilio_option
+@config_option
+@db_option
+@click.pass_context
+@friendly_errors
+def main(
+    ctx: click.Context,
+    port: int,
+    ngrok: bool,
+    point_twilio: bool,
+    config_path: Path | None,
+    db_path: Path | None,
+) -> None:
+    """A terminal agent inbox for WhatsApp Business over Twilio.
+
+    With no command: the inbox, with the webhook receiver running inside it (local development
+    behind ngrok). On a server, run `wa-inbox serve` and open agents' inboxes with `wa-inbox tui --attach`.
+    """
+    if ctx.invoked_subcommand is None:
+        settings = settings_for(config_path, db_path)
+        _run_tui(_embedded(settings, port, ngrok, point_twilio), settings)
+
+
+def _embedded(settings: Settings, port: int, ngrok: bool, point_twilio: bool) -> Backend:
+    """The inbox's own receiver and sender; with --ngrok they start inside the tunnel."""
+    from wa_inbox.tui.services import embedded
+
+    check_tunnel_flags(ngrok, point_twilio)
+    if not ngrok:
+        settings.require_receiver()
+        return embedded(settings, port=port)
+
+    @contextlib.asynccontextmanager
+    async def start() -> AsyncIterator[Services]:
+        from wa_inbox.tunnel import tunnel
+
+        async with tunnel(settings, port, point_twilio) as public, embedded(public, port=port)() as services:
+            yield services
+
+    return start
+
+
+@main.command()
+@click.option("--attach", is_flag=True, required=True, help="Use the database of a running `wa-inbox serve`.")
+@config_option
+@db_option
+@friendly_errors
+def tui(attach: bool, config_path: Path | None, db_path: Path | None) -> None:
+    """The inbox on the database a `wa-inbox serve` on this host writes (several agents at once)."""
+    from wa_inbox.tui.services import attached
+
+    settings = settings_for(config_path, db_path)
+    _run_tui(attached(settings), settings)
+
+
+def _run_tui(backend: Backend, settings: Settings | None) -> None:
+    """The TUI owns the terminal: logs go to a file in the data directory, never to the screen."""
+    from wa_inbox.tui.app import InboxApp
+
+    log_dir = platformdirs.user_log_path("wa-inbox")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    configure_logging(logging.INFO, log_dir / "wa-inbox.log")
+    InboxApp(backend).run()
+
+
+@main.command()
+@click.option(
+    "--db", "db_path", type=click.Path(path_type=Path, dir_okay=False), help="Keep the demo's database here."
+)
+@click.option(
+    "--pace",
+    default=4.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds between customer messages.",
+)
+@click.option("--headless", is_flag=True, help="A live log instead of the inbox (no terminal UI).")
+@friendly_errors
+def demo(db_path: Path | None, pace: float, headless: bool) -> None:
+    """See the whole product against a built-in Twilio emulator: no account, no network."""
+    if not headless:
+        from wa_inbox.tui.services import demo as demo_backend
+
+        _run_tui(demo_backend(pace, db_path), None)
+        return
+    from wa_inbox.demo import run_demo
+
+    configure_logging(logging.WARNING)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_demo(db_path, pace, click.echo))

@@ -1,0 +1,77 @@
+"""`wa-inbox serve`: the receiver and the sender, headless, until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+from pathlib import Path
+
+import click
+
+from wa_inbox.cli.common import (
+    check_tunnel_flags,
+    config_option,
+    db_option,
+    friendly_errors,
+    log,
+    ngrok_option,
+    point_twilio_option,
+    settings_for,
+)
+from wa_inbox.config import ConfigError, Settings
+from wa_inbox.logs import configure_logging
+from wa_inbox.serving import bind
+from wa_inbox.store import open_store
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, help="Port to listen on.")
+@ngrok_option
+@point_twilio_option
+@config_option
+@db_option
+@friendly_errors
+def serve(
+    host: str, port: int, ngrok: bool, point_twilio: bool, config_path: Path | None, db_path: Path | None
+) -> None:
+    """Run the webhook receiver headless (systemd, one host; agents attach to its database)."""
+    settings = settings_for(config_path, db_path)
+    check_tunnel_flags(ngrok, point_twilio)
+    if not ngrok:  # with --ngrok the tunnel supplies the public URL
+        settings.require_receiver()
+    configure_logging(logging.INFO)
+    try:
+        sock = bind(host, port)
+    except OSError as error:
+        raise ConfigError(
+            f"Cannot listen on {host}:{port} ({error.strerror}): pass another --port."
+        ) from None
+    asyncio.run(_serve_through_ngrok(settings, sock, point_twilio) if ngrok else _serve(settings, sock))
+
+
+async def _serve_through_ngrok(settings: Settings, sock: socket.socket, point_twilio: bool) -> None:
+    from wa_inbox.tunnel import tunnel
+
+    async with tunnel(settings, sock.getsockname()[1], point_twilio) as public:
+        await _serve(public, sock)
+
+
+async def _serve(settings: Settings, sock: socket.socket) -> None:
+    """Until SIGINT or SIGTERM; then uvicorn finishes the requests in flight before the store closes."""
+    from wa_inbox.runtime import running_inbox
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    store = await open_store(settings.store.path)
+    try:
+        async with running_inbox(settings, store, sock) as inbox:
+            sending = "and sending" if inbox.outbox else "receiving only"
+            log.info("listening on %s (%s); database %s", inbox.listening.url, sending, settings.store.path)
+            await stop.wait()
+    finally:
+        await store.close()
