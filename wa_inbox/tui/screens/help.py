@@ -19,8 +19,9 @@ HELP = """\
 | ctrl+j | new line (in the composer) |
 | ctrl+o | back to the conversation list |
 | ctrl+n | next unread conversation |
-| ctrl+w | the conversation whose window closes soonest |
+| ctrl+w | the conversation whose window closes soonest (in the composer, ctrl+w deletes a word) |
 | ctrl+t | pick a template (the only way to write once the 24-hour window is closed) |
+| f2 | attach a file (size and type checked first; the composer's text is its caption) |
 | ↑ ↓ in the thread, enter | pick a message; on a failed one, its error and the fix |
 | end | back to the newest message |
 | ctrl+f | search every conversation |

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from wa_inbox.config import ConfigError
 from wa_inbox.domain import window
 from wa_inbox.domain.models import Contact, Conversation, Direction, Message
 from wa_inbox.domain.policy import Draft
@@ -35,6 +37,7 @@ class InboxScreen(Screen[None]):
         Binding("ctrl+n", "next_unread", "Next unread"),
         Binding("ctrl+w", "closing_soonest", "Closing soonest"),
         Binding("ctrl+t", "pick_template", "Template"),
+        Binding("f2", "attach", "Attach file"),
         Binding("ctrl+f", "search", "Search"),
         Binding("ctrl+r", "rejected", "Rejected webhooks", show=False),
         Binding("ctrl+o", "focus_list", "Conversations", show=False),
@@ -271,6 +274,31 @@ class InboxScreen(Screen[None]):
         self.app.push_screen(
             TemplatePicker(self._services(), self.contact, self._clock), self._template_chosen
         )
+
+    def action_attach(self) -> None:
+        from wa_inbox.tui.screens.attach import AttachScreen
+
+        if self.contact is not None and self._outbox() is not None:
+            self.app.push_screen(AttachScreen(), self._attach_chosen)
+
+    def _attach_chosen(self, path: Path | None) -> None:
+        if path is not None:
+            self._send_file(path, self.query_one(Composer).text.strip())
+
+    @work(group="send", exit_on_error=False)
+    async def _send_file(self, path: Path, caption: str) -> None:
+        """Checked (size, sniffed type, window, opt-out) and copied before anything is queued."""
+        from wa_inbox.gateway.media_host import MediaHost
+
+        services = self._services()
+        try:
+            draft = await MediaHost(services.settings, services.store).attach(
+                Draft(self._address(), caption), path
+            )
+        except (Refused, ConfigError) as refusal:
+            self._refuse(str(refusal))
+            return
+        self._send(draft)
 
     def _template_chosen(self, draft: Draft | None) -> None:
         if draft is not None:
