@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 from wa_inbox.store.sqlite import utc_now
 from wa_inbox.tui.messages import ServicesReady, StoreChanged
 from wa_inbox.tui.screens.inbox import InboxScreen
+from wa_inbox.tui.screens.log import LogBuffer, LogScreen
 from wa_inbox.tui.services import Backend, Services, hold
 from wa_inbox.tui.styles import stylesheet
 
@@ -28,6 +30,7 @@ class InboxApp(App[None]):
     CSS_PATH = [stylesheet("app.tcss"), stylesheet("inbox.tcss")]
     BINDINGS = [
         Binding("f1", "help", "Help"),
+        Binding("ctrl+l", "log", "Log", show=False),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
@@ -37,8 +40,10 @@ class InboxApp(App[None]):
         self._clock = clock
         self.bell_on_message = bell
         self.inbox = InboxScreen(clock)
+        self.log_buffer = LogBuffer()
 
     def on_mount(self) -> None:
+        logging.getLogger().addHandler(self.log_buffer)  # the receiver's and sender's lines, in the app
         self.push_screen(self.inbox)
         self._start_services()
 
@@ -52,6 +57,7 @@ class InboxApp(App[None]):
         for worker in [w for w in self.workers if w.group == "services"]:
             with contextlib.suppress(WorkerCancelled, WorkerFailed):
                 await worker.wait()
+        logging.getLogger().removeHandler(self.log_buffer)
 
     @on(ServicesReady)
     def _on_services_ready(self, event: ServicesReady) -> None:
@@ -78,6 +84,9 @@ class InboxApp(App[None]):
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             self.notify(str(error) or type(error).__name__, title="Something went wrong", severity="error")
+
+    def action_log(self) -> None:
+        self.push_screen(LogScreen(self.log_buffer))
 
     def action_help(self) -> None:
         from wa_inbox.tui.screens.help import HelpScreen

@@ -1,0 +1,58 @@
+"""The embedded receiver's and sender's log, inside the app (the terminal itself is Textual's)."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Log
+
+from wa_inbox.logs import FORMAT
+
+KEPT_LINES = 2000
+
+
+class LogBuffer(logging.Handler):
+    """Keeps the latest lines for the log screen; the log file keeps everything."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(logging.Formatter(FORMAT))
+        self.lines: deque[str] = deque(maxlen=KEPT_LINES)
+        self.viewer: LogScreen | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = self.format(record)
+        self.lines.append(line)
+        if self.viewer is not None:
+            self.viewer.post_message(LogScreen.Line(line))  # thread-safe: the writer thread logs too
+
+
+class LogScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,ctrl+l", "dismiss", "Close")]
+
+    @dataclass
+    class Line(Message):
+        text: str
+
+    def __init__(self, buffer: LogBuffer) -> None:
+        super().__init__()
+        self._buffer = buffer
+
+    def compose(self) -> ComposeResult:
+        yield Log(id="log-lines", max_lines=KEPT_LINES)
+
+    def on_mount(self) -> None:
+        self.query_one(Log).write_lines(list(self._buffer.lines))
+        self._buffer.viewer = self
+
+    def on_unmount(self) -> None:
+        self._buffer.viewer = None
+
+    def on_log_screen_line(self, message: Line) -> None:
+        self.query_one(Log).write_line(message.text)
