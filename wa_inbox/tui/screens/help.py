@@ -26,6 +26,7 @@ HELP = """\
 | end | back to the newest message |
 | ctrl+f | search every conversation |
 | ctrl+r | rejected webhooks and why |
+| f3 | health: the checks of `wa-inbox doctor`, each failure with its fix |
 | ctrl+l | the receiver's and sender's log (also in ~/.local/state/wa-inbox/log/wa-inbox.log) |
 | ctrl+p | command palette |
 | f1 | this help |

@@ -38,6 +38,7 @@ class InboxScreen(Screen[None]):
         Binding("ctrl+w", "closing_soonest", "Closing soonest"),
         Binding("ctrl+t", "pick_template", "Template"),
         Binding("f2", "attach", "Attach file"),
+        Binding("f3", "health", "Health", show=False),
         Binding("ctrl+f", "search", "Search"),
         Binding("ctrl+r", "rejected", "Rejected webhooks", show=False),
         Binding("ctrl+o", "focus_list", "Conversations", show=False),
@@ -312,6 +313,11 @@ class InboxScreen(Screen[None]):
     def _search_chosen(self, message: Message | None) -> None:
         if message is not None:
             self._open_worker(message.contact_address)
+
+    def action_health(self) -> None:
+        from wa_inbox.tui.screens.health import HealthScreen
+
+        self.app.push_screen(HealthScreen(self._services().settings))
 
     def action_rejected(self) -> None:
         from wa_inbox.tui.screens.rejected import RejectedWebhooksScreen
