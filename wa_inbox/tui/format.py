@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from wa_inbox.domain import window
-from wa_inbox.domain.models import Contact, Direction, Message
+from wa_inbox.domain.models import Contact, Direction, MediaRef, Message
 
 TICKS = {
     "pending": "🕓",
@@ -60,7 +61,7 @@ def window_state(last_inbound_at: datetime | None, now: datetime) -> tuple[str, 
 
 def describe_extras(message: Message) -> list[str]:
     """The lines under a bubble's text: media, location, button taps, ad referrals, quotes."""
-    lines = [f"📎 {m.content_type}  {m.url.rsplit('/', 1)[-1]}" for m in message.media]
+    lines = [f"📎 {m.content_type}  {_media_state(m)}" for m in message.media]
     if message.location:
         place = message.location.label or message.location.address or ""
         lines.append(f"📍 {message.location.latitude:.5f}, {message.location.longitude:.5f} {place}".rstrip())
@@ -74,3 +75,18 @@ def describe_extras(message: Message) -> list[str]:
     if message.template_sid:
         lines.append(f"📄 template {message.template_sid}")
     return lines
+
+
+def _media_state(media: MediaRef) -> str:
+    """Where an attachment stands: on disk with its size (o opens it), on its way, or given up."""
+    if media.local_path:
+        try:
+            size = Path(media.local_path).stat().st_size
+        except OSError:
+            return "downloaded, but the file is gone"
+        return f"{size / 1000:,.0f} kB · o opens it"
+    if media.download_error:
+        return f"not downloaded: {media.download_error}"
+    if media.url.startswith("http") and "/Media/" in media.url:
+        return "downloading…"
+    return media.url.rsplit("/", 1)[-1]

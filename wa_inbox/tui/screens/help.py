@@ -23,6 +23,7 @@ HELP = """\
 | ctrl+t | pick a template (the only way to write once the 24-hour window is closed) |
 | f2 | attach a file (size and type checked first; the composer's text is its caption) |
 | ↑ ↓ in the thread, enter | pick a message; on a failed one, its error and the fix |
+| o | open the picked message's attachment with the system's viewer |
 | end | back to the newest message |
 | ctrl+f | search every conversation |
 | ctrl+r | rejected webhooks and why |

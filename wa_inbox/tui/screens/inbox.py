@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import click
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -323,6 +325,14 @@ class InboxScreen(Screen[None]):
         from wa_inbox.tui.screens.rejected import RejectedWebhooksScreen
 
         self.app.push_screen(RejectedWebhooksScreen(self._store()))
+
+    @on(ThreadView.OpenMedia)
+    @work(group="open-media", exit_on_error=False)
+    async def _open_media(self, event: ThreadView.OpenMedia) -> None:
+        """The system's viewer (xdg-open, open): a terminal cannot show every type of file."""
+        status = await asyncio.to_thread(click.launch, event.path)
+        if status != 0:
+            self.notify(f"No viewer could open {event.path}.", severity="warning")
 
     @on(ThreadView.DetailsRequested)
     def _details(self, event: ThreadView.DetailsRequested) -> None:

@@ -44,6 +44,7 @@ class ThreadView(ScrollView, can_focus=True):
         Binding("up,k", "pick(-1)", "Previous", show=False),
         Binding("down,j", "pick(1)", "Next", show=False),
         Binding("enter", "details", "Details"),
+        Binding("o", "open_media", "Open attachment", show=False),
         Binding("end", "follow", "Latest", show=False),
     ]
     DEFAULT_CSS = """
@@ -64,6 +65,12 @@ class ThreadView(ScrollView, can_focus=True):
     @dataclass
     class DetailsRequested(TextualMessage):
         message: Message
+
+    @dataclass
+    class OpenMedia(TextualMessage):
+        """Open a downloaded attachment with the system's viewer."""
+
+        path: str
 
     @dataclass
     class OlderWanted(TextualMessage):
@@ -129,6 +136,15 @@ class ThreadView(ScrollView, can_focus=True):
     def action_details(self) -> None:
         if self.selected is not None:
             self.post_message(self.DetailsRequested(self.messages[self.selected]))
+
+    def action_open_media(self) -> None:
+        if self.selected is None:
+            return
+        downloaded = [m.local_path for m in self.messages[self.selected].media if m.local_path]
+        if downloaded:
+            self.post_message(self.OpenMedia(downloaded[0]))
+        else:
+            self.notify("This message has no downloaded attachment yet.", severity="warning")
 
     def action_follow(self) -> None:
         self.selected = None

@@ -1,0 +1,31 @@
+"""An inbound photo: a placeholder until it is downloaded, then its size, and `o` opens it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from tests.support.tui import list_rows, thread_text, until, world_backend
+from tests.support.world import running_world
+from tests.tui.test_flows import ZOE, running_app
+from wa_inbox.emulator.customers import tiny_png
+
+
+async def test_a_downloaded_photo_shows_its_size_and_opens_in_the_viewer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(click, "launch", lambda path: opened.append(path) or 0)  # no viewer runs here
+    async with running_world(tmp_path) as world, running_app(world_backend(world)) as (app, pilot):
+        await world.emulator.customer_says(ZOE, "Look", media=[(tiny_png((200, 30, 30)), "image/png")])
+        await until(pilot, lambda: bool(list_rows(app)))
+        await pilot.press("enter")  # open the conversation from the list
+        await until(pilot, lambda: "o opens it" in thread_text(app), seconds=10)
+
+        await pilot.press("ctrl+o", "tab", "up", "o")
+
+        await until(pilot, lambda: len(opened) == 1)
+    assert opened[0].startswith(str(world.settings.media.storage_dir))
+    assert Path(opened[0]).read_bytes() == tiny_png((200, 30, 30))  # noqa: ASYNC240 - a test's last look
