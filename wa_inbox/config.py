@@ -177,6 +177,15 @@ class OutboxSettings(_Section):
     request_timeout_seconds: float = Field(15.0, gt=0)
 
 
+class TuiSettings(_Section):
+    send_key: str = "enter"
+    """The composer's send key (Textual key names, like "enter" or "ctrl+s")."""
+    newline_key: str = "ctrl+j"
+    """The composer's new-line key: most terminals cannot tell shift+enter from enter."""
+    bell: bool = False
+    """Ring the terminal bell, besides the toast, for a new message in another conversation."""
+
+
 class DevSettings(_Section):
     allow_unsigned_webhooks: bool = False
     """Required, on purpose, to run with `validate_signatures = false`."""
@@ -192,6 +201,7 @@ class Settings(_Section):
     store: StoreSettings = Field(default_factory=StoreSettings)
     """Factories, not instances: default paths must follow XDG_DATA_HOME at load time, not import."""
     outbox: OutboxSettings = OutboxSettings()
+    tui: TuiSettings = TuiSettings()
     routing: dict[str, str] = {}
     """Country code (ISO 3166, like "BR") -> Messaging Service SID; "default" for the rest."""
     dev: DevSettings = DevSettings()

@@ -94,7 +94,10 @@ def _run_tui(backend: Backend, settings: Settings | None) -> None:
     log_dir = platformdirs.user_log_path("wa-inbox")
     log_dir.mkdir(parents=True, exist_ok=True)
     configure_logging(logging.INFO, log_dir / "wa-inbox.log")
-    InboxApp(backend).run()
+    tui = (settings or Settings()).tui
+    app = InboxApp(backend, bell=tui.bell)
+    app.set_keymap({"composer.send": tui.send_key, "composer.newline": tui.newline_key})
+    app.run()
 
 
 @main.command()

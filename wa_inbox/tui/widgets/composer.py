@@ -16,8 +16,8 @@ class Composer(TextArea):
     """Posts `Submitted` with the text; the screen decides, with the policy, whether it goes out."""
 
     BINDINGS = [
-        Binding(SEND_KEY, "submit", "Send", priority=True),
-        Binding(NEWLINE_KEY, "newline", "New line", show=False),
+        Binding(SEND_KEY, "submit", "Send", priority=True, id="composer.send"),
+        Binding(NEWLINE_KEY, "newline", "New line", show=False, id="composer.newline"),
     ]
 
     @dataclass
