@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from wa_inbox.store.sqlite import utc_now
@@ -84,6 +86,15 @@ class InboxApp(App[None]):
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             self.notify(str(error) or type(error).__name__, title="Something went wrong", severity="error")
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every inbox action is in the command palette too, with its key."""
+        yield from super().get_system_commands(screen)
+        for binding in [*InboxScreen.BINDINGS, *self.BINDINGS]:
+            if isinstance(binding, Binding) and binding.description and binding.action != "quit":
+                owner = self if binding in self.BINDINGS else self.inbox
+                run = partial(owner.run_action, binding.action)
+                yield SystemCommand(binding.description, f"key: {binding.key}", run)
 
     def action_log(self) -> None:
         self.push_screen(LogScreen(self.log_buffer))
