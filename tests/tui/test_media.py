@@ -11,6 +11,7 @@ from tests.support.tui import list_rows, thread_text, until, world_backend
 from tests.support.world import running_world
 from tests.tui.test_flows import ZOE, running_app
 from wa_inbox.emulator.customers import tiny_png
+from wa_inbox.tui.screens.image import ImagePreviewScreen
 
 
 async def test_a_downloaded_photo_shows_its_size_and_opens_in_the_viewer(
@@ -29,3 +30,16 @@ async def test_a_downloaded_photo_shows_its_size_and_opens_in_the_viewer(
         await until(pilot, lambda: len(opened) == 1)
     assert opened[0].startswith(str(world.settings.media.storage_dir))
     assert Path(opened[0]).read_bytes() == tiny_png((200, 30, 30))  # noqa: ASYNC240 - a test's last look
+
+
+async def test_p_previews_a_downloaded_image_in_the_terminal(tmp_path: Path) -> None:
+    async with running_world(tmp_path) as world, running_app(world_backend(world)) as (app, pilot):
+        await world.emulator.customer_says(ZOE, "See", media=[(tiny_png((30, 200, 30)), "image/png")])
+        await until(pilot, lambda: bool(list_rows(app)))
+        await pilot.press("enter")
+        await until(pilot, lambda: "o opens it" in thread_text(app), seconds=10)
+
+        await pilot.press("ctrl+o", "tab", "up", "p")
+
+        await until(pilot, lambda: isinstance(app.screen, ImagePreviewScreen))
+        assert app.screen.query_one("#image-preview") is not None

@@ -89,6 +89,8 @@ def tui(attach: bool, config_path: Path | None, db_path: Path | None) -> None:
 
 def _run_tui(backend: Backend, settings: Settings | None) -> None:
     """The TUI owns the terminal: logs go to a file in the data directory, never to the screen."""
+    import textual_image.renderable  # noqa: F401 - asks the terminal for its graphics before Textual owns it
+
     from wa_inbox.tui.app import InboxApp
 
     log_dir = platformdirs.user_log_path("wa-inbox")

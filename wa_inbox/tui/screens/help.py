@@ -24,6 +24,7 @@ HELP = """\
 | f2 | attach a file (size and type checked first; the composer's text is its caption) |
 | ↑ ↓ in the thread, enter | pick a message; on a failed one, its error and the fix |
 | o | open the picked message's attachment with the system's viewer |
+| p | preview the picked message's image in the terminal (sixel, Kitty graphics or half-cells) |
 | end | back to the newest message |
 | ctrl+f | search every conversation |
 | ctrl+r | rejected webhooks and why |

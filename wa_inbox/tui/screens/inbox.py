@@ -334,6 +334,12 @@ class InboxScreen(Screen[None]):
         if status != 0:
             self.notify(f"No viewer could open {event.path}.", severity="warning")
 
+    @on(ThreadView.PreviewImage)
+    def _preview_image(self, event: ThreadView.PreviewImage) -> None:
+        from wa_inbox.tui.screens.image import ImagePreviewScreen
+
+        self.app.push_screen(ImagePreviewScreen(Path(event.path)))
+
     @on(ThreadView.DetailsRequested)
     def _details(self, event: ThreadView.DetailsRequested) -> None:
         if event.message.status not in FAILED:

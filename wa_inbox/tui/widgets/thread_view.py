@@ -45,6 +45,7 @@ class ThreadView(ScrollView, can_focus=True):
         Binding("down,j", "pick(1)", "Next", show=False),
         Binding("enter", "details", "Details"),
         Binding("o", "open_media", "Open attachment", show=False),
+        Binding("p", "preview_image", "Preview image", show=False),
         Binding("end", "follow", "Latest", show=False),
     ]
     DEFAULT_CSS = """
@@ -69,6 +70,12 @@ class ThreadView(ScrollView, can_focus=True):
     @dataclass
     class OpenMedia(TextualMessage):
         """Open a downloaded attachment with the system's viewer."""
+
+        path: str
+
+    @dataclass
+    class PreviewImage(TextualMessage):
+        """Show a downloaded image inside the terminal."""
 
         path: str
 
@@ -145,6 +152,16 @@ class ThreadView(ScrollView, can_focus=True):
             self.post_message(self.OpenMedia(downloaded[0]))
         else:
             self.notify("This message has no downloaded attachment yet.", severity="warning")
+
+    def action_preview_image(self) -> None:
+        if self.selected is None:
+            return
+        media = self.messages[self.selected].media
+        images = [m.local_path for m in media if m.local_path and m.content_type.startswith("image/")]
+        if images:
+            self.post_message(self.PreviewImage(images[0]))
+        else:
+            self.notify("This message has no downloaded image.", severity="warning")
 
     def action_follow(self) -> None:
         self.selected = None
