@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import resource
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from wa_inbox.config import Settings
 from wa_inbox.domain.models import InboundMessage, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.store import open_store
 from wa_inbox.tui.app import InboxApp
-from wa_inbox.tui.services import Backend, Services
+from wa_inbox.tui.services import attached
 from wa_inbox.tui.widgets.conversation_list import ConversationList
 
 BUSINESS = "whatsapp:+14155238886"
@@ -49,20 +47,6 @@ async def seed(db: Path, count: int) -> float:
     return elapsed
 
 
-def backend(db: Path) -> Backend:
-    settings = Settings.model_validate({"store": {"path": db}})
-
-    @contextlib.asynccontextmanager
-    async def start() -> AsyncIterator[Services]:
-        store = await open_store(db)
-        try:
-            yield Services(settings, store, None, None, embedded=False)
-        finally:
-            await store.close()
-
-    return start
-
-
 async def list_query(db: Path) -> float:
     store = await open_store(db)
     started = time.perf_counter()
@@ -73,7 +57,7 @@ async def list_query(db: Path) -> float:
 
 
 async def drive(db: Path, count: int) -> tuple[float, list[float], list[float]]:
-    app = InboxApp(backend(db))
+    app = InboxApp(attached(Settings.model_validate({"store": {"path": db}})))
     started = time.perf_counter()
     async with app.run_test(size=(120, 40)) as pilot:
         conversations = app.inbox.query_one(ConversationList)

@@ -21,10 +21,10 @@ from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.emulator.templates import Template
-from wa_inbox.store import Store, open_store
+from wa_inbox.store import Store
 from wa_inbox.tui.app import InboxApp
 from wa_inbox.tui.format import display_name
-from wa_inbox.tui.services import Backend, Services
+from wa_inbox.tui.services import Backend, Services, attached
 from wa_inbox.tui.widgets.conversation_list import ConversationList
 from wa_inbox.tui.widgets.status_bar import StatusBar
 from wa_inbox.tui.widgets.thread_view import ThreadView
@@ -41,18 +41,8 @@ def world_backend(world: Demo) -> Backend:
 
 
 def offline_backend(db_path: Path) -> Backend:
-    """The database alone, as when attached without credentials: no network, nothing can send."""
-    settings = Settings.model_validate({"store": {"path": db_path}})
-
-    @contextlib.asynccontextmanager
-    async def start() -> AsyncIterator[Services]:
-        store = await open_store(db_path)
-        try:
-            yield Services(settings, store, None, None, embedded=False)
-        finally:
-            await store.close()
-
-    return start
+    """The database alone, attached as an agent without credentials: no network, nothing can send."""
+    return attached(Settings.model_validate({"store": {"path": db_path}}))
 
 
 # --- reading the screen ----------------------------------------------------------------------------

@@ -40,6 +40,8 @@ class MediaRef:
     """The downloaded copy of an inbound item; None while it is on its way (show a placeholder)."""
     download_error: str | None = None
     """Why an inbound item will not be downloaded, once every try failed or it was refused."""
+    size_bytes: int | None = None
+    """Known once the file is here (downloaded, or attached by us)."""
 
 
 @dataclass(frozen=True, slots=True)

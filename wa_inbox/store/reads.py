@@ -260,7 +260,7 @@ async def _with_media(db: aiosqlite.Connection, rows: Iterable[sqlite3.Row]) -> 
         marks = ",".join("?" * len(ids))
         for message_id, *ref in await db.execute_fetchall(
             f"SELECT message_id, position, twilio_url, content_type, local_path,"
-            f" CASE WHEN gave_up THEN last_error END FROM media"
+            f" CASE WHEN gave_up THEN last_error END, size_bytes FROM media"
             f" WHERE message_id IN ({marks}) ORDER BY message_id, position",
             ids,
         ):

@@ -59,11 +59,6 @@ class BatchWriter:
         self._queue.put_nowait((write, future))
         return await future
 
-    async def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` on the writer thread outside any batch (migrations, health checks)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, self._conn)
-
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]

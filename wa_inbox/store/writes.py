@@ -102,10 +102,7 @@ def insert_inbound(
     if row is None:
         return None
     message_id = int(row[0])
-    conn.executemany(
-        "INSERT INTO media (message_id, position, twilio_url, content_type) VALUES (?, ?, ?, ?)",
-        [(message_id, m.index, m.url, m.content_type) for m in msg.media],
-    )
+    _insert_media(conn, message_id, [(m.index, m.url, m.content_type, None) for m in msg.media])
     conn.execute(
         "UPDATE contacts SET profile_name = COALESCE(?, profile_name), wa_id = COALESCE(?, wa_id),"
         " last_inbound_at = ?, change_seq = ? WHERE address = ?",
@@ -183,12 +180,20 @@ def queue_outbound(
     if row is None:
         return None
     message_id = int(row[0])
+    media = [(i, m.url, m.content_type or "", m.size_bytes) for i, m in enumerate(draft.media)]
+    _insert_media(conn, message_id, media)
+    return message_id
+
+
+def _insert_media(
+    conn: sqlite3.Connection, message_id: int, items: list[tuple[int, str, str, int | None]]
+) -> None:
+    """(position, url, content type, size) of each attachment, inbound or outbound."""
     conn.executemany(
         "INSERT INTO media (message_id, position, twilio_url, content_type, size_bytes)"
         " VALUES (?, ?, ?, ?, ?)",
-        [(message_id, i, m.url, m.content_type or "", m.size_bytes) for i, m in enumerate(draft.media)],
+        [(message_id, *item) for item in items],
     )
-    return message_id
 
 
 def claim_unsent(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from wa_inbox.domain import window
 from wa_inbox.domain.models import Contact, Direction, MediaRef, Message
@@ -80,11 +79,8 @@ def describe_extras(message: Message) -> list[str]:
 def _media_state(media: MediaRef) -> str:
     """Where an attachment stands: on disk with its size (o opens it), on its way, or given up."""
     if media.local_path:
-        try:
-            size = Path(media.local_path).stat().st_size
-        except OSError:
-            return "downloaded, but the file is gone"
-        return f"{size / 1000:,.0f} kB · o opens it"
+        size = f"{media.size_bytes / 1000:,.0f} kB · " if media.size_bytes is not None else ""
+        return f"{size}o opens it"
     if media.download_error:
         return f"not downloaded: {media.download_error}"
     if media.url.startswith("http") and "/Media/" in media.url:
