@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
+
+import pytest
 
 from tests.receiver.test_inbound import INBOUND, text_form
 from tests.receiver.test_status import STATUS, status_form
-from tests.support.receiver import Receiver, running_receiver, sign
+from tests.support.receiver import Receiver, make_settings, running_receiver, sign
+from wa_inbox.receiver.app import create_app
+from wa_inbox.store.sqlite import SqliteStore
 
 
 def stored_messages(receiver: Receiver) -> int:
@@ -114,3 +122,66 @@ async def test_unsigned_mode_accepts_without_signature(tmp_path: Path) -> None:
 
         assert response.status_code == 200
         assert stored_messages(receiver) == 1
+
+
+async def test_oversized_chunked_body_is_refused_while_reading(receiver: Receiver) -> None:
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the cap must hold as bytes arrive
+        for _ in range(70):
+            yield b"Body=" + b"x" * 1000 + b"&"
+
+    response = await receiver.client.post(
+        receiver.url + INBOUND,
+        content=chunks(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert response.status_code == 413
+    assert rejections(receiver) == [("too_large", "body is larger than 65536 bytes")]
+
+
+async def test_other_methods_on_a_webhook_path_are_not_allowed(receiver: Receiver) -> None:
+    response = await receiver.client.get(receiver.url + STATUS)
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+
+
+async def test_log_line_quotes_what_a_forger_wrote(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="wa_inbox.receiver")
+
+    await receiver.post(INBOUND, text_form(From="whatsapp:+1\nverdict=accepted"), signature="Zm9yZ2Vk")
+
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "wa_inbox.receiver"]
+    assert "\n" not in line
+    assert "verdict=forbidden" in line and "from='whatsapp:+1\\nverdict=accepted'" in line
+    assert "reason='X-Twilio-Signature does not match'" in line
+
+
+async def test_a_client_gone_before_its_body_is_logged_as_malformed(tmp_path: Path) -> None:
+    """No socket can be made to hang up at exactly this point, so the ASGI messages are played by hand."""
+    store = await SqliteStore.open(tmp_path / "inbox.db")
+    app = create_app(make_settings("http://127.0.0.1", tmp_path / "inbox.db"), store)
+    messages = [
+        {"type": "http.request", "body": b"MessageSid=SM", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": INBOUND, "query_string": b"", "headers": []}
+    try:
+        await app(scope, receive, send)
+    finally:
+        await store.close()
+
+    assert sent[0]["status"] == 400
+    with sqlite3.connect(tmp_path / "inbox.db") as conn:
+        logged = conn.execute("SELECT verdict, reason, body FROM webhook_log").fetchall()
+    assert logged == [("malformed", "the client went away before sending the whole body", "")]

@@ -10,19 +10,42 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wa_inbox.config import Settings
 from wa_inbox.domain import medialinks
+from wa_inbox.domain.models import WebhookKind
 from wa_inbox.receiver.media import MediaLinks
-from wa_inbox.receiver.webhooks import WebhookEndpoints
+from wa_inbox.receiver.webhooks import StoreSlot, WebhookEndpoint
 from wa_inbox.store import Store, open_store
 
 log = logging.getLogger("wa_inbox.receiver")
 
 
-def create_app(settings: Settings, store: Store | None = None) -> Starlette:
+class Receiver:
+    """Starlette for everything, except that a POST to a webhook path goes straight to its endpoint.
+
+    Webhooks are nearly all the traffic, and Starlette's middleware and router cost them more than
+    their signature check; every other request (health, media links, wrong methods) takes the
+    ordinary route, where the webhook paths are registered too.
+    """
+
+    def __init__(self, app: Starlette, webhooks: dict[str, ASGIApp]) -> None:
+        self._app = app
+        self._webhooks = webhooks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            endpoint = self._webhooks.get(scope["path"])
+            if endpoint is not None:
+                return await endpoint(scope, receive, send)
+        await self._app(scope, receive, send)
+
+
+def create_app(settings: Settings, store: Store | None = None) -> Receiver:
     """Build the receiver. Without `store`, the app opens and closes the configured database itself."""
     settings.require_receiver()
+    slot = StoreSlot(store)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -32,21 +55,21 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             app.state.store = store
             yield
             return
-        app.state.store = await open_store(settings.store.path)
+        app.state.store = slot.store = await open_store(settings.store.path)
         try:
             yield
         finally:
             await app.state.store.close()
 
-    endpoints = WebhookEndpoints(settings)
-    routes = [
-        Route(settings.webhooks.inbound_path, endpoints.inbound, methods=["POST"]),
-        Route(settings.webhooks.status_path, endpoints.status, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-    ]
+    webhooks: dict[str, ASGIApp] = {
+        settings.webhooks.inbound_path: WebhookEndpoint(WebhookKind.INBOUND, settings, slot),
+        settings.webhooks.status_path: WebhookEndpoint(WebhookKind.STATUS, settings, slot),
+    }
+    routes = [Route(path, endpoint, methods=["POST"]) for path, endpoint in webhooks.items()]
+    routes.append(Route("/healthz", healthz, methods=["GET"]))
     if key := settings.media_link_key():
         routes.append(Route(medialinks.ROUTE, MediaLinks(key).serve, methods=["GET"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Receiver(Starlette(routes=routes, lifespan=lifespan), webhooks)
 
 
 async def healthz(request: Request) -> PlainTextResponse:

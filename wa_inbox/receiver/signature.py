@@ -56,7 +56,7 @@ class SignatureChecker:
         # URL and form are prepared before looking at the signature so that bad input raises
         # exactly where the SDK's would.
         urls = _signed_urls(url)
-        form = "".join([key + value for key in sorted(params) for value in sorted(set(params[key]))]).encode()
+        form = _concatenated(params)
         # Twilio's signature is ASCII; anything else (even a lone surrogate) just doesn't match.
         if not signature or not signature.isascii():
             return False
@@ -68,3 +68,19 @@ class SignatureChecker:
             if hmac.compare_digest(base64.b64encode(mac.digest()), expected):
                 return True
         return False
+
+
+def _concatenated(params: Mapping[str, Sequence[str]]) -> bytes:
+    """Each key followed by each of its distinct values, keys and values sorted: what Twilio signs.
+
+    Nearly every key has one value, which skips the set and the sort: this is a third of the check.
+    """
+    parts: list[str] = []
+    for key in sorted(params):
+        values = params[key]
+        if len(values) == 1:
+            parts += (key, values[0])
+            continue
+        for value in sorted(set(values)):
+            parts += (key, value)
+    return "".join(parts).encode()

@@ -1,7 +1,9 @@
 """The two Twilio webhook endpoints: read, check the signature, parse, commit, then acknowledge.
 
 This is the hot path of the product: every status callback of every message passes here, so each
-step is the cheapest correct one (one HMAC, our own form parser, one group-committed write).
+step is the cheapest correct one. Each endpoint is a raw ASGI app (Starlette's request and response
+objects and its router cost more than everything below them but the database), with one HMAC, our
+own form parser and one group-committed write.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from wa_inbox.config import Settings
 from wa_inbox.domain.models import Form, Verdict, WebhookKind, WebhookRecord
@@ -25,14 +26,8 @@ from wa_inbox.store import Store
 log = logging.getLogger("wa_inbox.receiver")
 
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-_LOGGED_FIELDS = (
-    ("sid", "MessageSid"),
-    ("from", "From"),
-    ("to", "To"),
-    ("service", "MessagingServiceSid"),
-    ("status", "MessageStatus"),
-    ("error", "ErrorCode"),
-)
+_LOGGED_KEYS = ("MessageSid", "From", "To", "MessagingServiceSid", "MessageStatus", "ErrorCode")
+_LOG_LINE = "%s verdict=%s sid=%s from=%s to=%s service=%s status=%s error=%s latency_ms=%.2f"
 
 
 class Rejected(Exception):
@@ -61,64 +56,98 @@ class Received:
         )
 
 
-Outcome = tuple[Response, Verdict]
+def _length(body: bytes) -> tuple[bytes, bytes]:
+    return b"content-length", b"%d" % len(body)
 
 
-class WebhookEndpoints:
-    """Holds what both endpoints share: settings and the signature checker; the store is the app's."""
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What we answer Twilio: the status, then the body with its headers."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+    @classmethod
+    def text(cls, status: int, text: str) -> Reply:
+        body = text.encode()
+        return cls(status, body, ((b"content-type", b"text/plain; charset=utf-8"), _length(body)))
+
+
+TWIML_ACK = Reply(200, EMPTY_TWIML, ((b"content-type", b"text/xml; charset=utf-8"), _length(EMPTY_TWIML)))
+STATUS_ACK = Reply(204)
+Ingest = Callable[[Store, Received, Form], Awaitable[Verdict]]
+
+
+class StoreSlot:
+    """The store the endpoints write to: given, or opened by the app's lifespan."""
+
+    def __init__(self, store: Store | None) -> None:
+        self._store = store
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the receiver's lifespan has not opened the store")
+        return self._store
+
+    @store.setter
+    def store(self, store: Store) -> None:
+        self._store = store
+
+
+class WebhookEndpoint:
+    """One webhook path as a raw ASGI app; `kind` says which parser and which store write it uses."""
+
+    def __init__(self, kind: WebhookKind, settings: Settings, slot: StoreSlot) -> None:
+        self._kind = kind
+        self._slot = slot
         self._base_url = settings.twilio.public_base_url or ""
         token = settings.webhook_auth_token
         checking = settings.webhooks.validate_signatures and token is not None
         self._checker = SignatureChecker(token.get_secret_value()) if checking and token else None
         self._max_body = settings.webhooks.max_body_bytes
+        self._opt = settings.opt
         self._keywords = settings.opt.keywords()
+        inbound = kind is WebhookKind.INBOUND
+        self._ingest: Ingest = self._ingest_inbound if inbound else self._ingest_status
+        self._ack = TWIML_ACK if inbound else STATUS_ACK
 
-    async def inbound(self, request: Request) -> Response:
-        return await self._handle(request, WebhookKind.INBOUND, self._ingest_inbound)
-
-    async def status(self, request: Request) -> Response:
-        return await self._handle(request, WebhookKind.STATUS, self._ingest_status)
-
-    async def _ingest_inbound(self, store: Store, received: Received, form: Form) -> Outcome:
-        message = parse_inbound(form)
-        action = self._keywords.classify(message.body)
-        opt = self._settings.opt
-        confirmation = {"stop": opt.stop_confirmation, "start": opt.start_confirmation}.get(action or "")
-        new = await store.ingest_inbound(message, received.record(Verdict.ACCEPTED), action, confirmation)
-        return Response(EMPTY_TWIML, media_type="text/xml"), _verdict(new)
-
-    async def _ingest_status(self, store: Store, received: Received, form: Form) -> Outcome:
-        update = parse_status(form)
-        new = await store.ingest_status(update, received.record(Verdict.ACCEPTED))
-        return Response(status_code=204), _verdict(new)
-
-    async def _handle(
-        self,
-        request: Request,
-        kind: WebhookKind,
-        ingest: Callable[[Store, Received, Form], Awaitable[Outcome]],
-    ) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        store: Store = request.app.state.store
-        received = Received(kind, request.scope["path"], dict(request.headers), datetime.now(UTC))
+        store = self._slot.store
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        received = Received(self._kind, scope["path"], headers, datetime.now(UTC))
         reason = None
         try:
-            form = await self._receive(request, received)
-            self._check_signature(request, received, form)
-            response, verdict = await ingest(store, received, form)
+            form = await self._receive(receive, received)
+            self._check_signature(scope, received, form)
+            verdict = await self._ingest(store, received, form)
+            reply = self._ack
         except (MalformedWebhook, Rejected) as error:
             rejection = _as_rejection(error)
             await store.log_rejection(received.record(rejection.verdict, rejection.reason))
-            response = Response(rejection.reason, status_code=rejection.status, media_type="text/plain")
+            reply = Reply.text(rejection.status, rejection.reason)
             verdict, reason = rejection.verdict, rejection.reason
+        await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers})
+        await send({"type": "http.response.body", "body": reply.body})
         _log(received, verdict, reason, time.perf_counter() - started)
-        return response
 
-    async def _receive(self, request: Request, received: Received) -> Form:
-        raw = await _read_capped(request, self._max_body)
+    async def _ingest_inbound(self, store: Store, received: Received, form: Form) -> Verdict:
+        message = parse_inbound(form)
+        action = self._keywords.classify(message.body)
+        confirmation = {"stop": self._opt.stop_confirmation, "start": self._opt.start_confirmation}.get(
+            action or ""
+        )
+        new = await store.ingest_inbound(message, received.record(Verdict.ACCEPTED), action, confirmation)
+        return Verdict.ACCEPTED if new else Verdict.DUPLICATE
+
+    async def _ingest_status(self, store: Store, received: Received, form: Form) -> Verdict:
+        new = await store.ingest_status(parse_status(form), received.record(Verdict.ACCEPTED))
+        return Verdict.ACCEPTED if new else Verdict.DUPLICATE
+
+    async def _receive(self, receive: Receive, received: Received) -> Form:
+        raw = await _read_capped(receive, received.headers.get("content-length"), self._max_body)
         try:
             received.body = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -127,25 +156,20 @@ class WebhookEndpoints:
         received.form = parse_form(received.body)
         return received.form
 
-    def _check_signature(self, request: Request, received: Received, form: Form) -> None:
+    def _check_signature(self, scope: Scope, received: Received, form: Form) -> None:
         if self._checker is None:
             return
         signature = received.headers.get("x-twilio-signature")
         if signature is None:
             raise Rejected(403, Verdict.FORBIDDEN, "X-Twilio-Signature header is missing")
-        if not self._checker.is_valid(self._signed_url(request), form, signature):
+        if not self._checker.is_valid(self._signed_url(scope), form, signature):
             raise Rejected(403, Verdict.FORBIDDEN, "X-Twilio-Signature does not match")
 
-    def _signed_url(self, request: Request) -> str:
+    def _signed_url(self, scope: Scope) -> str:
         """The URL exactly as Twilio called it: the public base, then the raw path and query."""
-        scope = request.scope
         path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         query = scope["query_string"].decode("latin-1")
         return f"{self._base_url}{path}?{query}" if query else f"{self._base_url}{path}"
-
-
-def _verdict(new: bool) -> Verdict:
-    return Verdict.ACCEPTED if new else Verdict.DUPLICATE
 
 
 def _as_rejection(error: MalformedWebhook | Rejected) -> Rejected:
@@ -155,24 +179,39 @@ def _as_rejection(error: MalformedWebhook | Rejected) -> Rejected:
 
 
 def _log(received: Received, verdict: Verdict, reason: str | None, seconds: float) -> None:
-    """One structured line per request: the fields that identify it, never a secret."""
+    """One structured line per request: the fields that identify it ("-" when absent), never a secret."""
     level = logging.INFO if verdict in (Verdict.ACCEPTED, Verdict.DUPLICATE) else logging.WARNING
     if not log.isEnabledFor(level):
         return
     form = received.form or {}
-    fields = " ".join(f"{name}={form[key][0]}" for name, key in _LOGGED_FIELDS if form.get(key))
-    because = f" reason={reason!r}" if reason else ""
-    log.log(level, f"{received.kind} verdict={verdict} {fields} latency_ms={seconds * 1000:.2f}{because}")
+    fields = [_log_value(form.get(key)) for key in _LOGGED_KEYS]
+    if reason is None:
+        log.log(level, _LOG_LINE, received.kind, verdict, *fields, seconds * 1000)
+    else:
+        log.log(level, _LOG_LINE + " reason=%r", received.kind, verdict, *fields, seconds * 1000, reason)
 
 
-async def _read_capped(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+def _log_value(values: list[str] | None) -> str:
+    """A value as is, or quoted when it could break the line (a forged request chooses its values)."""
+    if not values:
+        return "-"
+    value = values[0]
+    return value if value.isprintable() and " " not in value else repr(value)
+
+
+async def _read_capped(receive: Receive, declared: str | None, limit: int) -> bytes:
+    too_large = Rejected(413, Verdict.TOO_LARGE, f"body is larger than {limit} bytes")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise Rejected(413, Verdict.TOO_LARGE, f"body is larger than {limit} bytes")
+        raise too_large
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Rejected(400, Verdict.MALFORMED, "the client went away before sending the whole body")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise Rejected(413, Verdict.TOO_LARGE, f"body is larger than {limit} bytes")
+            raise too_large
+        if not message.get("more_body", False):
+            return b"".join([*chunks, chunk]) if chunks else chunk
         chunks.append(chunk)
-    return b"".join(chunks)

@@ -171,6 +171,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX media_to_download ON media (id) WHERE local_path IS NULL AND gave_up = 0
         """,
     ),
+    (
+        "005_rejections_index",
+        # Only rejections are ever looked up by verdict: accepted webhooks, nearly all of them, need
+        # not pay for an index entry.
+        """
+        DROP INDEX webhook_log_by_verdict;
+        CREATE INDEX webhook_log_rejections ON webhook_log (id) WHERE verdict NOT IN ('accepted', 'duplicate')
+        """,
+    ),
 ]
 
 

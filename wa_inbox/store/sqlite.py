@@ -96,9 +96,9 @@ class SqliteStore:
 
         def write(conn: sqlite3.Connection, seq: int) -> bool:
             if writes.insert_inbound(conn, msg, record.body, now, seq) is None:
-                writes.log_webhook(conn, record, Verdict.DUPLICATE)
+                writes.log_webhook(conn, record, now, Verdict.DUPLICATE)
                 return False
-            writes.log_webhook(conn, record)
+            writes.log_webhook(conn, record, now)
             if opt_action is not None:
                 changed = writes.set_opt_state(
                     conn,
@@ -128,13 +128,14 @@ class SqliteStore:
 
         def write(conn: sqlite3.Connection, seq: int) -> bool:
             new = writes.apply_status(conn, update, now, seq)
-            writes.log_webhook(conn, record, None if new else Verdict.DUPLICATE)
+            writes.log_webhook(conn, record, now, None if new else Verdict.DUPLICATE)
             return new
 
         return await self._writer.submit(write)
 
     async def log_rejection(self, record: WebhookRecord) -> None:
-        await self._writer.submit(lambda conn, seq: writes.log_webhook(conn, record))
+        received_at = ts(record.received_at)
+        await self._writer.submit(lambda conn, seq: writes.log_webhook(conn, record, received_at))
 
     async def check_writable(self) -> bool:
         """A real durable commit within two seconds: the honest answer to "can we accept webhooks now?"."""

@@ -2,14 +2,14 @@
 
 A webhook is acknowledged only after its row is committed with `synchronous=FULL`; one fsync per
 request would cap ingest at a few thousand requests a second, so every write waiting when a commit
-starts rides in the same transaction (each in its own savepoint, so one failing write fails alone).
+starts rides in the same transaction (and one failing write fails alone: see `_transaction`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -28,7 +28,9 @@ class BatchWriter:
         self._connect = connect
         self._conn: sqlite3.Connection
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[Write, asyncio.Future[Any]]] = asyncio.Queue()
+        self._pending: deque[tuple[Write, asyncio.Future[Any]]] = deque()
+        self._arrived = asyncio.Event()
+        self._stopping = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wa-inbox-writer")
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[int], None]] = []
@@ -43,10 +45,9 @@ class BatchWriter:
     async def stop(self) -> None:
         """Finish what is queued, then close the connection on its own thread."""
         if self._task is not None:
-            await self._queue.join()
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self._arrived.set()
+            await self._task
         await asyncio.get_running_loop().run_in_executor(self._executor, self._conn.close)
         self._executor.shutdown(wait=True)
 
@@ -55,15 +56,21 @@ class BatchWriter:
         self._listeners.append(listener)
 
     async def submit(self, write: Callable[[sqlite3.Connection, int], T]) -> T:
+        if self._stopping:
+            raise RuntimeError("the store is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((write, future))
+        self._pending.append((write, future))
+        self._arrived.set()
         return await future
 
     async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+        pending = self._pending
+        while pending or not self._stopping:
+            if not pending:
+                self._arrived.clear()
+                await self._arrived.wait()
+                continue
+            batch = [pending.popleft() for _ in range(min(len(pending), self._max_batch))]
             try:
                 seq, outcomes = await self._transaction([write for write, _ in batch])
             except Exception as error:  # the transaction failed as a whole: nothing in it is durable
@@ -78,12 +85,15 @@ class BatchWriter:
         Waiting for the lock and the commit's fsync release the GIL and belong on a thread. The
         statements are short CPU work on cached pages: run on the thread, they would fight the event
         loop for the GIL at every call, which measured slower than running them here.
+
+        Writes almost never fail, so the batch first runs bare; only when one does fail is it run
+        again from the start with a savepoint around each write, so that the failure stays its own.
         """
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._conn.execute, "BEGIN IMMEDIATE")
         try:
             seq = bump_change_seq(self._conn)
-            outcomes = [self._one(write, seq) for write in writes]
+            outcomes = self._run_batch(writes, seq)
             await loop.run_in_executor(self._executor, self._conn.execute, "COMMIT")
         except BaseException:
             if self._conn.in_transaction:
@@ -91,7 +101,19 @@ class BatchWriter:
             raise
         return seq, outcomes
 
-    def _one(self, write: Write, seq: int) -> Any:
+    def _run_batch(self, writes: list[Write], seq: int) -> list[Any]:
+        conn = self._conn
+        conn.execute("SAVEPOINT batch")
+        try:
+            outcomes = [write(conn, seq) for write in writes]
+        except Exception:
+            conn.execute("ROLLBACK TO batch")  # undoes the writes, keeps the transaction and its lock
+            outcomes = [self._isolated(write, seq) for write in writes]
+        conn.execute("RELEASE batch")
+        return outcomes
+
+    def _isolated(self, write: Write, seq: int) -> Any:
+        """Run one write in a savepoint: if it fails, its exception is its outcome and nothing of it stays."""
         conn = self._conn
         conn.execute("SAVEPOINT write")
         try:
@@ -105,7 +127,6 @@ class BatchWriter:
 
     def _settle(self, batch: list[tuple[Write, asyncio.Future[Any]]], outcomes: list[Any]) -> None:
         for (_, future), outcome in zip(batch, outcomes, strict=True):
-            self._queue.task_done()
             if future.cancelled():
                 continue
             if isinstance(outcome, Exception):

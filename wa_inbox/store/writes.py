@@ -20,7 +20,7 @@ from wa_inbox.domain.models import (
 )
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
-from wa_inbox.store.codec import to_json, ts
+from wa_inbox.store.codec import to_json
 
 _SECRET_HEADERS = frozenset({"x-twilio-signature", "authorization", "cookie", "proxy-authorization"})
 
@@ -33,14 +33,16 @@ def bump_change_seq(conn: sqlite3.Connection) -> int:
     return int(seq)
 
 
-def log_webhook(conn: sqlite3.Connection, record: WebhookRecord, verdict: Verdict | None = None) -> None:
+def log_webhook(
+    conn: sqlite3.Connection, record: WebhookRecord, received_at: str, verdict: Verdict | None = None
+) -> None:
     """Keep the request in the raw log; `verdict` overrides the record's once the write knows it."""
     headers = {k: v for k, v in record.headers.items() if k.lower() not in _SECRET_HEADERS}
     conn.execute(
         "INSERT INTO webhook_log (received_at, kind, path, verdict, reason, message_sid, body, headers)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            ts(record.received_at),
+            received_at,
             record.kind,
             record.path,
             verdict or record.verdict,

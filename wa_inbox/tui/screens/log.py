@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Log
 
-from wa_inbox.logs import FORMAT
+from wa_inbox.logs import Formatter
 
 KEPT_LINES = 2000
 
@@ -22,7 +22,7 @@ class LogBuffer(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
-        self.setFormatter(logging.Formatter(FORMAT))
+        self.setFormatter(Formatter())
         self.lines: deque[str] = deque(maxlen=KEPT_LINES)
         self.viewer: LogScreen | None = None
 

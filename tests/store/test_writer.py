@@ -1,0 +1,73 @@
+"""The group-committing writer: a failing write fails alone, the rest of its batch commits."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from wa_inbox.store.writer import BatchWriter
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY, change_seq INTEGER NOT NULL)")
+    conn.execute("INSERT OR IGNORE INTO meta VALUES (1, 0)")
+    conn.execute("CREATE TABLE IF NOT EXISTS notes (text TEXT UNIQUE NOT NULL)")
+    return conn
+
+
+@pytest.fixture
+async def writer(tmp_path: Path) -> AsyncIterator[BatchWriter]:
+    started = BatchWriter(lambda: connect(tmp_path / "w.db"))
+    await started.start()
+    yield started
+    await started.stop()
+
+
+def note(text: str) -> object:
+    def write(conn: sqlite3.Connection, seq: int) -> int:
+        conn.execute("INSERT INTO notes VALUES (?)", (text,))
+        return seq
+
+    return write
+
+
+def notes(tmp_path: Path) -> list[str]:
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        return [text for (text,) in conn.execute("SELECT text FROM notes ORDER BY rowid")]
+
+
+async def test_a_failing_write_fails_alone_and_its_batch_commits(writer: BatchWriter, tmp_path: Path) -> None:
+    def half_then_fail(conn: sqlite3.Connection, seq: int) -> None:
+        conn.execute("INSERT INTO notes VALUES ('half')")
+        conn.execute("INSERT INTO notes VALUES ('a')")  # violates UNIQUE: 'a' is earlier in the batch
+
+    outcomes = await asyncio.gather(
+        writer.submit(note("a")),
+        writer.submit(half_then_fail),
+        writer.submit(note("b")),
+        return_exceptions=True,
+    )
+
+    assert isinstance(outcomes[1], sqlite3.IntegrityError)
+    assert outcomes[0] == outcomes[2]  # one batch, one change number
+    assert notes(tmp_path) == ["a", "b"]  # nothing of the failed write, not even its first row
+
+
+async def test_stop_finishes_what_is_queued_then_refuses(tmp_path: Path) -> None:
+    writer = BatchWriter(lambda: connect(tmp_path / "w.db"))
+    await writer.start()
+    queued = [asyncio.ensure_future(writer.submit(note(str(n)))) for n in range(50)]
+    await asyncio.sleep(0)  # every write is queued before the stop begins
+
+    await writer.stop()
+
+    assert all(future.done() and not future.exception() for future in queued)
+    assert len(notes(tmp_path)) == 50
+    with pytest.raises(RuntimeError, match="closed"):
+        await writer.submit(note("late"))

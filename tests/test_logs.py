@@ -1,0 +1,19 @@
+"""The log formatter renders the time once a second, and exactly as the standard one would."""
+
+from __future__ import annotations
+
+import logging
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wa_inbox.logs import FORMAT, Formatter
+
+formatter = Formatter()  # shared across examples, so its per-second cache is exercised
+
+
+@given(st.floats(min_value=0, max_value=4_000_000_000, allow_nan=False), st.text())
+def test_lines_equal_the_standard_formatters(created: float, message: str) -> None:
+    record = logging.LogRecord("wa_inbox.receiver", logging.INFO, "", 0, message, (), None)
+    record.created, record.msecs = created, (created - int(created)) * 1000
+    assert formatter.format(record) == logging.Formatter(FORMAT).format(record)
