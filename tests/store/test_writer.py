@@ -71,3 +71,22 @@ async def test_stop_finishes_what_is_queued_then_refuses(tmp_path: Path) -> None
     assert len(notes(tmp_path)) == 50
     with pytest.raises(RuntimeError, match="closed"):
         await writer.submit(note("late"))
+
+
+async def test_a_batch_waits_for_a_lock_held_elsewhere(writer: BatchWriter, tmp_path: Path) -> None:
+    """An attached inbox writing in its own process: the batch waits on the thread, the loop runs on."""
+    other = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO notes VALUES ('other')")
+    write = asyncio.ensure_future(writer.submit(note("ours")))
+
+    ticks = 0
+    while ticks < 20:  # the event loop is free while the batch waits for the lock
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert not write.done()
+    other.execute("COMMIT")
+    other.close()
+
+    await asyncio.wait_for(write, timeout=5)
+    assert notes(tmp_path) == ["other", "ours"]

@@ -6,10 +6,14 @@ what is parsed here.
 
 from __future__ import annotations
 
+import re
+
 from wa_inbox.domain.addresses import InvalidAddress, to_whatsapp
 from wa_inbox.domain.models import Form, InboundMessage, Location, MediaRef, StatusUpdate
 
 _REFERRAL_PREFIX = "Referral"
+_CANONICAL = re.compile(r"whatsapp:\+[1-9][0-9]{6,14}")
+"""How Twilio writes every WhatsApp address it sends: already `to_whatsapp`'s output, so kept as is."""
 
 
 class MalformedWebhook(ValueError):
@@ -72,6 +76,8 @@ def _address(form: Form, key: str) -> str:
     value = _get(form, key)
     if not value:
         raise MalformedWebhook(f"{key} is missing")
+    if _CANONICAL.fullmatch(value):  # a number phonenumbers' tables don't know yet is still Twilio's word
+        return value
     try:
         return to_whatsapp(value)
     except InvalidAddress:

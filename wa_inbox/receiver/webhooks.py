@@ -200,9 +200,8 @@ def _log_value(values: list[str] | None) -> str:
 
 
 async def _read_capped(receive: Receive, declared: str | None, limit: int) -> bytes:
-    too_large = Rejected(413, Verdict.TOO_LARGE, f"body is larger than {limit} bytes")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise too_large
+        raise _too_large(limit)
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -211,7 +210,11 @@ async def _read_capped(receive: Receive, declared: str | None, limit: int) -> by
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise too_large
+            raise _too_large(limit)
         if not message.get("more_body", False):
             return b"".join([*chunks, chunk]) if chunks else chunk
         chunks.append(chunk)
+
+
+def _too_large(limit: int) -> Rejected:
+    return Rejected(413, Verdict.TOO_LARGE, f"body is larger than {limit} bytes")

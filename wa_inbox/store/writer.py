@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 from wa_inbox.store.writes import bump_change_seq
 
 T = TypeVar("T")
+BUSY_TIMEOUT_MS = 5000
+"""How long a batch waits for another process (an attached inbox) to release the write lock."""
 Write = Callable[[sqlite3.Connection, int], Any]
 """A write step: gets the connection and the batch's change sequence number."""
 
@@ -27,6 +29,7 @@ class BatchWriter:
     def __init__(self, connect: Callable[[], sqlite3.Connection], max_batch: int = 256) -> None:
         self._connect = connect
         self._conn: sqlite3.Connection
+        self._loop: asyncio.AbstractEventLoop
         self._max_batch = max_batch
         self._pending: deque[tuple[Write, asyncio.Future[Any]]] = deque()
         self._arrived = asyncio.Event()
@@ -38,8 +41,9 @@ class BatchWriter:
 
     async def start(self) -> None:
         """Open the connection on the writer thread, which alone uses it from then on."""
-        loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()  # kept: asking for it costs a system call each time
         self._conn = await loop.run_in_executor(self._executor, self._connect)
+        self._conn.execute("PRAGMA busy_timeout = 0")  # on the loop, never wait: see `_begin`
         self._task = asyncio.create_task(self._run(), name="wa-inbox-writer")
 
     async def stop(self) -> None:
@@ -58,7 +62,7 @@ class BatchWriter:
     async def submit(self, write: Callable[[sqlite3.Connection, int], T]) -> T:
         if self._stopping:
             raise RuntimeError("the store is closed")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[T] = self._loop.create_future()
         self._pending.append((write, future))
         self._arrived.set()
         return await future
@@ -80,17 +84,17 @@ class BatchWriter:
                 self._publish(seq)
 
     async def _transaction(self, writes: list[Write]) -> tuple[int, list[Any]]:
-        """Lock and commit on the writer thread; the statements themselves run here, on the loop.
+        """Commit on the writer thread; the lock (see `_begin`) and the statements are taken here.
 
-        Waiting for the lock and the commit's fsync release the GIL and belong on a thread. The
-        statements are short CPU work on cached pages: run on the thread, they would fight the event
-        loop for the GIL at every call, which measured slower than running them here.
+        The commit's fsync releases the GIL and belongs on a thread. The statements are short CPU
+        work on cached pages: run on the thread, they would fight the event loop for the GIL at
+        every call, which measured slower than running them here.
 
         Writes almost never fail, so the batch first runs bare; only when one does fail is it run
         again from the start with a savepoint around each write, so that the failure stays its own.
         """
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._conn.execute, "BEGIN IMMEDIATE")
+        loop = self._loop
+        await self._begin()
         try:
             seq = bump_change_seq(self._conn)
             outcomes = self._run_batch(writes, seq)
@@ -100,6 +104,27 @@ class BatchWriter:
                 await loop.run_in_executor(self._executor, self._conn.execute, "ROLLBACK")
             raise
         return seq, outcomes
+
+    async def _begin(self) -> None:
+        """Take the write lock here when it is free, as it nearly always is; wait for it on the thread.
+
+        A call handed to the thread comes back only when the thread gets the GIL again, which under
+        load takes up to the interpreter's switch interval (5 ms): as long as a whole batch's statements.
+        """
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            await self._loop.run_in_executor(self._executor, self._begin_waiting)
+
+    def _begin_waiting(self) -> None:
+        conn = self._conn
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        finally:
+            conn.execute("PRAGMA busy_timeout = 0")
 
     def _run_batch(self, writes: list[Write], seq: int) -> list[Any]:
         conn = self._conn
