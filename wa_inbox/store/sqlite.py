@@ -45,6 +45,9 @@ def _connect_writer(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 5000")
+    # Statement and savepoint journals in memory: on disk, every batch opened, wrote and unlinked a
+    # temporary file, on the event loop. They only ever hold the pages one batch changes.
+    conn.execute("PRAGMA temp_store = MEMORY")
     migrate(conn)
     return conn
 
