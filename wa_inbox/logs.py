@@ -15,11 +15,19 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 class Formatter(logging.Formatter):
-    """The standard formatter, but `asctime` is rendered once per second and reused."""
+    """`FORMAT`, rendered directly (the time stamp once per second) rather than through `%`-styles.
 
-    def __init__(self, fmt: str = FORMAT) -> None:
-        super().__init__(fmt)
+    Records with a traceback or stack take the standard path; the text is the same either way.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(FORMAT)
         self._cached = (-1, "")  # (second, its text) in one tuple: threads swap it whole
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.exc_text or record.stack_info:
+            return super().format(record)
+        return f"{self.formatTime(record)} {record.levelname} {record.name} {record.getMessage()}"
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         second, stamp = self._cached

@@ -27,7 +27,6 @@ log = logging.getLogger("wa_inbox.receiver")
 
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _LOGGED_KEYS = ("MessageSid", "From", "To", "MessagingServiceSid", "MessageStatus", "ErrorCode")
-_LOG_LINE = "%s verdict=%s sid=%s from=%s to=%s service=%s status=%s error=%s latency_ms=%.2f"
 
 
 class Rejected(Exception):
@@ -184,11 +183,12 @@ def _log(received: Received, verdict: Verdict, reason: str | None, seconds: floa
     if not log.isEnabledFor(level):
         return
     form = received.form or {}
-    fields = [_log_value(form.get(key)) for key in _LOGGED_KEYS]
-    if reason is None:
-        log.log(level, _LOG_LINE, received.kind, verdict, *fields, seconds * 1000)
-    else:
-        log.log(level, _LOG_LINE + " reason=%r", received.kind, verdict, *fields, seconds * 1000, reason)
+    sid, from_, to, service, status, error = [_log_value(form.get(key)) for key in _LOGGED_KEYS]
+    line = (
+        f"{received.kind} verdict={verdict} sid={sid} from={from_} to={to} service={service}"
+        f" status={status} error={error} latency_ms={seconds * 1000:.2f}"
+    )
+    log.log(level, f"{line} reason={reason!r}" if reason else line)
 
 
 def _log_value(values: list[str] | None) -> str:
