@@ -5,13 +5,15 @@ access log), each in its own subprocess, on the same pre-signed bodies:
   (a) bare Starlette: read the body, 204 (the ceiling);
   (b) the handler Twilio's docs show: `await request.form()` + `RequestValidator.validate`, no storage;
   (c) wa-inbox's receiver: signature checked, every callback a new (MessageSid, MessageStatus) committed
-      with synchronous=FULL, one INFO log line per request to a file.
+      with synchronous=FULL, one INFO log line per request to a file. As in production, the callbacks
+      are about messages the outbox sent: the database starts with them (queued, claimed, accepted).
 Usage: .venv/bin/python bench/ingest.py [--duration 10] [--connections 64]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import os
 import re
@@ -30,10 +32,14 @@ from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
+from wa_inbox.domain.policy import Draft
+from wa_inbox.store.sqlite import SqliteStore
+
 HERE = Path(__file__).resolve().parent
 PATH = "/twilio/status"  # the receiver's default status path; the baseline apps use it too
 STATUSES = (("sent", None), ("delivered", "DELIVERED"), ("read", "READ"))
 CUSTOMERS = 10_000
+BUSINESS = "whatsapp:+14155238886"
 GUESSED_RATE = 15_000  # requests/s: bodies = rate x duration, so that (c) never repeats one
 
 LUA = r"""
@@ -87,11 +93,19 @@ class Result:
         return self.requests - self.non_2xx
 
 
+def message_sid(message: int) -> str:
+    return f"SM{message:032x}"
+
+
+def customer(message: int) -> str:
+    return f"+551198{message % CUSTOMERS:07d}"
+
+
 def status_callback(index: int, token_suffix: str) -> dict[str, str]:
     """The parameters of a WhatsApp status callback (twilio-reference.md §2.2/§2.3), ~500 bytes encoded."""
     message, (status, event) = index // 3, STATUSES[index % 3]
-    sid = f"SM{message:032x}"
-    number = f"+551198{message % CUSTOMERS:07d}"
+    sid = message_sid(message)
+    number = customer(message)
     params = {
         "SmsSid": sid,
         "SmsStatus": status,
@@ -101,7 +115,7 @@ def status_callback(index: int, token_suffix: str) -> dict[str, str]:
         "ChannelPrefix": "whatsapp",
         "MessageSid": sid,
         "AccountSid": f"AC{token_suffix}",
-        "From": "whatsapp:+14155238886",
+        "From": BUSINESS,
         "ApiVersion": "2010-04-01",
         "ChannelInstallSid": f"XE{token_suffix}",
         "MessagingServiceSid": f"MG{token_suffix}",
@@ -126,6 +140,25 @@ def write_bodies(path: Path, url: str, token: str, count: int) -> tuple[int, str
             total += len(body)
             file.write(f"{signature}\t{body}\n")
     raise AssertionError("unreachable")
+
+
+async def seed_sent_messages(db: Path, count: int) -> None:
+    """The `count` messages the callbacks are about, through the store as the outbox sends them."""
+    store = await SqliteStore.open(db)
+    try:
+        drafts = [Draft(to=f"whatsapp:{customer(m)}", body="Seu pedido saiu para entrega.") for m in range(count)]
+        ids = await asyncio.gather(*(store.queue_draft(d, f"bench-{m}") for m, d in enumerate(drafts)))
+        while await store.claim_unsent(1000):
+            pass
+        await asyncio.gather(
+            *(
+                store.record_accepted(id_, message_sid(m), "queued", BUSINESS, None)
+                for m, id_ in enumerate(ids)
+                if id_ is not None
+            )
+        )
+    finally:
+        await store.close()
 
 
 def free_port() -> int:
@@ -280,6 +313,9 @@ def check_round(results: list[Result], db: Path) -> list[str]:
         problems.append("(c) repeated bodies, so some requests took the duplicate path: raise the count")
     with sqlite3.connect(db) as conn:
         (rows,) = conn.execute("SELECT count(*) FROM status_events").fetchone()
+        (unknown,) = conn.execute("SELECT count(*) FROM messages WHERE idempotency_key IS NULL").fetchone()
+    if unknown > 1:  # the preflight's callback is about a message nobody sent: one placeholder
+        problems.append(f"(c) made {unknown} placeholder rows: the seeded messages do not match the callbacks")
     stored = rows - 1  # the preflight's row
     if c.ok <= stored <= c.sent:  # requests in flight at wrk's deadline are stored but not counted
         print(f"    database: ok, {stored} stored for {c.ok} 2xx counted by wrk (+{stored - c.ok} in flight)")
@@ -317,6 +353,8 @@ def main() -> None:
         started = time.monotonic()
         mean_size, pre_signature, pre_body = write_bodies(bodies, base + PATH, token, count)
         script.write_text(LUA)
+        sent = workdir / "sent.db"
+        asyncio.run(seed_sent_messages(sent, count // len(STATUSES) + 1))
         (workdir / "empty.toml").write_text("")
         env = {
             **os.environ,
@@ -329,6 +367,7 @@ def main() -> None:
         print(
             f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency on {base}{PATH}; "
             f"{count} distinct signed status callbacks of {mean_size} bytes on average "
+            f"about {count // len(STATUSES)} sent messages in (c)'s database "
             f"(made in {time.monotonic() - started:.1f} s); {os.cpu_count()} CPUs; "
             "uvicorn httptools+uvloop, 1 process, no access log",
             flush=True,
@@ -337,7 +376,7 @@ def main() -> None:
         rounds: list[list[Result]] = []
         problems: list[str] = []
         for number in range(args.rounds):  # interleaved, so drift in the machine hits every server alike
-            env["WA_INBOX_DB"] = str(workdir / f"inbox-{number}.db")  # same bodies, fresh for each round
+            env["WA_INBOX_DB"] = str(shutil.copy(sent, workdir / f"inbox-{number}.db"))  # fresh each round
             results = [
                 run_one(kind, label, port, env, workdir, args, script, bodies, pre_signature, pre_body)
                 for kind, label in SERVERS
