@@ -146,7 +146,8 @@ async def seed_sent_messages(db: Path, count: int) -> None:
     """The `count` messages the callbacks are about, through the store as the outbox sends them."""
     store = await SqliteStore.open(db)
     try:
-        drafts = [Draft(to=f"whatsapp:{customer(m)}", body="Seu pedido saiu para entrega.") for m in range(count)]
+        body = "Seu pedido saiu para entrega."
+        drafts = [Draft(to=f"whatsapp:{customer(m)}", body=body) for m in range(count)]
         ids = await asyncio.gather(*(store.queue_draft(d, f"bench-{m}") for m, d in enumerate(drafts)))
         while await store.claim_unsent(1000):
             pass
@@ -315,7 +316,7 @@ def check_round(results: list[Result], db: Path) -> list[str]:
         (rows,) = conn.execute("SELECT count(*) FROM status_events").fetchone()
         (unknown,) = conn.execute("SELECT count(*) FROM messages WHERE idempotency_key IS NULL").fetchone()
     if unknown > 1:  # the preflight's callback is about a message nobody sent: one placeholder
-        problems.append(f"(c) made {unknown} placeholder rows: the seeded messages do not match the callbacks")
+        problems.append(f"(c) made {unknown} placeholder rows: the seeded messages miss the callbacks")
     stored = rows - 1  # the preflight's row
     if c.ok <= stored <= c.sent:  # requests in flight at wrk's deadline are stored but not counted
         print(f"    database: ok, {stored} stored for {c.ok} 2xx counted by wrk (+{stored - c.ok} in flight)")

@@ -135,9 +135,8 @@ class WebhookEndpoint:
     async def _ingest_inbound(self, store: Store, received: Received, form: Form) -> Verdict:
         message = parse_inbound(form)
         action = self._keywords.classify(message.body)
-        confirmation = {"stop": self._opt.stop_confirmation, "start": self._opt.start_confirmation}.get(
-            action or ""
-        )
+        confirmations = {"stop": self._opt.stop_confirmation, "start": self._opt.start_confirmation}
+        confirmation = confirmations.get(action) if action else None
         new = await store.ingest_inbound(message, received.record(Verdict.ACCEPTED), action, confirmation)
         return Verdict.ACCEPTED if new else Verdict.DUPLICATE
 
