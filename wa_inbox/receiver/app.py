@@ -16,7 +16,8 @@ from wa_inbox.config import Settings
 from wa_inbox.domain import medialinks
 from wa_inbox.domain.models import WebhookKind
 from wa_inbox.receiver.media import MediaLinks
-from wa_inbox.receiver.webhooks import StoreSlot, WebhookEndpoint
+from wa_inbox.receiver.slot import StoreSlot
+from wa_inbox.receiver.webhooks import WebhookEndpoint
 from wa_inbox.store import Store, open_store
 
 log = logging.getLogger("wa_inbox.receiver")
@@ -52,28 +53,33 @@ def create_app(settings: Settings, store: Store | None = None) -> Receiver:
         if not settings.webhooks.validate_signatures:
             log.warning("Webhook signatures are NOT checked: anyone can post to this receiver.")
         if store is not None:
-            app.state.store = store
             yield
             return
-        app.state.store = slot.store = await open_store(settings.store.path)
+        slot.store = await open_store(settings.store.path)
         try:
             yield
         finally:
-            await app.state.store.close()
+            await slot.store.close()
 
     webhooks: dict[str, ASGIApp] = {
         settings.webhooks.inbound_path: WebhookEndpoint(WebhookKind.INBOUND, settings, slot),
         settings.webhooks.status_path: WebhookEndpoint(WebhookKind.STATUS, settings, slot),
     }
     routes = [Route(path, endpoint, methods=["POST"]) for path, endpoint in webhooks.items()]
-    routes.append(Route("/healthz", healthz, methods=["GET"]))
+    routes.append(Route("/healthz", Health(slot).check, methods=["GET"]))
     if key := settings.media_link_key():
-        routes.append(Route(medialinks.ROUTE, MediaLinks(key).serve, methods=["GET"]))
+        routes.append(Route(medialinks.ROUTE, MediaLinks(key, slot).serve, methods=["GET"]))
     return Receiver(Starlette(routes=routes, lifespan=lifespan), webhooks)
 
 
-async def healthz(request: Request) -> PlainTextResponse:
-    """200 only while a real commit succeeds: a load balancer must not send webhooks we would lose."""
-    if await request.app.state.store.check_writable():
-        return PlainTextResponse("ok")
-    return PlainTextResponse("database is not writable", status_code=503)
+class Health:
+    """GET /healthz: 200 only while a real commit succeeds, so a load balancer never sends us webhooks we
+    would lose."""
+
+    def __init__(self, slot: StoreSlot) -> None:
+        self._slot = slot
+
+    async def check(self, request: Request) -> PlainTextResponse:
+        if await self._slot.store.check_writable():
+            return PlainTextResponse("ok")
+        return PlainTextResponse("database is not writable", status_code=503)

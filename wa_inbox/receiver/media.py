@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from wa_inbox.domain.medialinks import BadLink, ExpiredLink, verify
-from wa_inbox.store import Store
+from wa_inbox.receiver.slot import StoreSlot
 
 _HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
 
@@ -22,8 +22,9 @@ _HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-s
 class MediaLinks:
     """GET /media/{token}/{filename}: 404 unless genuine, 410 once expired, else the file's bytes."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, slot: StoreSlot) -> None:
         self._key = key
+        self._slot = slot
 
     async def serve(self, request: Request) -> Response:
         params = request.path_params
@@ -33,8 +34,7 @@ class MediaLinks:
             return _not_found()
         except ExpiredLink:
             return PlainTextResponse("This link has expired.", status_code=410)
-        store: Store = request.app.state.store
-        hosted = await store.get_hosted_file(file_id)
+        hosted = await self._slot.store.get_hosted_file(file_id)
         if hosted is None:
             return _not_found()
         try:

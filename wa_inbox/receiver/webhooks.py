@@ -21,6 +21,7 @@ from wa_inbox.domain.models import Form, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.domain.webhooks import MalformedWebhook, parse_inbound, parse_status
 from wa_inbox.receiver.forms import parse_form
 from wa_inbox.receiver.signature import SignatureChecker
+from wa_inbox.receiver.slot import StoreSlot
 from wa_inbox.store import Store
 
 log = logging.getLogger("wa_inbox.receiver")
@@ -76,23 +77,6 @@ class Reply:
 TWIML_ACK = Reply(200, EMPTY_TWIML, ((b"content-type", b"text/xml; charset=utf-8"), _length(EMPTY_TWIML)))
 STATUS_ACK = Reply(204)
 Ingest = Callable[[Store, Received, Form], Awaitable[Verdict]]
-
-
-class StoreSlot:
-    """The store the endpoints write to: given, or opened by the app's lifespan."""
-
-    def __init__(self, store: Store | None) -> None:
-        self._store = store
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            raise RuntimeError("the receiver's lifespan has not opened the store")
-        return self._store
-
-    @store.setter
-    def store(self, store: Store) -> None:
-        self._store = store
 
 
 class WebhookEndpoint:

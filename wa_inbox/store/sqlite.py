@@ -29,7 +29,7 @@ from wa_inbox.store import reads, templates, writes
 from wa_inbox.store.codec import ts
 from wa_inbox.store.migrations import migrate
 from wa_inbox.store.reads import MessageQuery
-from wa_inbox.store.writer import BatchWriter
+from wa_inbox.store.writer import BUSY_TIMEOUT_MS, BatchWriter
 
 Clock = Callable[[], datetime]
 HEALTH_DEADLINE_SECONDS = 2.0
@@ -44,7 +44,7 @@ def _connect_writer(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     # Statement and savepoint journals in memory: on disk, every batch opened, wrote and unlinked a
     # temporary file, on the event loop. They only ever hold the pages one batch changes.
     conn.execute("PRAGMA temp_store = MEMORY")
@@ -67,7 +67,7 @@ class SqliteStore:
         store = cls(path, clock)
         await store._writer.start()
         store._db = await aiosqlite.connect(path)
-        await store._db.execute("PRAGMA busy_timeout = 5000")
+        await store._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await store._db.execute("PRAGMA query_only = 1")
         return store
 

@@ -18,7 +18,7 @@ from wa_inbox.store.writes import bump_change_seq
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
-"""How long a batch waits for another process (an attached inbox) to release the write lock."""
+"""How long the store waits for another process (an attached inbox, `serve`) to release a lock."""
 Write = Callable[[sqlite3.Connection, int], Any]
 """A write step: gets the connection and the batch's change sequence number."""
 
