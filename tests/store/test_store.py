@@ -58,10 +58,11 @@ async def test_concurrent_writes_share_commits(store: SqliteStore) -> None:
     assert store.committed_seq - seq_before < 200  # group commit: fewer commits than writes
 
 
-async def test_a_failing_write_fails_alone_in_its_batch(store: SqliteStore) -> None:
-    def broken(conn: sqlite3.Connection, seq: int) -> None:
-        conn.execute("INSERT INTO no_such_table VALUES (1)")
+def broken(conn: sqlite3.Connection, seq: int) -> None:
+    conn.execute("INSERT INTO no_such_table VALUES (1)")
 
+
+async def test_a_failing_write_fails_alone_in_its_batch(store: SqliteStore) -> None:
     results = await asyncio.gather(
         inbound(store, 1), store._writer.submit(broken), inbound(store, 2), return_exceptions=True
     )

@@ -1,34 +1,50 @@
-"""The group-committing writer: a failing write fails alone, the rest of its batch commits."""
+"""The group-committing writer and its process: a failing write fails alone, the rest of its batch
+commits; the loop never waits for the database; a writer process that dies is replaced."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from wa_inbox.store.sqlite import _connect_writer
-from wa_inbox.store.writer import BatchWriter, Write
+from wa_inbox.store.writer import BatchWriter, WriterGone
 
 
 @pytest.fixture
 async def writer(tmp_path: Path) -> AsyncIterator[BatchWriter]:
-    started = BatchWriter(lambda: _connect_writer(tmp_path / "w.db"))
+    started = BatchWriter(tmp_path / "w.db")
     await started.start()
     yield started
     await started.stop()
 
 
-def add_contact(address: str) -> Write:
-    """A write that adds a contact: addresses are unique, so adding one twice fails."""
+def add_contact(conn: sqlite3.Connection, seq: int, address: str) -> int:
+    """Adds a contact: addresses are unique, so adding one twice fails."""
+    conn.execute("INSERT INTO contacts (address, created_at) VALUES (?, 'now')", (address,))
+    return seq
 
-    def write(conn: sqlite3.Connection, seq: int) -> int:
-        conn.execute("INSERT INTO contacts (address, created_at) VALUES (?, 'now')", (address,))
-        return seq
 
-    return write
+def half_then_fail(conn: sqlite3.Connection, seq: int) -> None:
+    add_contact(conn, seq, "half")
+    add_contact(conn, seq, "a")  # 'a' is earlier in the batch: the primary key refuses it
+
+
+class Unpicklable(Exception):
+    def __init__(self, code: int, text: str) -> None:  # pickle rebuilds exceptions from .args alone
+        super().__init__(text)
+
+
+def raise_unpicklable(conn: sqlite3.Connection, seq: int) -> None:
+    raise Unpicklable(7, "seven")
+
+
+def pid(conn: sqlite3.Connection, seq: int) -> int:
+    return os.getpid()
 
 
 def contacts(tmp_path: Path) -> list[str]:
@@ -37,14 +53,10 @@ def contacts(tmp_path: Path) -> list[str]:
 
 
 async def test_a_failing_write_fails_alone_and_its_batch_commits(writer: BatchWriter, tmp_path: Path) -> None:
-    def half_then_fail(conn: sqlite3.Connection, seq: int) -> None:
-        add_contact("half")(conn, seq)
-        add_contact("a")(conn, seq)  # 'a' is earlier in the batch: the primary key refuses it
-
     outcomes = await asyncio.gather(
-        writer.submit(add_contact("a")),
+        writer.submit(add_contact, "a"),
         writer.submit(half_then_fail),
-        writer.submit(add_contact("b")),
+        writer.submit(add_contact, "b"),
         return_exceptions=True,
     )
 
@@ -53,10 +65,20 @@ async def test_a_failing_write_fails_alone_and_its_batch_commits(writer: BatchWr
     assert contacts(tmp_path) == ["a", "b"]  # nothing of the failed write, not even its first row
 
 
+async def test_an_exception_that_cannot_cross_the_pipe_arrives_as_text(writer: BatchWriter) -> None:
+    with pytest.raises(Exception, match="Unpicklable: seven"):
+        await writer.submit(raise_unpicklable)
+    assert await writer.submit(add_contact, "after") > 0  # the writer goes on
+
+
+async def test_writes_run_in_the_writer_process(writer: BatchWriter) -> None:
+    assert await writer.submit(pid) == writer.process_id != os.getpid()
+
+
 async def test_stop_finishes_what_is_queued_then_refuses(tmp_path: Path) -> None:
-    writer = BatchWriter(lambda: _connect_writer(tmp_path / "w.db"))
+    writer = BatchWriter(tmp_path / "w.db")
     await writer.start()
-    queued = [asyncio.ensure_future(writer.submit(add_contact(str(n)))) for n in range(50)]
+    queued = [asyncio.ensure_future(writer.submit(add_contact, str(n))) for n in range(50)]
     await asyncio.sleep(0)  # every write is queued before the stop begins
 
     await writer.stop()
@@ -64,15 +86,15 @@ async def test_stop_finishes_what_is_queued_then_refuses(tmp_path: Path) -> None
     assert all(future.done() and not future.exception() for future in queued)
     assert len(contacts(tmp_path)) == 50
     with pytest.raises(RuntimeError, match="closed"):
-        await writer.submit(add_contact("late"))
+        await writer.submit(add_contact, "late")
 
 
 async def test_a_batch_waits_for_a_lock_held_elsewhere(writer: BatchWriter, tmp_path: Path) -> None:
-    """An attached inbox writing in its own process: the batch waits on the thread, the loop runs on."""
+    """An attached inbox writing in its own process: the batch waits, the event loop runs on."""
     other = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    add_contact("other")(other, 0)
-    write = asyncio.ensure_future(writer.submit(add_contact("ours")))
+    add_contact(other, 0, "other")
+    write = asyncio.ensure_future(writer.submit(add_contact, "ours"))
 
     ticks = 0
     while ticks < 20:  # the event loop is free while the batch waits for the lock
@@ -84,3 +106,27 @@ async def test_a_batch_waits_for_a_lock_held_elsewhere(writer: BatchWriter, tmp_
 
     await asyncio.wait_for(write, timeout=5)
     assert contacts(tmp_path) == ["other", "ours"]
+
+
+async def test_a_killed_writer_process_is_replaced(writer: BatchWriter, tmp_path: Path) -> None:
+    """Killed between batches, or during one: that batch fails (its outcome unknown), the next commits."""
+    first = writer.process_id
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    await asyncio.sleep(0.2)
+
+    assert await writer.submit(add_contact, "after a kill") > 0
+    assert writer.process_id not in (None, first)
+
+    other = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # holds the batch in the process while we kill it
+    during = asyncio.ensure_future(writer.submit(add_contact, "lost"))
+    await asyncio.sleep(0.2)
+    os.kill(writer.process_id or 0, signal.SIGKILL)
+    with pytest.raises(WriterGone):
+        await asyncio.wait_for(during, timeout=5)
+    other.execute("ROLLBACK")
+    other.close()
+
+    assert await writer.submit(add_contact, "and again") > 0
+    assert contacts(tmp_path) == ["after a kill", "and again"]

@@ -19,17 +19,16 @@ from wa_inbox.domain.models import (
     Message,
     OutboundJob,
     StatusUpdate,
-    Verdict,
     WebhookRecord,
 )
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
-from wa_inbox.store import reads, templates, writes
+from wa_inbox.store import commands, reads, templates
 from wa_inbox.store.codec import ts
-from wa_inbox.store.migrations import migrate
+from wa_inbox.store.committer import BUSY_TIMEOUT_MS
 from wa_inbox.store.reads import MessageQuery
-from wa_inbox.store.writer import BUSY_TIMEOUT_MS, BatchWriter
+from wa_inbox.store.writer import BatchWriter
 
 Clock = Callable[[], datetime]
 HEALTH_DEADLINE_SECONDS = 2.0
@@ -39,26 +38,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _connect_writer(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    # Statement and savepoint journals in memory: on disk, every batch opened, wrote and unlinked a
-    # temporary file, on the event loop. They only ever hold the pages one batch changes.
-    conn.execute("PRAGMA temp_store = MEMORY")
-    migrate(conn)
-    return conn
-
-
 class SqliteStore:
     """Everything wa-inbox keeps, in one SQLite file shared by `serve` and every attached TUI."""
 
     def __init__(self, path: Path, clock: Clock = utc_now) -> None:
         self.path = path
         self._clock = clock
-        self._writer = BatchWriter(lambda: _connect_writer(path))
+        self._writer = BatchWriter(path)
         self._db: aiosqlite.Connection
 
     @classmethod
@@ -95,54 +81,30 @@ class SqliteStore:
 
         The window is measured from `record.received_at`: when the webhook arrived, not when it was written.
         """
-        now = ts(record.received_at)
-
-        def write(conn: sqlite3.Connection, seq: int) -> bool:
-            if writes.insert_inbound(conn, msg, record.body, now, seq) is None:
-                writes.log_webhook(conn, record, now, Verdict.DUPLICATE)
-                return False
-            writes.log_webhook(conn, record, now)
-            if opt_action is not None:
-                changed = writes.set_opt_state(
-                    conn,
-                    msg.from_addr,
-                    opt_action,
-                    f"keyword {msg.body.strip()!r}",
-                    msg.sid,
-                    now,
-                    seq,
-                )
-                if changed and confirmation:
-                    writes.queue_outbound(
-                        conn,
-                        Draft(to=msg.from_addr, body=confirmation),
-                        idempotency_key=f"opt-confirmation:{msg.sid}",
-                        now=now,
-                        seq=seq,
-                        opt_confirmation=opt_action is OptAction.STOP,
-                    )
-            return True
-
-        return await self._writer.submit(write)
+        return await self._writer.submit(
+            commands.ingest_inbound,
+            msg,
+            commands.request(record),
+            ts(record.received_at),
+            opt_action,
+            confirmation,
+        )
 
     async def ingest_status(self, update: StatusUpdate, record: WebhookRecord) -> bool:
         """Store a status callback durably; False when this (sid, status) was seen before."""
-        now = ts(record.received_at)
-
-        def write(conn: sqlite3.Connection, seq: int) -> bool:
-            new = writes.apply_status(conn, update, now, seq)
-            writes.log_webhook(conn, record, now, None if new else Verdict.DUPLICATE)
-            return new
-
-        return await self._writer.submit(write)
+        return await self._writer.submit(
+            commands.ingest_status,
+            commands.status_fields(update),
+            commands.request(record),
+            ts(record.received_at),
+        )
 
     async def log_rejection(self, record: WebhookRecord) -> None:
-        received_at = ts(record.received_at)
-        await self._writer.submit(lambda conn, seq: writes.log_webhook(conn, record, received_at))
+        await self._writer.submit(commands.log_rejection, commands.request(record), ts(record.received_at))
 
     async def check_writable(self) -> bool:
         """A real durable commit within two seconds: the honest answer to "can we accept webhooks now?"."""
-        commit = asyncio.ensure_future(self._writer.submit(lambda conn, seq: None))
+        commit = asyncio.ensure_future(self._writer.submit(commands.nothing))
         try:
             async with asyncio.timeout(HEALTH_DEADLINE_SECONDS):
                 await asyncio.shield(commit)
@@ -155,18 +117,12 @@ class SqliteStore:
     async def queue_draft(self, draft: Draft, idempotency_key: str) -> int | None:
         """Queue a message for the sender; None when this key was queued before (a repeated submit)."""
         now = ts(self._clock())
-        return await self._writer.submit(
-            lambda conn, seq: writes.queue_outbound(
-                conn, draft, idempotency_key=idempotency_key, now=now, seq=seq
-            )
-        )
+        return await self._writer.submit(commands.queue_draft, draft, idempotency_key, now)
 
     async def claim_unsent(self, limit: int, message_id: int | None = None) -> list[OutboundJob]:
         """Mark up to `limit` pending messages (only `message_id`, if given) as being sent, durably."""
         now = ts(self._clock())
-        ids = await self._writer.submit(
-            lambda conn, seq: writes.claim_unsent(conn, limit, now, seq, message_id)
-        )
+        ids = await self._writer.submit(commands.claim_unsent, limit, now, message_id)
         if not ids:
             return []
         return await reads.outbound_jobs(self._db, f"id IN ({','.join('?' * len(ids))})", ids)
@@ -180,39 +136,19 @@ class SqliteStore:
     ) -> None:
         now = ts(self._clock())
         await self._writer.submit(
-            lambda conn, seq: writes.record_accepted(
-                conn,
-                message_id,
-                sid=sid,
-                status=status,
-                from_addr=from_addr,
-                messaging_service_sid=messaging_service_sid,
-                now=now,
-                seq=seq,
-            )
+            commands.record_accepted, message_id, sid, status, from_addr, messaging_service_sid, now
         )
 
     async def record_failed(self, message_id: int, error_code: int | None, error_message: str) -> None:
         now = ts(self._clock())
-        await self._writer.submit(
-            lambda conn, seq: writes.record_failed(
-                conn, message_id, error_code=error_code, error_message=error_message, now=now, seq=seq
-            )
-        )
+        await self._writer.submit(commands.record_failed, message_id, error_code, error_message, now)
 
     async def set_opt_state(self, address: str, action: OptAction, source: str) -> bool:
         """Opt a contact out or in by hand or from a Twilio error, with an audit row; False if unchanged."""
-        now = ts(self._clock())
-
-        def write(conn: sqlite3.Connection, seq: int) -> bool:
-            writes.ensure_contact(conn, address, now)
-            return writes.set_opt_state(conn, address, action, source, None, now, seq)
-
-        return await self._writer.submit(write)
+        return await self._writer.submit(commands.set_opt_state, address, action, source, ts(self._clock()))
 
     async def mark_read(self, address: str) -> int:
-        now = ts(self._clock())
-        return await self._writer.submit(lambda conn, seq: writes.mark_read(conn, address, now, seq))
+        return await self._writer.submit(commands.mark_read, address, ts(self._clock()))
 
     async def claimed_sids(self, sids: Sequence[str]) -> set[str]:
         return await reads.claimed_sids(self._db, sids) if sids else set()
@@ -221,8 +157,7 @@ class SqliteStore:
 
     async def add_hosted_file(self, hosted: HostedFile) -> None:
         """Record a file copied for Twilio to fetch; the receiver serves only files recorded here."""
-        now = ts(self._clock())
-        await self._writer.submit(lambda conn, seq: writes.add_hosted_file(conn, hosted, now))
+        await self._writer.submit(commands.add_hosted_file, hosted, ts(self._clock()))
 
     async def get_hosted_file(self, file_id: str) -> HostedFile | None:
         return await reads.get_hosted_file(self._db, file_id)
@@ -230,30 +165,24 @@ class SqliteStore:
     async def claim_media_downloads(self, limit: int, lease: timedelta) -> list[MediaDownload]:
         """Up to `limit` inbound media items due for a download try, leased to the caller for `lease`."""
         now = self._clock()
-        ids = await self._writer.submit(
-            lambda conn, seq: writes.claim_media(conn, limit, ts(now), ts(now + lease))
-        )
+        ids = await self._writer.submit(commands.claim_media, limit, ts(now), ts(now + lease))
         return await reads.media_downloads(self._db, ids) if ids else []
 
     async def record_media_downloaded(self, media_id: int, local_path: str, size_bytes: int) -> None:
-        now = ts(self._clock())
         await self._writer.submit(
-            lambda conn, seq: writes.record_media_downloaded(conn, media_id, local_path, size_bytes, now, seq)
+            commands.record_media_downloaded, media_id, local_path, size_bytes, ts(self._clock())
         )
 
     async def record_media_failed(self, media_id: int, error: str, retry_after: timedelta | None) -> None:
         """A failed try: retried after `retry_after`, or never again when it is None."""
         retry_at = ts(self._clock() + retry_after) if retry_after is not None else None
-        await self._writer.submit(
-            lambda conn, seq: writes.record_media_failed(conn, media_id, error, retry_at, seq)
-        )
+        await self._writer.submit(commands.record_media_failed, media_id, error, retry_at)
 
     # --- templates ------------------------------------------------------------------------------
 
     async def replace_templates(self, synced: Sequence[TemplateInfo]) -> None:
         """The account's templates as just read from Twilio, replacing the old set in one transaction."""
-        now = ts(self._clock())
-        await self._writer.submit(lambda conn, seq: templates.replace_all(conn, synced, now))
+        await self._writer.submit(commands.replace_templates, list(synced), ts(self._clock()))
 
     async def list_templates(self) -> list[TemplateInfo]:
         return await templates.list_all(self._db)

@@ -16,7 +16,6 @@ from wa_inbox.domain.models import (
     InboundMessage,
     StatusUpdate,
     Verdict,
-    WebhookRecord,
 )
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
@@ -33,24 +32,20 @@ def bump_change_seq(conn: sqlite3.Connection) -> int:
     return int(seq)
 
 
+LoggedRequest = tuple[str, str, str, str | None, str | None, str, dict[str, str]]
+"""A webhook for the raw log: (kind, path, verdict, reason, message sid, body, headers), in plain values."""
+
+
 def log_webhook(
-    conn: sqlite3.Connection, record: WebhookRecord, received_at: str, verdict: Verdict | None = None
+    conn: sqlite3.Connection, request: LoggedRequest, received_at: str, verdict: Verdict | None = None
 ) -> None:
-    """Keep the request in the raw log; `verdict` overrides the record's once the write knows it."""
-    headers = {k: v for k, v in record.headers.items() if k.lower() not in _SECRET_HEADERS}
+    """Keep the request in the raw log; `verdict` overrides the request's once the write knows it."""
+    kind, path, logged_verdict, reason, message_sid, body, headers = request
+    kept = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
     conn.execute(
         "INSERT INTO webhook_log (received_at, kind, path, verdict, reason, message_sid, body, headers)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            received_at,
-            record.kind,
-            record.path,
-            verdict or record.verdict,
-            record.reason,
-            record.message_sid,
-            record.body,
-            to_json(headers),
-        ),
+        (received_at, kind, path, verdict or logged_verdict, reason, message_sid, body, to_json(kept)),
     )
 
 
