@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -53,9 +54,11 @@ def create_app(settings: Settings, store: Store | None = None) -> Receiver:
         if not settings.webhooks.validate_signatures:
             log.warning("Webhook signatures are NOT checked: anyone can post to this receiver.")
         if store is not None:
+            _freeze_start_up_heap()
             yield
             return
         slot.store = await open_store(settings.store.path)
+        _freeze_start_up_heap()
         try:
             yield
         finally:
@@ -70,6 +73,14 @@ def create_app(settings: Settings, store: Store | None = None) -> Receiver:
     if key := settings.media_link_key():
         routes.append(Route(medialinks.ROUTE, MediaLinks(key, slot).serve, methods=["GET"]))
     return Receiver(Starlette(routes=routes, lifespan=lifespan), webhooks)
+
+
+def _freeze_start_up_heap() -> None:
+    """Exempt what start-up allocated (the twilio SDK, phonenumbers' tables, Starlette, ...) from the
+    cyclic garbage collector: none of it is garbage, and each full collection walked all of it with
+    the event loop stopped, 30 to 50 ms under load, which made most of the receiver's p99 latency."""
+    gc.collect()
+    gc.freeze()
 
 
 class Health:
