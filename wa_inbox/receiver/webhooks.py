@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from wa_inbox.config import Settings
 from wa_inbox.domain.models import Form, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.domain.webhooks import MalformedWebhook, parse_inbound, parse_status
+from wa_inbox.logs import TurnLines
 from wa_inbox.receiver.forms import parse_form
 from wa_inbox.receiver.signature import SignatureChecker
 from wa_inbox.receiver.slot import StoreSlot
@@ -95,6 +96,7 @@ class WebhookEndpoint:
         inbound = kind is WebhookKind.INBOUND
         self._ingest: Ingest = self._ingest_inbound if inbound else self._ingest_status
         self._ack = TWIML_ACK if inbound else STATUS_ACK
+        self._accepted_lines = TurnLines(log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -114,7 +116,7 @@ class WebhookEndpoint:
             verdict, reason = rejection.verdict, rejection.reason
         await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers})
         await send({"type": "http.response.body", "body": reply.body})
-        _log(received, verdict, reason, time.perf_counter() - started)
+        _log(self._accepted_lines, received, verdict, reason, time.perf_counter() - started)
 
     async def _ingest_inbound(self, store: Store, received: Received, form: Form) -> Verdict:
         message = parse_inbound(form)
@@ -160,10 +162,15 @@ def _as_rejection(error: MalformedWebhook | Rejected) -> Rejected:
     return Rejected(400, Verdict.MALFORMED, str(error))
 
 
-def _log(received: Received, verdict: Verdict, reason: str | None, seconds: float) -> None:
-    """One structured line per request: the fields that identify it ("-" when absent), never a secret."""
-    level = logging.INFO if verdict in (Verdict.ACCEPTED, Verdict.DUPLICATE) else logging.WARNING
-    if not log.isEnabledFor(level):
+def _log(
+    accepted_lines: TurnLines, received: Received, verdict: Verdict, reason: str | None, seconds: float
+) -> None:
+    """One structured line per request: the fields that identify it ("-" when absent), never a secret.
+
+    A rejection is logged at once as a warning; accepted webhooks share a record per loop turn.
+    """
+    accepted = verdict in (Verdict.ACCEPTED, Verdict.DUPLICATE)
+    if not log.isEnabledFor(logging.INFO if accepted else logging.WARNING):
         return
     form = received.form or {}
     sid, from_, to, service, status, error = [_log_value(form.get(key)) for key in _LOGGED_KEYS]
@@ -171,7 +178,10 @@ def _log(received: Received, verdict: Verdict, reason: str | None, seconds: floa
         f"{received.kind} verdict={verdict} sid={sid} from={from_} to={to} service={service}"
         f" status={status} error={error} latency_ms={seconds * 1000:.2f}"
     )
-    log.log(level, f"{line} reason={reason!r}" if reason else line)
+    if accepted:
+        accepted_lines.add(line)
+    else:
+        log.warning(f"{line} reason={reason!r}")
 
 
 def _log_value(values: list[str] | None) -> str:

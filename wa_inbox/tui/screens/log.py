@@ -27,18 +27,18 @@ class LogBuffer(logging.Handler):
         self.viewer: LogScreen | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        line = self.format(record)
-        self.lines.append(line)
+        lines = self.format(record).split("\n")  # a record may carry several lines: see `TurnLines`
+        self.lines.extend(lines)
         if self.viewer is not None:
-            self.viewer.post_message(LogScreen.Line(line))  # thread-safe: the writer thread logs too
+            self.viewer.post_message(LogScreen.Lines(lines))  # thread-safe: any thread may log
 
 
 class LogScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,ctrl+l", "dismiss", "Close")]
 
     @dataclass
-    class Line(Message):
-        text: str
+    class Lines(Message):
+        lines: list[str]
 
     def __init__(self, buffer: LogBuffer) -> None:
         super().__init__()
@@ -54,5 +54,5 @@ class LogScreen(ModalScreen[None]):
     def on_unmount(self) -> None:
         self._buffer.viewer = None
 
-    def on_log_screen_line(self, message: Line) -> None:
-        self.query_one(Log).write_line(message.text)
+    def on_log_screen_lines(self, message: Lines) -> None:
+        self.query_one(Log).write_lines(message.lines)
