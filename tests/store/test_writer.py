@@ -108,6 +108,17 @@ async def test_a_batch_waits_for_a_lock_held_elsewhere(writer: BatchWriter, tmp_
     assert contacts(tmp_path) == ["other", "ours"]
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+async def test_the_writer_process_outlives_a_stop_signal(writer: BatchWriter, signum: int) -> None:
+    """Ctrl+C and systemd's stop reach every process of the group: the queue must still be committed."""
+    first = writer.process_id
+    os.kill(first or 0, signum)
+    await asyncio.sleep(0.2)
+
+    assert await writer.submit(add_contact, "after the signal") > 0
+    assert writer.process_id == first
+
+
 async def test_a_killed_writer_process_is_replaced(writer: BatchWriter, tmp_path: Path) -> None:
     """Killed between batches, or during one: that batch fails (its outcome unknown), the next commits."""
     first = writer.process_id

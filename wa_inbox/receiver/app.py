@@ -79,7 +79,6 @@ def _freeze_start_up_heap() -> None:
     """Exempt what start-up allocated (the twilio SDK, phonenumbers' tables, Starlette, ...) from the
     cyclic garbage collector: none of it is garbage, and each full collection walked all of it with
     the event loop stopped, 30 to 50 ms under load, which made most of the receiver's p99 latency."""
-    gc.collect()
     gc.freeze()
 
 

@@ -13,6 +13,7 @@ raised, or `(None, error)` when the transaction as a whole failed and nothing of
 from __future__ import annotations
 
 import pickle
+import signal
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -44,7 +45,13 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def serve(path: Path, pipe: Connection, sys_path: list[str]) -> None:
-    """Run until the store closes its end of the pipe (or its process dies), then close the database."""
+    """Run until the store closes its end of the pipe (or its process dies), then close the database.
+
+    Ctrl+C in a terminal and systemd's stop signal the whole group of processes; the store, stopping,
+    still commits what is queued, so this process leaves its ending to the store.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.path.extend(entry for entry in sys_path if entry not in sys.path)  # commands are found by name
     try:
         conn = connect(path)
