@@ -7,6 +7,8 @@ import asyncio
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -141,3 +143,17 @@ async def test_a_killed_writer_process_is_replaced(writer: BatchWriter, tmp_path
 
     assert await writer.submit(add_contact, "and again") > 0
     assert contacts(tmp_path) == ["after a kill", "and again"]
+
+
+def test_a_program_that_never_closes_its_store_still_exits(tmp_path: Path) -> None:
+    """The writer process ignores stop signals, so it must hear of its parent's exit some other way."""
+    script = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from wa_inbox.store.sqlite import SqliteStore\n"
+        "asyncio.run(SqliteStore.open(Path(sys.argv[1])))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "w.db")], timeout=60, capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr

@@ -10,9 +10,11 @@ when the pipe is readable.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import multiprocessing
 import pickle
 import sys
+import weakref
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -31,11 +33,24 @@ class WriterGone(Exception):
     """The writer process ended while a batch was with it: that batch's outcome is unknown."""
 
 
+_open_pipes: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+
 def _context() -> multiprocessing.context.BaseContext:
     """Forkserver: a clean child (no copy of the parent's threads), and cheap after the first."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([committer.__name__])
     return context
+
+
+def _hang_up_all() -> None:
+    """At exit, end the writer processes of stores never closed (a crash, an interrupt).
+
+    They ignore stop signals and end when their pipe closes; multiprocessing's own exit handler waits
+    for them, and runs after this one (exit handlers run last registered, first run).
+    """
+    for pipe in list(_open_pipes):
+        pipe.close()
 
 
 class BatchWriter:
@@ -140,6 +155,10 @@ class BatchWriter:
         )
         await asyncio.to_thread(process.start)  # the first start launches the fork server
         theirs.close()
+        if not _open_pipes:
+            atexit.unregister(_hang_up_all)
+            atexit.register(_hang_up_all)  # after multiprocessing's, which Process.start registered
+        _open_pipes.add(ours)
         self._process, self._pipe = process, ours
         self._loop.add_reader(ours.fileno(), self._on_readable)
         failure = pickle.loads(await self._answer())
