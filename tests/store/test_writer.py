@@ -157,3 +157,32 @@ def test_a_program_that_never_closes_its_store_still_exits(tmp_path: Path) -> No
         [sys.executable, "-c", script, str(tmp_path / "w.db")], timeout=60, capture_output=True, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+STORE_UNDER_TEXTUAL = """
+import asyncio, sys
+from pathlib import Path
+from wa_inbox.store.sqlite import SqliteStore
+from wa_inbox.store.writer import start_fork_server
+if sys.argv[2] == "started-first":
+    start_fork_server()  # as `wa-inbox` does before the app runs
+
+class Captured:  # Textual's stand-in for sys.stderr while an app runs: no file number
+    def write(self, text): return len(text)
+    def flush(self): pass
+    def fileno(self): return -1
+
+sys.stderr = Captured()
+async def main():
+    store = await SqliteStore.open(Path(sys.argv[1]))
+    await store.close()
+asyncio.run(main())
+print("opened")
+"""
+
+
+@pytest.mark.parametrize("start", ["started-first", "not-started"])
+def test_stores_open_inside_a_textual_app_once_the_fork_server_runs(tmp_path: Path, start: str) -> None:
+    command = [sys.executable, "-c", STORE_UNDER_TEXTUAL, str(tmp_path / "w.db"), start]
+    done = subprocess.run(command, timeout=60, capture_output=True, text=True, check=False)
+    assert (done.stdout.strip() == "opened") is (start == "started-first"), done.stdout

@@ -91,6 +91,7 @@ def _run_tui(backend: Backend, settings: Settings | None) -> None:
     """The TUI owns the terminal: logs go to a file in the data directory, never to the screen."""
     import textual_image.renderable  # noqa: F401 - asks the terminal for its graphics before Textual owns it
 
+    from wa_inbox.store.writer import start_fork_server
     from wa_inbox.tui.app import InboxApp
 
     log_dir = platformdirs.user_log_path("wa-inbox")
@@ -99,6 +100,7 @@ def _run_tui(backend: Backend, settings: Settings | None) -> None:
     tui = (settings or Settings()).tui
     app = InboxApp(backend, bell=tui.bell)
     app.set_keymap({"composer.send": tui.send_key, "composer.newline": tui.newline_key})
+    start_fork_server()
     app.run()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import multiprocessing
+import multiprocessing.forkserver
 import pickle
 import sys
 import weakref
@@ -41,6 +42,16 @@ def _context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([committer.__name__])
     return context
+
+
+def start_fork_server() -> None:
+    """Start the process writer processes are forked from, before Textual takes over `sys.stderr`.
+
+    Its first start hands our stderr on by file number; Textual's stand-in has none, and the start
+    then fails. Once it runs, later stores start their writer processes without it.
+    """
+    _context()
+    multiprocessing.forkserver.ensure_running()
 
 
 def _hang_up_all() -> None:
