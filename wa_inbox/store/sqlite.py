@@ -1,4 +1,4 @@
-"""The SQLite store: WAL, `synchronous=FULL`, one group-committing writer, aiosqlite for reads."""
+"""The SQLite store: WAL, `synchronous=FULL`, one group-committing writer process, aiosqlite for reads."""
 
 from __future__ import annotations
 
