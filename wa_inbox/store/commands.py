@@ -1,4 +1,5 @@
-"""The writes the store submits, each run in the writer process as `command(conn, seq, *args)`.
+"""The writes the store submits that are not a single step of `writes` taking the change number
+second; each runs in the writer process as `command(conn, seq, *args)`, as those steps do.
 
 A command and its arguments cross to that process pickled, once per write: the two webhook commands
 take plain tuples (`request`, `status_fields`), which pickle several times faster than the domain's
@@ -69,14 +70,9 @@ def ingest_inbound(
     source = f"keyword {msg.body.strip()!r}"
     changed = writes.set_opt_state(conn, msg.from_addr, opt_action, source, msg.sid, now, seq)
     if changed and confirmation:
-        writes.queue_outbound(
-            conn,
-            Draft(to=msg.from_addr, body=confirmation),
-            idempotency_key=f"opt-confirmation:{msg.sid}",
-            now=now,
-            seq=seq,
-            opt_confirmation=opt_action is OptAction.STOP,
-        )
+        draft = Draft(to=msg.from_addr, body=confirmation)
+        key = f"opt-confirmation:{msg.sid}"
+        writes.queue_outbound(conn, seq, draft, key, now, opt_confirmation=opt_action is OptAction.STOP)
     return True
 
 
@@ -88,57 +84,11 @@ def nothing(conn: sqlite3.Connection, seq: int) -> None:
     """Changes nothing, yet its batch commits: the health check's proof that commits go through."""
 
 
-def queue_draft(
-    conn: sqlite3.Connection, seq: int, draft: Draft, idempotency_key: str, now: str
-) -> int | None:
-    return writes.queue_outbound(conn, draft, idempotency_key=idempotency_key, now=now, seq=seq)
-
-
-def claim_unsent(
-    conn: sqlite3.Connection, seq: int, limit: int, now: str, message_id: int | None
-) -> list[int]:
-    return writes.claim_unsent(conn, limit, now, seq, message_id)
-
-
-def record_accepted(
-    conn: sqlite3.Connection,
-    seq: int,
-    message_id: int,
-    sid: str,
-    status: str,
-    from_addr: str | None,
-    messaging_service_sid: str | None,
-    now: str,
-) -> None:
-    writes.record_accepted(
-        conn,
-        message_id,
-        sid=sid,
-        status=status,
-        from_addr=from_addr,
-        messaging_service_sid=messaging_service_sid,
-        now=now,
-        seq=seq,
-    )
-
-
-def record_failed(
-    conn: sqlite3.Connection, seq: int, message_id: int, error_code: int | None, error_message: str, now: str
-) -> None:
-    writes.record_failed(
-        conn, message_id, error_code=error_code, error_message=error_message, now=now, seq=seq
-    )
-
-
 def set_opt_state(
     conn: sqlite3.Connection, seq: int, address: str, action: OptAction, source: str, now: str
 ) -> bool:
     writes.ensure_contact(conn, address, now)
     return writes.set_opt_state(conn, address, action, source, None, now, seq)
-
-
-def mark_read(conn: sqlite3.Connection, seq: int, address: str, now: str) -> int:
-    return writes.mark_read(conn, address, now, seq)
 
 
 def add_hosted_file(conn: sqlite3.Connection, seq: int, hosted: HostedFile, now: str) -> None:
@@ -147,18 +97,6 @@ def add_hosted_file(conn: sqlite3.Connection, seq: int, hosted: HostedFile, now:
 
 def claim_media(conn: sqlite3.Connection, seq: int, limit: int, now: str, lease_until: str) -> list[int]:
     return writes.claim_media(conn, limit, now, lease_until)
-
-
-def record_media_downloaded(
-    conn: sqlite3.Connection, seq: int, media_id: int, local_path: str, size_bytes: int, now: str
-) -> None:
-    writes.record_media_downloaded(conn, media_id, local_path, size_bytes, now, seq)
-
-
-def record_media_failed(
-    conn: sqlite3.Connection, seq: int, media_id: int, error: str, retry_at: str | None
-) -> None:
-    writes.record_media_failed(conn, media_id, error, retry_at, seq)
 
 
 def replace_templates(conn: sqlite3.Connection, seq: int, synced: Sequence[TemplateInfo], now: str) -> None:

@@ -24,7 +24,7 @@ from wa_inbox.domain.models import (
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
-from wa_inbox.store import commands, reads, templates
+from wa_inbox.store import commands, reads, templates, writes
 from wa_inbox.store.codec import ts
 from wa_inbox.store.committer import BUSY_TIMEOUT_MS
 from wa_inbox.store.reads import MessageQuery
@@ -117,12 +117,12 @@ class SqliteStore:
     async def queue_draft(self, draft: Draft, idempotency_key: str) -> int | None:
         """Queue a message for the sender; None when this key was queued before (a repeated submit)."""
         now = ts(self._clock())
-        return await self._writer.submit(commands.queue_draft, draft, idempotency_key, now)
+        return await self._writer.submit(writes.queue_outbound, draft, idempotency_key, now)
 
     async def claim_unsent(self, limit: int, message_id: int | None = None) -> list[OutboundJob]:
         """Mark up to `limit` pending messages (only `message_id`, if given) as being sent, durably."""
         now = ts(self._clock())
-        ids = await self._writer.submit(commands.claim_unsent, limit, now, message_id)
+        ids = await self._writer.submit(writes.claim_unsent, limit, now, message_id)
         if not ids:
             return []
         return await reads.outbound_jobs(self._db, f"id IN ({','.join('?' * len(ids))})", ids)
@@ -136,19 +136,19 @@ class SqliteStore:
     ) -> None:
         now = ts(self._clock())
         await self._writer.submit(
-            commands.record_accepted, message_id, sid, status, from_addr, messaging_service_sid, now
+            writes.record_accepted, message_id, sid, status, from_addr, messaging_service_sid, now
         )
 
     async def record_failed(self, message_id: int, error_code: int | None, error_message: str) -> None:
         now = ts(self._clock())
-        await self._writer.submit(commands.record_failed, message_id, error_code, error_message, now)
+        await self._writer.submit(writes.record_failed, message_id, error_code, error_message, now)
 
     async def set_opt_state(self, address: str, action: OptAction, source: str) -> bool:
         """Opt a contact out or in by hand or from a Twilio error, with an audit row; False if unchanged."""
         return await self._writer.submit(commands.set_opt_state, address, action, source, ts(self._clock()))
 
     async def mark_read(self, address: str) -> int:
-        return await self._writer.submit(commands.mark_read, address, ts(self._clock()))
+        return await self._writer.submit(writes.mark_read, address, ts(self._clock()))
 
     async def claimed_sids(self, sids: Sequence[str]) -> set[str]:
         return await reads.claimed_sids(self._db, sids) if sids else set()
@@ -170,13 +170,13 @@ class SqliteStore:
 
     async def record_media_downloaded(self, media_id: int, local_path: str, size_bytes: int) -> None:
         await self._writer.submit(
-            commands.record_media_downloaded, media_id, local_path, size_bytes, ts(self._clock())
+            writes.record_media_downloaded, media_id, local_path, size_bytes, ts(self._clock())
         )
 
     async def record_media_failed(self, media_id: int, error: str, retry_after: timedelta | None) -> None:
         """A failed try: retried after `retry_after`, or never again when it is None."""
         retry_at = ts(self._clock() + retry_after) if retry_after is not None else None
-        await self._writer.submit(commands.record_media_failed, media_id, error, retry_at)
+        await self._writer.submit(writes.record_media_failed, media_id, error, retry_at)
 
     # --- templates ------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Write transactions' steps, run by the writer inside the batch transaction it opened.
 
 Every function here takes the open `sqlite3.Connection` and `now` already formatted (once per write,
-not once per column: it showed in the ingest profile), never commits, and returns plain values.
+not once per column: it showed in the ingest profile), never commits, and returns plain values. Those
+the store submits whole take the batch's change number second, as commands do (see `commands`).
 """
 
 from __future__ import annotations
@@ -142,11 +143,10 @@ def set_opt_state(
 
 def queue_outbound(
     conn: sqlite3.Connection,
+    seq: int,
     draft: Draft,
-    *,
     idempotency_key: str,
     now: str,
-    seq: int,
     opt_confirmation: bool = False,
 ) -> int | None:
     """Queue a message in local state `pending` for the sender; None if that key was queued before."""
@@ -194,7 +194,7 @@ def _insert_media(
 
 
 def claim_unsent(
-    conn: sqlite3.Connection, limit: int, now: str, seq: int, message_id: int | None = None
+    conn: sqlite3.Connection, seq: int, limit: int, now: str, message_id: int | None = None
 ) -> list[int]:
     """Move pending messages (or just `message_id`) to `sending` before any request leaves.
 
@@ -212,14 +212,13 @@ def claim_unsent(
 
 def record_accepted(
     conn: sqlite3.Connection,
+    seq: int,
     message_id: int,
-    *,
     sid: str,
     status: str,
     from_addr: str | None,
     messaging_service_sid: str | None,
     now: str,
-    seq: int,
 ) -> None:
     """Give the row Twilio's SID. Callbacks may have beaten the response here: fold their row in."""
     rank = status_rules.rank(status)
@@ -250,13 +249,7 @@ def record_accepted(
 
 
 def record_failed(
-    conn: sqlite3.Connection,
-    message_id: int,
-    *,
-    error_code: int | None,
-    error_message: str,
-    now: str,
-    seq: int,
+    conn: sqlite3.Connection, seq: int, message_id: int, error_code: int | None, error_message: str, now: str
 ) -> None:
     conn.execute(
         "UPDATE messages SET status = 'failed', status_rank = ?, error_code = ?, error_message = ?,"
@@ -336,7 +329,7 @@ def _insert_placeholder(conn: sqlite3.Connection, update: StatusUpdate, now: str
     )
 
 
-def mark_read(conn: sqlite3.Connection, address: str, now: str, seq: int) -> int:
+def mark_read(conn: sqlite3.Connection, seq: int, address: str, now: str) -> int:
     """The agent opened the conversation: its inbound messages are read."""
     return conn.execute(
         "UPDATE messages SET read_by_agent_at = ?, change_seq = ?"
@@ -369,7 +362,7 @@ def claim_media(conn: sqlite3.Connection, limit: int, now: str, lease_until: str
 
 
 def record_media_downloaded(
-    conn: sqlite3.Connection, media_id: int, local_path: str, size_bytes: int, now: str, seq: int
+    conn: sqlite3.Connection, seq: int, media_id: int, local_path: str, size_bytes: int, now: str
 ) -> None:
     conn.execute(
         "UPDATE media SET local_path = ?, size_bytes = ?, fetched_at = ?, next_attempt_at = NULL,"
@@ -380,7 +373,7 @@ def record_media_downloaded(
 
 
 def record_media_failed(
-    conn: sqlite3.Connection, media_id: int, error: str, retry_at: str | None, seq: int
+    conn: sqlite3.Connection, seq: int, media_id: int, error: str, retry_at: str | None
 ) -> None:
     """Note why a try failed; without `retry_at`, give up, which the screen then shows."""
     conn.execute(
