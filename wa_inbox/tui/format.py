@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.style import StyleType
+from rich.text import Text
+
 from wa_inbox.domain import window
 from wa_inbox.domain.models import Contact, Direction, MediaRef, Message
 
@@ -20,6 +23,48 @@ TICKS = {
 }
 FAILED = frozenset({"failed", "undelivered", "canceled"})
 AMBER_BELOW_SECONDS = 2 * 3600
+
+PLAIN_LIMIT = 2000
+"""Characters of an outside string `plain` keeps by default: a 10,000-character name costs no more."""
+SUBSTITUTE = "\u241a"  # ␚, the picture of SUB: "a character was replaced here"
+_INVISIBLE = (
+    "\u061c\u180e\u200b\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\ufff9\ufffa\ufffb"
+    + "".join(map(chr, range(0x202A, 0x202F)))  # bidi embeddings and overrides (U+202E reverses a line)
+    + "".join(map(chr, range(0x2066, 0x2070)))  # bidi isolates, deprecated format characters
+)
+_SAFE: dict[int, str] = {
+    **{code: chr(0x2400 + code) for code in range(0x20)},  # C0 as their pictures: ESC shows as ␛
+    ord("\t"): " ",
+    ord("\n"): "\n",
+    0x7F: "\u2421",  # ␡
+    **{code: SUBSTITUTE for code in range(0x80, 0xA0)},  # C1 (CSI, OSC, NEL, ...)
+    **{ord(char): SUBSTITUTE for char in _INVISIBLE},
+    0x2028: "\n",
+    0x2029: "\n",
+    **{code: SUBSTITUTE for code in range(0xD800, 0xE000)},  # lone surrogates cannot be written out
+}
+_ONE_LINE = {**_SAFE, ord("\n"): " ", 0x2028: " ", 0x2029: " "}
+
+
+def sanitize(text: str, limit: int = PLAIN_LIMIT, *, one_line: bool = False) -> str:
+    """`text` from outside, safe to draw: at most `limit` characters (the last one "…" when cut), control
+    characters (C0 but newline, DEL, C1, so every ANSI escape) and the invisible ones that reorder or hide
+    text (bidi overrides, zero-width spaces) replaced by visible marks, "\\r\\n" read as a line break.
+    `one_line` makes line breaks spaces too. ZWJ and ZWNJ stay: emoji sequences and scripts need them."""
+    if limit <= 0:
+        return ""
+    cut = len(text) > limit
+    text = text[: limit - 1] if cut else text
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    text = text.translate(_ONE_LINE if one_line else _SAFE)
+    return text + "…" if cut else text
+
+
+def plain(text: str, limit: int = PLAIN_LIMIT, *, one_line: bool = False, style: StyleType = "") -> Text:
+    """An outside string (name, body, caption, error, SID, URL, file name) as `Text`: never read as markup,
+    bounded and cleaned by `sanitize`. Use it wherever such a string reaches the screen."""
+    return Text(sanitize(text, limit, one_line=one_line), style=style, end="")
 
 
 def tick(message: Message) -> str:
