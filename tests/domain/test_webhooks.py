@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wa_inbox.domain.addresses import to_whatsapp
-from wa_inbox.domain.webhooks import MalformedWebhook, parse_status
+from wa_inbox.domain.webhooks import MalformedWebhook, parse_inbound, parse_status
 
 SID = "SM" + "c" * 32
 
@@ -32,3 +32,22 @@ def test_other_spellings_are_normalised() -> None:
 def test_what_is_no_number_is_malformed(address: str) -> None:
     with pytest.raises(MalformedWebhook, match="To is not a WhatsApp address"):
         parse_status(status(To=address))
+
+
+def inbound(**fields: str) -> dict[str, list[str]]:
+    base = {"MessageSid": SID, "From": "whatsapp:+5511987654321", "To": "whatsapp:+14155238886"}
+    return {k: [v] for k, v in {**base, "ReferralNumMedia": "0", **fields}.items()}
+
+
+def test_referral_num_media_alone_is_no_referral() -> None:
+    assert parse_inbound(inbound()).referral == {}
+    assert parse_inbound(inbound(ReferralSourceType="ad", ReferralCtwaClid="ARA")).referral == {}
+
+
+@pytest.mark.parametrize(
+    "source", ["ReferralSourceId", "ReferralSourceUrl", "ReferralBody", "ReferralHeadline"]
+)
+def test_a_message_from_an_ad_keeps_every_referral_field(source: str) -> None:
+    referral = parse_inbound(inbound(**{source: "x", "ReferralCtwaClid": "ARA"})).referral
+
+    assert referral == {"ReferralNumMedia": "0", source: "x", "ReferralCtwaClid": "ARA"}

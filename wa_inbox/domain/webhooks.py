@@ -12,6 +12,8 @@ from wa_inbox.domain.addresses import InvalidAddress, to_whatsapp
 from wa_inbox.domain.models import Form, InboundMessage, Location, MediaRef, StatusUpdate
 
 _REFERRAL_PREFIX = "Referral"
+_REFERRAL_SOURCES = ("ReferralSourceId", "ReferralSourceUrl", "ReferralBody", "ReferralHeadline")
+"""What only a message from an ad (click-to-WhatsApp) carries; `ReferralNumMedia=0` comes on every one."""
 _CANONICAL = re.compile(r"whatsapp:\+[1-9][0-9]{6,14}")
 """How Twilio writes every WhatsApp address it sends: already `to_whatsapp`'s output, so kept as is."""
 
@@ -35,7 +37,7 @@ def parse_inbound(form: Form) -> InboundMessage:
         location=_location(form),
         button_text=_get(form, "ButtonText"),
         button_payload=_get(form, "ButtonPayload"),
-        referral={k: v[0] for k, v in form.items() if k.startswith(_REFERRAL_PREFIX) and v},
+        referral=_referral(form),
         replied_to_sid=_get(form, "OriginalRepliedMessageSid"),
         forwarded=_get(form, "Forwarded") == "true",
         frequently_forwarded=_get(form, "FrequentlyForwarded") == "true",
@@ -108,6 +110,13 @@ def _media(form: Form) -> tuple[MediaRef, ...]:
         content_type = _get(form, f"MediaContentType{index}") or "application/octet-stream"
         refs.append(MediaRef(index, url, content_type))
     return tuple(refs)
+
+
+def _referral(form: Form) -> dict[str, str]:
+    """The ad's fields, when the message came from one; otherwise none, though Twilio sends some."""
+    if not any(_get(form, key) for key in _REFERRAL_SOURCES):
+        return {}
+    return {k: v[0] for k, v in form.items() if k.startswith(_REFERRAL_PREFIX) and v}
 
 
 def _location(form: Form) -> Location | None:

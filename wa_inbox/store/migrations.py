@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -180,15 +181,31 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX webhook_log_rejections ON webhook_log (id) WHERE verdict NOT IN ('accepted', 'duplicate')
         """,
     ),
+    (
+        "006_referrals_only_from_ads",
+        # Twilio sends `ReferralNumMedia=0` on every WhatsApp inbound, and every message was stored as
+        # if it came from an ad. Only one with a source (id, URL, body or headline) did.
+        """
+        UPDATE messages SET referral = NULL
+        WHERE referral IS NOT NULL
+            AND COALESCE(json_extract(referral, '$.ReferralSourceId'), '') = ''
+            AND COALESCE(json_extract(referral, '$.ReferralSourceUrl'), '') = ''
+            AND COALESCE(json_extract(referral, '$.ReferralBody'), '') = ''
+            AND COALESCE(json_extract(referral, '$.ReferralHeadline'), '') = ''
+        """,
+    ),
 ]
 
 
-def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply every step not yet recorded; returns the names applied."""
+def migrate(conn: sqlite3.Connection, steps: Sequence[tuple[str, str]] = MIGRATIONS) -> list[str]:
+    """Apply every step not yet recorded; returns the names applied.
+
+    `steps` is for tests, which build a database as an older version left it with `MIGRATIONS[:k]`.
+    """
     conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {name for (name,) in conn.execute("SELECT name FROM migrations")}
     applied = []
-    for name, script in MIGRATIONS:
+    for name, script in steps:
         if name not in done:
             _apply(conn, name, script)
             applied.append(name)

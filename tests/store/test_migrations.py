@@ -1,0 +1,50 @@
+"""Migrations on databases an older version left: each step fixes what that version wrote."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from wa_inbox.store.migrations import MIGRATIONS, migrate
+from wa_inbox.store.sqlite import SqliteStore
+
+ANA = "whatsapp:+5511987654321"
+T = "2025-06-02T09:00:00.000000Z"
+
+
+def older(path: Path, before: str) -> sqlite3.Connection:
+    """A database as the version without step `before` (and the steps after it) left it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, MIGRATIONS[: [name for name, _ in MIGRATIONS].index(before)])
+    conn.execute("INSERT INTO contacts (address, created_at) VALUES (?, ?)", (ANA, T))
+    return conn
+
+
+def old_inbound(conn: sqlite3.Connection, n: int, referral: dict[str, str] | None) -> None:
+    conn.execute(
+        "INSERT INTO messages (sid, direction, contact_address, body, referral, status, status_rank,"
+        " created_at, updated_at) VALUES (?, 'in', ?, 'hi', ?, 'received', 0, ?, ?)",
+        (f"SM{n:032x}", ANA, json.dumps(referral) if referral is not None else None, T, T),
+    )
+
+
+async def test_referrals_without_a_source_are_dropped(tmp_path: Path) -> None:
+    ad = {"ReferralNumMedia": "0", "ReferralSourceUrl": "https://fb.me/xyz", "ReferralSourceType": "ad"}
+    with older(tmp_path / "inbox.db", "006_referrals_only_from_ads") as conn:
+        old_inbound(conn, 1, {"ReferralNumMedia": "0"})  # what every plain message was stored with
+        old_inbound(conn, 2, {"ReferralNumMedia": "0", "ReferralSourceType": "ad", "ReferralBody": ""})
+        old_inbound(conn, 3, ad)
+        old_inbound(conn, 4, None)
+    conn.close()
+
+    store = await SqliteStore.open(tmp_path / "inbox.db")
+    try:
+        messages = await store.thread_page(ANA)
+    finally:
+        await store.close()
+
+    assert [m.referral for m in messages] == [{}, {}, ad, {}]
+    with sqlite3.connect(tmp_path / "inbox.db") as conn:
+        rows = conn.execute("SELECT referral IS NULL FROM messages ORDER BY id").fetchall()
+    assert rows == [(1,), (1,), (0,), (1,)]
