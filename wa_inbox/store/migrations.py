@@ -194,6 +194,18 @@ MIGRATIONS: list[tuple[str, str]] = [
             AND COALESCE(json_extract(referral, '$.ReferralHeadline'), '') = ''
         """,
     ),
+    (
+        "007_drafts",
+        # One unsent text per conversation, kept across restarts. No change_seq: a draft is not news
+        # for other screens (see `writes.save_draft`).
+        """
+        CREATE TABLE drafts (
+            contact_address TEXT PRIMARY KEY REFERENCES contacts (address),
+            body TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """,
+    ),
 ]
 
 

@@ -158,6 +158,16 @@ async def list_conversations(
     return [_conversation(row, by_id.get(row[8])) for row in rows]
 
 
+async def get_draft(db: aiosqlite.Connection, address: str) -> str:
+    rows = list(await db.execute_fetchall("SELECT body FROM drafts WHERE contact_address = ?", [address]))
+    return str(rows[0][0]) if rows else ""
+
+
+async def count_drafts(db: aiosqlite.Connection) -> int:
+    rows = list(await db.execute_fetchall("SELECT COUNT(*) FROM drafts"))
+    return int(rows[0][0])
+
+
 _JOB_COLUMNS = """id, to_addr, body, template_sid, template_variables, opt_confirmation, created_at,
     sending_started_at, attempts"""
 

@@ -153,6 +153,17 @@ class SqliteStore:
     async def claimed_sids(self, sids: Sequence[str]) -> set[str]:
         return await reads.claimed_sids(self._db, sids) if sids else set()
 
+    # --- drafts ---------------------------------------------------------------------------------
+
+    async def save_draft(self, address: str, body: str) -> None:
+        await self._writer.submit(writes.save_draft, address, body, ts(self._clock()))
+
+    async def get_draft(self, address: str) -> str:
+        return await reads.get_draft(self._db, address)
+
+    async def count_drafts(self) -> int:
+        return await reads.count_drafts(self._db)
+
     # --- media ----------------------------------------------------------------------------------
 
     async def add_hosted_file(self, hosted: HostedFile) -> None:

@@ -338,6 +338,22 @@ def mark_read(conn: sqlite3.Connection, seq: int, address: str, now: str) -> int
     ).rowcount
 
 
+def save_draft(conn: sqlite3.Connection, seq: int, address: str, body: str, now: str) -> None:
+    """Keep the composer's unsent text for `address`; a blank one deletes the draft.
+
+    Not in the change feed (no `change_seq` is set): a draft is typed often, and another agent's
+    screen has nothing to redraw for it. The batch's sequence number still moves, as for any write.
+    """
+    if not body.strip():
+        conn.execute("DELETE FROM drafts WHERE contact_address = ?", (address,))
+        return
+    conn.execute(
+        "INSERT INTO drafts (contact_address, body, updated_at) VALUES (?, ?, ?) ON CONFLICT"
+        " (contact_address) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+        (address, body, now),
+    )
+
+
 def add_hosted_file(conn: sqlite3.Connection, hosted: HostedFile, now: str) -> None:
     conn.execute(
         "INSERT INTO media_files (id, path, filename, content_type, size_bytes, created_at)"
