@@ -1,0 +1,111 @@
+"""The inbox as a person sees it on a real terminal: `wa-inbox demo` started, its screen read, its database.
+
+Everything here reads the screen (pyte's cells), never the app's objects: these tests must hold whatever
+widgets the inbox is built from.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.support.terminal import Terminal
+from wa_inbox.demo import SEEDS
+
+ANA, BEN, CHLOE, DEV = SEEDS
+QUIET = 3600.0
+"""A pace at which no simulated customer writes during a test (the first one waits pace x 0.5-1.5)."""
+STREAM = 0.3
+"""A pace at which customers write about three times a second."""
+PANE = "▕"
+"""The border between the conversation list and the thread."""
+
+Spawn = Callable[..., Terminal]
+
+
+def start_demo(spawn: Spawn, db: Path, pace: float = QUIET, columns: int = 100, rows: int = 30) -> Terminal:
+    """`wa-inbox demo` on `db`, once the four seeded conversations are on screen."""
+    terminal = spawn("demo", "--db", str(db), "--pace", str(pace), columns=columns, rows=rows)
+    terminal.wait_for(lambda: all(seed.name in terminal.screen_text() for seed in SEEDS), timeout=20)
+    return terminal
+
+
+def list_part(line: str) -> str:
+    """The conversation list's share of a screen line (all of it where there is no thread pane)."""
+    return line.split(PANE, 1)[0]
+
+
+def row_of(terminal: Terminal, name: str) -> str:
+    """The conversation list's row showing `name`."""
+    rows = [list_part(line) for line in terminal.lines() if name in list_part(line)]
+    assert rows, f"{name} is not in the conversation list:\n{terminal.dump()}"
+    return rows[0]
+
+
+def cursor_row(terminal: Terminal) -> int | None:
+    """The screen line of the list's cursor: the one line between the status line and the footer whose
+    first cell has a background of its own (the list's other rows, filled or blank, share the list's)."""
+    body = range(1, terminal.rows - 1)
+    backgrounds = [terminal.background(y) for y in body]
+    lone = [y for y, bg in zip(body, backgrounds, strict=True) if backgrounds.count(bg) == 1]
+    return lone[0] if len(lone) == 1 else None
+
+
+def highlighted(terminal: Terminal) -> str | None:
+    """The list row with the cursor, as drawn."""
+    y = cursor_row(terminal)
+    return None if y is None else list_part(terminal.lines()[y])
+
+
+def is_highlighted(terminal: Terminal, name: str) -> bool:
+    return name in (highlighted(terminal) or "")
+
+
+def move_to(terminal: Terminal, name: str) -> None:
+    """Arrow keys, one burst each (as a person presses them), until `name` is highlighted."""
+    for _ in range(40):
+        if is_highlighted(terminal, name):
+            return
+        here = cursor_row(terminal) or 0
+        there = next(y for y, line in enumerate(terminal.lines()) if name in list_part(line))
+        terminal.keys("down" if there > here else "up")
+        terminal.wait_for(lambda here=here: cursor_row(terminal) != here, timeout=5)
+    raise AssertionError(f"could not move to {name}:\n{terminal.dump()}")
+
+
+def composer_text(terminal: Terminal) -> str:
+    """What the composer box (the last ╭…╰ box on screen) shows, its lines joined by newlines."""
+    lines = terminal.lines()
+    tops = [y for y, line in enumerate(lines) if "╭" in line]
+    assert tops, f"no composer on screen:\n{terminal.dump()}"
+    top = tops[-1]
+    bottom = next(y for y in range(top + 1, len(lines)) if "╰" in lines[y])
+    column = lines[top].index("╭")
+    inside = [line[column + 1 :].split("│", 1)[0].rstrip() for line in lines[top + 1 : bottom]]
+    return "\n".join(inside).strip("\n")
+
+
+def rows(db: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Read-only, so a test never takes a lock the app's writer needs."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def sent_to(db: Path, address: str) -> list[str]:
+    """Bodies of the agent's messages to `address` that were not seeded by the demo."""
+    seeded = {"Olá Ana! Vou verificar agora.", "Any news on your order?"}
+    bodies = rows(
+        db, "SELECT body FROM messages WHERE direction = 'out' AND contact_address = ? ORDER BY id", address
+    )
+    return [body for (body,) in bodies if body not in seeded]
+
+
+def unread(db: Path) -> set[str]:
+    """Addresses with an inbound message the agent has not seen."""
+    found = rows(
+        db,
+        "SELECT DISTINCT contact_address FROM messages WHERE direction = 'in' AND read_by_agent_at IS NULL",
+    )
+    return {address for (address,) in found}
