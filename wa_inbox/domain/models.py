@@ -161,6 +161,10 @@ class Message:
     created_at: datetime
     updated_at: datetime
     read_by_agent_at: datetime | None
+    replied_to_body: str | None = None
+    """The text of the message this one replies to, when that message is stored here; else None."""
+    template_name: str | None = None
+    """The name of the template at `template_sid`, while the synced templates still have it."""
 
 
 @dataclass(frozen=True, slots=True)

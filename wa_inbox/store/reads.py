@@ -31,7 +31,12 @@ _MESSAGE_COLUMNS = """m.id, m.sid, m.direction, m.contact_address, m.from_addr, 
     m.status, m.error_code, m.error_message, m.message_type, m.latitude, m.longitude,
     m.location_address, m.location_label, m.button_text, m.button_payload, m.referral,
     m.replied_to_sid, m.template_sid, m.template_variables, m.created_at, m.updated_at,
-    m.read_by_agent_at"""
+    m.read_by_agent_at, r.body, t.friendly_name"""
+_LOOKUPS = """LEFT JOIN messages r ON r.sid = m.replied_to_sid
+    LEFT JOIN templates t ON t.sid = m.template_sid"""
+"""What the thread shows beside a message: the text it quotes and its template's name. Both by a unique
+index (messages' sid, templates' primary key), one lookup per message read."""
+_MESSAGES = f"messages m {_LOOKUPS}"
 
 _CONTACT_COLUMNS = """c.address, c.profile_name, c.wa_id, c.last_inbound_at, c.opted_out,
     c.opted_out_at, c.opted_out_source"""
@@ -51,19 +56,21 @@ class MessageQuery:
 async def list_messages(db: aiosqlite.Connection, query: MessageQuery) -> list[Message]:
     clauses, params = _message_filters(query)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages m {where} ORDER BY m.id DESC LIMIT ?"
+    sql = f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} {where} ORDER BY m.id DESC LIMIT ?"
     rows = await db.execute_fetchall(sql, [*params, query.limit])
     return await _with_media(db, rows)
 
 
 async def get_message(db: aiosqlite.Connection, sid: str) -> Message | None:
-    rows = await db.execute_fetchall(f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE sid = ?", [sid])
+    rows = await db.execute_fetchall(f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} WHERE m.sid = ?", [sid])
     messages = await _with_media(db, rows)
     return messages[0] if messages else None
 
 
 async def get_message_by_id(db: aiosqlite.Connection, message_id: int) -> Message | None:
-    rows = await db.execute_fetchall(f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE id = ?", [message_id])
+    rows = await db.execute_fetchall(
+        f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} WHERE m.id = ?", [message_id]
+    )
     messages = await _with_media(db, rows)
     return messages[0] if messages else None
 
@@ -71,7 +78,8 @@ async def get_message_by_id(db: aiosqlite.Connection, message_id: int) -> Messag
 async def messages_changed_since(db: aiosqlite.Connection, seq: int, limit: int) -> list[Message]:
     """The change feed: messages written by batches after `seq`, oldest first."""
     rows = await db.execute_fetchall(
-        f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE change_seq > ? ORDER BY change_seq, id LIMIT ?",
+        f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} WHERE m.change_seq > ?"
+        " ORDER BY m.change_seq, m.id LIMIT ?",
         [seq, limit],
     )
     return await _with_media(db, rows)
@@ -82,8 +90,8 @@ async def thread_page(
 ) -> list[Message]:
     """One page of a conversation, oldest first, ending just before `before_id` (or at the newest)."""
     rows = await db.execute_fetchall(
-        f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE contact_address = ? AND id < ?"
-        " ORDER BY id DESC LIMIT ?",
+        f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} WHERE m.contact_address = ? AND m.id < ?"
+        " ORDER BY m.id DESC LIMIT ?",
         [address, before_id if before_id is not None else 2**63 - 1, limit],
     )
     return list(reversed(await _with_media(db, rows)))
@@ -96,7 +104,7 @@ async def search(db: aiosqlite.Connection, text: str, limit: int) -> list[Messag
         return []
     match = " ".join(f'"{w}"*' for w in words)
     rows = await db.execute_fetchall(
-        f"SELECT {_MESSAGE_COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid"
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid {_LOOKUPS}"
         " WHERE messages_fts MATCH ? ORDER BY m.id DESC LIMIT ?",
         [match, limit],
     )
@@ -152,7 +160,7 @@ async def list_conversations(
     last_ids = [row[8] for row in rows if row[8] is not None]
     marks = ",".join("?" * len(last_ids))
     last = await db.execute_fetchall(
-        f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE id IN ({marks})", last_ids
+        f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} WHERE m.id IN ({marks})", last_ids
     )
     by_id = {message.id: message for message in await _with_media(db, last)}
     return [_conversation(row, by_id.get(row[8])) for row in rows]
@@ -303,6 +311,8 @@ def _message(row: sqlite3.Row, media: tuple[MediaRef, ...]) -> Message:
         created_at=parse_ts(row[21]),  # type: ignore[arg-type]
         updated_at=parse_ts(row[22]),  # type: ignore[arg-type]
         read_by_agent_at=parse_ts(row[23]),
+        replied_to_body=row[24],
+        template_name=row[25],
     )
 
 
