@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -28,7 +27,7 @@ from wa_inbox.domain.addresses import to_whatsapp
 from wa_inbox.domain.models import Message
 from wa_inbox.domain.policy import Attachment, Draft
 from wa_inbox.domain.status import FAILURES
-from wa_inbox.store import Store, open_store
+from wa_inbox.store import open_store
 
 if TYPE_CHECKING:  # imported only by the commands that use them
     from twilio.rest import Client
@@ -128,7 +127,7 @@ async def _send(
     try:
         async with twilio_client(settings) as client:
             if template is not None:
-                draft = await _template_draft(client, store, draft.to, template, variables)
+                draft = await _template_draft(client, draft.to, template, variables)
             for path in files:  # checked, then copied for the receiver to serve, before anything is queued
                 draft = await MediaHost(settings, store).attach(draft, path)
             resync = TemplateSync(client, store).after_error
@@ -144,16 +143,18 @@ async def _send(
     return message
 
 
-async def _template_draft(
-    client: Client, store: Store, to: str, name_or_sid: str, variables: dict[str, str]
-) -> Draft:
-    from wa_inbox.gateway.outbox import Refused
-    from wa_inbox.gateway.templates import find_template, template_refusal
+async def _template_draft(client: Client, to: str, name_or_sid: str, variables: dict[str, str]) -> Draft:
+    """The template as Twilio has it now; its approval goes with the draft, for the policy to judge."""
+    from wa_inbox.gateway.templates import find_template
 
     template = await find_template(client, name_or_sid)
-    if reason := template_refusal(template, await store.get_contact(to), datetime.now(UTC)):
-        raise Refused(reason)
-    return Draft(to, content_sid=template.sid, content_variables=variables)
+    return Draft(
+        to,
+        content_sid=template.sid,
+        content_variables=variables,
+        template_name=template.name,
+        template_approval=template.approval,
+    )
 
 
 def _check_sent(message: Message) -> None:

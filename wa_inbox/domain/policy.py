@@ -1,16 +1,20 @@
 """May this be sent now? The rules Twilio and WhatsApp would enforce, checked before any request leaves.
 
-Each refusal is one sentence for the agent, saying what is wrong and what they can do instead.
+Each refusal is one sentence for the agent, saying what is wrong and what they can do instead. This is
+the one place the rules live: the send (`refusal`), the template picker (`sendable`) and the banner
+over a conversation (`standing_refusal`) all ask `refusal`, so what is offered or announced is what a
+send would do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from wa_inbox.domain import window
 from wa_inbox.domain.models import Contact
+from wa_inbox.domain.templates import APPROVED, TemplateInfo
 
 MAX_BODY_CHARS = 1600
 MAX_MEDIA_PER_MESSAGE = 1
@@ -37,10 +41,27 @@ class Draft:
     content_variables: Mapping[str, str] = field(default_factory=dict)
     preview: str = ""
     """For a template, the text as rendered here: kept in the inbox, never sent (Twilio renders it)."""
+    template_name: str | None = None
+    template_approval: str | None = None
+    """WhatsApp's verdict on the template ("approved", "pending", …) as the sender knows it; None when
+    it was given by SID unchecked, and Twilio judges it."""
 
     @property
     def is_template(self) -> bool:
         return self.content_sid is not None
+
+
+def template_draft(to: str, template: TemplateInfo, values: Mapping[str, str] | None = None) -> Draft:
+    """A draft sending `template` with its variables `values`, carrying what `refusal` checks of it."""
+    values = dict(values or {})
+    return Draft(
+        to,
+        content_sid=template.sid,
+        content_variables=values,
+        preview=template.render(values),
+        template_name=template.name,
+        template_approval=template.approval,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +76,10 @@ class Limits:
 
 
 def refusal(draft: Draft, contact: Contact | None, now: datetime, limits: Limits) -> str | None:
-    """The reason this draft must not be sent, or None when Twilio would accept it."""
+    """The reason this draft must not be sent, or None when Twilio would accept it.
+
+    An opt-out is checked before the window, so its sentence (never "use a template") comes first.
+    """
     checks = (
         _shape(draft),
         _opted_out(contact, now, limits.suppression_ttl),
@@ -64,6 +88,43 @@ def refusal(draft: Draft, contact: Contact | None, now: datetime, limits: Limits
         _media(draft, limits),
     )
     return next((reason for reason in checks if reason), None)
+
+
+def sendable(
+    templates: Sequence[TemplateInfo], contact: Contact, now: datetime, limits: Limits
+) -> list[TemplateInfo]:
+    """The templates the picker may offer `contact` now: those `refusal` lets through, in order.
+
+    None to a customer who opted out; inside the window any, outside it only approved ones.
+    """
+    return [t for t in templates if refusal(template_draft(contact.address, t), contact, now, limits) is None]
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Why a text to a contact would be refused right now, whatever the agent writes: the banner's line."""
+
+    reason: str
+    """The very sentence `refusal` gives for a session text."""
+    template_possible: bool
+    """Whether an approved template would still go: True for a closed window, False for an opt-out."""
+
+
+_PROBE_TEXT = "."
+"""Any short text: what `standing_refusal` asks about is the contact, not the text."""
+_PROBE_TEMPLATE = "HX" + "0" * 32
+
+
+def standing_refusal(contact: Contact, now: datetime, limits: Limits) -> Standing | None:
+    """What the banner says before any send: None when a session text would go now.
+
+    Asked of `refusal` itself with probe drafts, so the banner and the send cannot disagree.
+    """
+    reason = refusal(Draft(contact.address, _PROBE_TEXT), contact, now, limits)
+    if reason is None:
+        return None
+    template = Draft(contact.address, content_sid=_PROBE_TEMPLATE, template_approval=APPROVED)
+    return Standing(reason, refusal(template, contact, now, limits) is None)
 
 
 def _who(contact: Contact | None, address: str) -> str:
@@ -97,8 +158,10 @@ def _opted_out(contact: Contact | None, now: datetime, ttl: timedelta | None) ->
 
 def _window(draft: Draft, contact: Contact | None, now: datetime) -> str | None:
     last = contact.last_inbound_at if contact else None
-    if draft.is_template or window.is_open(last, now):
+    if window.is_open(last, now):
         return None
+    if draft.is_template:
+        return _unapproved(draft)
     who = _who(contact, draft.to)
     if last is None:
         return f"Not sent: {who} has never written to you, so only an approved template can start the chat."
@@ -106,6 +169,18 @@ def _window(draft: Draft, contact: Contact | None, now: datetime) -> str | None:
     return (
         f"Not sent: the 24-hour window with {who} closed at {closed:%Y-%m-%d %H:%M} UTC; "
         "only an approved template can be sent until they write again."
+    )
+
+
+def _unapproved(draft: Draft) -> str | None:
+    """Outside the window WhatsApp takes only approved templates (an unchecked one, Twilio judges)."""
+    approval = draft.template_approval
+    if approval is None or approval == APPROVED:
+        return None
+    name = repr(draft.template_name) if draft.template_name else draft.content_sid
+    return (
+        f"Not sent: the template {name} is {approval}, not approved by WhatsApp, and outside the "
+        "24-hour window only an approved template can be sent; pick an approved one."
     )
 
 

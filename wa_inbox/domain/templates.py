@@ -1,6 +1,6 @@
-"""WhatsApp templates (Twilio Content API) as the inbox needs them: what they say and whether they may go.
+"""WhatsApp templates (Twilio Content API) as the inbox needs them: what they say and how they render.
 
-Outside the 24-hour window WhatsApp takes only approved templates; inside it, any template may be sent.
+Whether one may be sent to a customer now is the policy's to say (`policy.refusal`, `policy.sendable`).
 """
 
 from __future__ import annotations
@@ -60,7 +60,10 @@ class TemplateInfo:
 
 
 def sendable(templates: list[TemplateInfo], window_open: bool) -> list[TemplateInfo]:
-    """What the picker may offer: everything inside the window, only approved templates outside it."""
+    """Deprecated: use `policy.sendable`, which also offers nothing to a customer who opted out.
+
+    Kept only until the TUI's template picker calls `policy.sendable`; then it goes.
+    """
     return templates if window_open else [t for t in templates if t.approved]
 
 

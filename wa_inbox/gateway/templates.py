@@ -1,17 +1,14 @@
-"""Templates by the name agents know them by, and whether one may be sent to a contact right now."""
+"""Templates by the name agents know them by, as the Content API lists them."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 
 from twilio.rest import Client
 from twilio.rest.content.v1.content_and_approvals import ContentAndApprovalsInstance
 
-from wa_inbox.domain import window
-from wa_inbox.domain.models import Contact
-from wa_inbox.domain.templates import APPROVED, TemplateInfo
+from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.gateway.outbox import Refused
 
 _CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
@@ -38,17 +35,6 @@ async def find_template(client: Client, name_or_sid: str) -> TemplateRef:
         )
     found = min(named, key=lambda t: not t.approved)  # an approved one, if the name is shared
     return TemplateRef(found.sid, found.name, found.language, found.approval)
-
-
-def template_refusal(template: TemplateRef, contact: Contact | None, now: datetime) -> str | None:
-    """Inside the 24-hour window any template may be sent; outside it WhatsApp takes only approved ones."""
-    last = contact.last_inbound_at if contact else None
-    if template.approval in (None, APPROVED) or window.is_open(last, now):
-        return None
-    return (
-        f"Not sent: the template {template.name!r} is {template.approval}, not approved by WhatsApp, "
-        "and outside the 24-hour window only an approved template can be sent."
-    )
 
 
 def _approval(requests: dict[str, object] | None) -> str:
