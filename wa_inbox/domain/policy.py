@@ -42,6 +42,7 @@ class Draft:
     preview: str = ""
     """For a template, the text as rendered here: kept in the inbox, never sent (Twilio renders it)."""
     template_name: str | None = None
+    """The template's name, for the agent's sentence; None when only its SID is known."""
     template_approval: str | None = None
     """WhatsApp's verdict on the template ("approved", "pending", …) as the sender knows it; None when
     it was given by SID unchecked, and Twilio judges it."""
