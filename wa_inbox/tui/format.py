@@ -1,8 +1,13 @@
-"""How messages, ticks and windows read on screen; plain functions the widgets share."""
+"""How messages, ticks, windows and dates read on screen; plain functions the widgets share.
+
+Every string from outside (names, bodies, captions, errors, SIDs, URLs, file names) reaches the screen
+through `plain`: as `Text`, never parsed as markup, bounded, with its control characters made visible.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta, tzinfo
 
 from rich.style import StyleType
 from rich.text import Text
@@ -67,6 +72,18 @@ def plain(text: str, limit: int = PLAIN_LIMIT, *, one_line: bool = False, style:
     return Text(sanitize(text, limit, one_line=one_line), style=style, end="")
 
 
+ZONE: tzinfo | None = None
+"""The agent's time zone for days and times on screen; None is the system's (`TZ`). Tests may set it."""
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+"""Spelled here, not by `strftime`, so that the locale cannot change a layout measured in cells."""
+PREVIEW_LIMIT = 200
+"""Characters of a body a one-line preview looks at: enough for any row, whatever the body's size."""
+QUOTE_CHARS = 60
+ATTACHED_CHARS = 120
+"""How much of a quoted text, and of an ad's headline or an attachment's detail, a bubble shows."""
+
+
 def tick(message: Message) -> str:
     """The delivery mark of an outbound message; failures carry their code."""
     if message.status in FAILED:
@@ -78,12 +95,43 @@ def display_name(contact: Contact) -> str:
     return contact.profile_name or contact.address.removeprefix("whatsapp:")
 
 
-def preview(message: Message | None) -> str:
-    """One line standing for a message in the conversation list."""
+def preview(message: Message | None, limit: int = PREVIEW_LIMIT) -> str:
+    """One line standing for a message in the conversation list, from at most `limit` characters of
+    its body (still outside text: draw it with `plain`)."""
     if message is None:
         return ""
-    text = " ".join(message.body.split()) or _attachment_label(message)
+    text = " ".join(message.body[:limit].split()) or _attachment_label(message)
     return f"You: {text}" if message.direction is Direction.OUTBOUND else text
+
+
+def local(moment: datetime) -> datetime:
+    """A stored (UTC) time in the agent's zone, `ZONE`."""
+    return moment.astimezone(ZONE)
+
+
+def day_label(day: date, today: date) -> str:
+    """A thread's day separator: "Today", "Yesterday", "Mon 23 Nov", "Mon 23 Nov 2025" in another year."""
+    if day == today:
+        return "Today"
+    if day == today - timedelta(days=1):
+        return "Yesterday"
+    label = f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}"
+    return label if day.year == today.year else f"{label} {day.year}"
+
+
+def when_label(moment: datetime, now: datetime, compact: bool = False) -> str:
+    """When a conversation's last message came, for the list, in the agent's zone: "14:05" today,
+    "Yesterday" ("Yest." compact), "23 Nov" this year, "Nov 2025" ("2025" compact) before. At most 9
+    cells, 6 compact."""
+    when, today = local(moment), local(now).date()
+    day = when.date()
+    if day == today:
+        return f"{when.hour:02d}:{when.minute:02d}"
+    if day == today - timedelta(days=1):
+        return "Yest." if compact else "Yesterday"
+    if day.year == today.year:
+        return f"{day.day} {MONTHS[day.month - 1]}"
+    return str(day.year) if compact else f"{MONTHS[day.month - 1]} {day.year}"
 
 
 def _attachment_label(message: Message) -> str:
@@ -103,31 +151,52 @@ def window_state(last_inbound_at: datetime | None, now: datetime) -> tuple[str, 
     return window.format_remaining(left), level
 
 
-def describe_extras(message: Message) -> list[str]:
-    """The lines under a bubble's text: media, location, button taps, ad referrals, quotes."""
-    lines = [f"📎 {m.content_type}  {_media_state(m)}" for m in message.media]
+def describe_extras(message: Message) -> list[Text]:
+    """The lines under a bubble's text: media, location, button taps, ad referrals, quotes, templates."""
+    lines = [
+        Text.assemble("📎 ", _one_line(m.content_type, ATTACHED_CHARS), "  ", _media_state(m))
+        for m in message.media
+    ]
     if message.location:
         place = message.location.label or message.location.address or ""
-        lines.append(f"📍 {message.location.latitude:.5f}, {message.location.longitude:.5f} {place}".rstrip())
+        where = f"📍 {message.location.latitude:.5f}, {message.location.longitude:.5f}"
+        lines.append(Text.assemble(where, " " if place else "", _one_line(place, ATTACHED_CHARS)))
     if message.button_payload or (message.button_text and message.message_type == "button"):
-        lines.append(f"🔘 tapped “{message.button_text}” ({message.button_payload})")
-    if message.referral:
-        headline = message.referral.get("ReferralHeadline") or message.referral.get("ReferralSourceUrl", "")
-        lines.append(f"📣 from an ad: {headline}")
-    if message.replied_to_sid:
-        lines.append(f"↩ reply to {message.replied_to_sid[:10]}…")
-    if message.template_sid:
-        lines.append(f"📄 template {message.template_sid}")
+        button = _one_line(message.button_text or "", 80)
+        payload = _one_line(message.button_payload or "", 80)
+        lines.append(Text.assemble("🔘 tapped “", button, "” (", payload, ")"))
+    if ad := _ad(message.referral):
+        lines.append(Text.assemble("📣 from an ad: ", _one_line(ad, ATTACHED_CHARS)))
+    if message.replied_to_sid or message.replied_to_body:
+        quote = " ".join((message.replied_to_body or "")[: QUOTE_CHARS * 4].split())
+        what = _one_line(quote, QUOTE_CHARS) if quote else Text("reply to an earlier message")
+        lines.append(Text.assemble("↩ ", what))
+    if message.template_name or message.template_sid:
+        template = message.template_name or message.template_sid or ""
+        lines.append(Text.assemble("📄 template ", _one_line(template, 80)))
     return lines
 
 
-def _media_state(media: MediaRef) -> str:
+def _ad(referral: Mapping[str, str] | None) -> str:
+    """What names the ad a message came from: its headline, source URL or body; "" when none says."""
+    for key in ("ReferralHeadline", "ReferralSourceUrl", "ReferralBody"):
+        value = (referral or {}).get(key) or ""
+        if value.strip():
+            return value.strip()
+    return ""
+
+
+def _one_line(text: str, limit: int) -> Text:
+    return plain(text, limit, one_line=True)
+
+
+def _media_state(media: MediaRef) -> Text:
     """Where an attachment stands: on disk with its size (o opens it), on its way, or given up."""
     if media.local_path:
         size = f"{media.size_bytes / 1000:,.0f} kB · " if media.size_bytes is not None else ""
-        return f"{size}o opens it"
+        return Text(f"{size}o opens it")
     if media.download_error:
-        return f"not downloaded: {media.download_error}"
+        return Text.assemble("not downloaded: ", _one_line(media.download_error, ATTACHED_CHARS))
     if media.url.startswith("http") and "/Media/" in media.url:
-        return "downloading…"
-    return media.url.rsplit("/", 1)[-1]
+        return Text("downloading…")
+    return _one_line(media.url.rsplit("/", 1)[-1], ATTACHED_CHARS)

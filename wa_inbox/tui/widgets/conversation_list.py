@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from rich.console import OverflowMethod
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -17,10 +18,20 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from wa_inbox.domain.models import Conversation, Direction
-from wa_inbox.tui.format import display_name, preview, tick, window_state
+from wa_inbox.tui.format import display_name, plain, preview, tick, when_label, window_state
 
 NAME_WIDTH = 18
-TAIL_WIDTH = 23
+"""A row: `● name  preview  when` then the tail, which always shows: unread count, window, ⊘, tick."""
+NAME_MIN = 14
+"""Room for a whole phone number, the name of a contact without a profile name."""
+PREVIEW_MIN = 8
+WHEN_WIDTH = 9
+WHEN_COMPACT = 6
+UNREAD_WIDTH = 3
+WINDOW_WIDTH = 6
+TICK_WIDTH = 7
+LEAD_WIDTH = 2
+TAIL_WIDTH = 1 + UNREAD_WIDTH + 1 + WINDOW_WIDTH + 1 + 1 + 1 + TICK_WIDTH
 
 
 class ConversationList(ScrollView, can_focus=True):
@@ -142,17 +153,32 @@ class ConversationList(ScrollView, can_focus=True):
         return Strip(segments).adjust_cell_length(width, self._row_style(index))
 
     def _row(self, row: Conversation, is_cursor: bool, width: int) -> Text:
+        """`● name  preview  when  unread window ⊘ tick`: narrower, the preview goes first, then the
+        name shrinks and `when` gets compact; the tail always keeps its place."""
         base = self._row_style_for(row, is_cursor)
-        label, level = window_state(row.contact.last_inbound_at, self._clock())
-        mark = "●" if row.unread_count else " "
-        name = display_name(row.contact)[:NAME_WIDTH].ljust(NAME_WIDTH)
-        text = Text(f"{mark} {name} ", style=base)
-        room = max(0, width - len(text) - TAIL_WIDTH)
-        text.append(preview(row.last_message)[: max(0, room - 1)].ljust(room), style=base)
-        text.append(f"{row.unread_count or '':>3} ", style=base)
-        text.append(f"{label:>6} ", style=base + self._level_style(level))
-        text.append("⊘ " if row.contact.opted_out else "  ", style=base + self._component("opted-out"))
-        text.append(self._last_tick(row).ljust(8), style=base + self._tick_style(row))
+        now = self._clock()
+        label, level = window_state(row.contact.last_inbound_at, now)
+        name_width, preview_width, when_width = _columns(width)
+        text = Text("● " if row.unread_count else "  ", style=base)
+        name = plain(display_name(row.contact), 4 * name_width + 8, one_line=True)
+        text.append_text(_cell(name, name_width))
+        if preview_width:
+            text.append(" ")
+            shown = plain(preview(row.last_message), 4 * preview_width + 8, one_line=True)
+            text.append_text(_cell(shown, preview_width, cut="crop"))
+        if when_width:
+            last = row.last_message
+            when = when_label(last.created_at, now, compact=when_width < WHEN_WIDTH) if last else ""
+            text.append(" ")
+            text.append_text(_cell(Text(when), when_width, right=True))
+        unread = "99+" if row.unread_count > 99 else str(row.unread_count or "")
+        text.append(f" {unread:>{UNREAD_WIDTH}} ")
+        text.append_text(_cell(Text(label, style=self._level_style(level)), WINDOW_WIDTH, right=True))
+        text.append(" ")
+        text.append("⊘" if row.contact.opted_out else " ", style=self._component("opted-out"))
+        text.append(" ")
+        text.append_text(_cell(Text(self._last_tick(row), style=self._tick_style(row)), TICK_WIDTH))
+        text.stylize_before(base)
         return text
 
     def _last_tick(self, row: Conversation) -> str:
@@ -179,6 +205,33 @@ class ConversationList(ScrollView, can_focus=True):
 
     def _component(self, name: str) -> Style:
         return self.get_component_rich_style(f"conversation-list--{name}", partial=True)
+
+
+def _columns(width: int) -> tuple[int, int, int]:
+    """(name, preview, when) widths, 0 for a column left out, so that the row is `width` cells. As the
+    list widens: the name up to a whole phone number, then a compact `when`, the preview, the full
+    `when`, the name up to NAME_WIDTH, and the rest to the preview (without one, to the name)."""
+    name, preview, when = max(0, width - LEAD_WIDTH - TAIL_WIDTH), 0, 0
+    if name >= NAME_MIN + 1 + WHEN_COMPACT:
+        name, when = name - 1 - WHEN_COMPACT, WHEN_COMPACT
+    if when and name >= NAME_MIN + 1 + PREVIEW_MIN:
+        name, preview = name - 1 - PREVIEW_MIN, PREVIEW_MIN
+    if preview and name >= NAME_MIN + WHEN_WIDTH - WHEN_COMPACT:
+        name, when = name - (WHEN_WIDTH - WHEN_COMPACT), WHEN_WIDTH
+    if preview and name > NAME_WIDTH:
+        name, preview = NAME_WIDTH, preview + name - NAME_WIDTH
+    return name, preview, when
+
+
+def _cell(text: Text, width: int, right: bool = False, cut: OverflowMethod = "ellipsis") -> Text:
+    """`text` in exactly `width` cells: cut (with "…" unless `cut` says "crop"), or padded (on the
+    left when `right`)."""
+    text.truncate(width, overflow=cut)
+    if right:
+        text.pad_left(width - text.cell_len)
+    else:
+        text.pad_right(width - text.cell_len)
+    return text
 
 
 def _activity(conversation: Conversation) -> tuple[bool, int]:

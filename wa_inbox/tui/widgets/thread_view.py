@@ -1,13 +1,15 @@
 """One conversation as bubbles, drawn line by line: only the loaded pages, only the visible lines.
 
-It follows new messages while the agent is at the bottom; otherwise it counts them ("N new").
+A separator ("Today", "Yesterday", "Mon 23 Nov") comes before the first message of each day, days in
+the agent's zone (`format.ZONE`). It follows new messages while the agent is at the bottom; otherwise
+it counts them ("N new"). Every outside string is drawn as text (`format.plain`), never as markup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from rich.style import Style
 from rich.text import Text
@@ -19,7 +21,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from wa_inbox.domain.models import Direction, Message
-from wa_inbox.tui.format import FAILED, describe_extras, tick
+from wa_inbox.tui.format import FAILED, day_label, describe_extras, local, plain, tick
+
+BODY_LIMIT = 4096
+"""Characters of a body drawn: WhatsApp's own limit for a text; anything longer ends in "…"."""
+DAY_CHECK_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +33,8 @@ class _Line:
     text: Text
     message_index: int
     align_right: bool
+    day: date | None = None
+    """Set on a day separator: its label ("Today"…) is written when drawn, so it moves on at midnight."""
 
 
 class ThreadView(ScrollView, can_focus=True):
@@ -39,6 +47,7 @@ class ThreadView(ScrollView, can_focus=True):
         "thread-view--read",
         "thread-view--failed",
         "thread-view--selected",
+        "thread-view--day",
     }
     BINDINGS = [
         Binding("up,k", "pick(-1)", "Previous", show=False),
@@ -56,6 +65,7 @@ class ThreadView(ScrollView, can_focus=True):
     ThreadView > .thread-view--read { color: $accent; }
     ThreadView > .thread-view--failed { color: $error; text-style: bold; }
     ThreadView > .thread-view--selected { text-style: reverse; }
+    ThreadView > .thread-view--day { color: $text-muted; }
     """
 
     selected: reactive[int | None] = reactive(None)
@@ -92,6 +102,8 @@ class ThreadView(ScrollView, can_focus=True):
         self._lines: list[_Line] = []
         self._built_width = 0
         self._complete = False
+        self._today: date | None = None
+        """The agent's today when the separators were last drawn."""
 
     # --- data ---------------------------------------------------------------------------------------
 
@@ -192,16 +204,34 @@ class ThreadView(ScrollView, can_focus=True):
 
     # --- drawing ------------------------------------------------------------------------------------
 
+    def on_mount(self) -> None:
+        self.set_interval(DAY_CHECK_SECONDS, self._check_day)
+
+    def _check_day(self) -> None:
+        """Past midnight, yesterday's "Today" is "Yesterday": draw the separators again."""
+        if self._today is not None and self._local_today() != self._today:
+            self.refresh()
+
+    def _local_today(self) -> date:
+        return local(self._clock()).date()
+
     def on_resize(self) -> None:
         if self.scrollable_content_region.width != self._built_width:
             self._rebuild()
 
     def _rebuild(self) -> None:
+        """Every loaded message as lines (once per change, not per frame): a day separator before the
+        first message of each day, the bubble, a blank line."""
         width = self.scrollable_content_region.width or 80
         self._built_width = width
         bubble = max(20, int(width * 0.75))
         self._lines = []
+        previous_day: date | None = None
         for index, message in enumerate(self.messages):
+            day = local(message.created_at).date()
+            if day != previous_day:
+                self._lines.append(_Line(Text(""), -1, False, day))
+                previous_day = day
             self._lines.extend(self._bubble(index, message, bubble))
             self._lines.append(_Line(Text(""), -1, False))
         self.virtual_size = Size(width, len(self._lines))
@@ -210,17 +240,19 @@ class ThreadView(ScrollView, can_focus=True):
     def _bubble(self, index: int, message: Message, width: int) -> list[_Line]:
         outbound = message.direction is Direction.OUTBOUND
         style = self._component("outbound" if outbound else "inbound")
-        body = Text(message.body or "", style=style)
-        wrapped = body.wrap(self.app.console, width - 2) if message.body else []
+        texts = describe_extras(message)
+        if message.body:
+            texts.insert(0, plain(message.body, BODY_LIMIT))
+        pad = Text(" ", style=style)
         lines = [_Line(self._meta(message), index, outbound)]
-        lines += [_Line(Text(" ") + line + Text(" "), index, outbound) for line in wrapped]
-        lines += [
-            _Line(Text(f" {extra} ", style=style), index, outbound) for extra in describe_extras(message)
-        ]
+        for text in texts:
+            text.style = style
+            wrapped = text.wrap(self.app.console, width - 2)
+            lines += [_Line(pad + line + pad, index, outbound) for line in wrapped]
         return lines
 
     def _meta(self, message: Message) -> Text:
-        when = message.created_at.astimezone().strftime("%H:%M")
+        when = local(message.created_at).strftime("%H:%M")
         meta = self._component("meta")
         if message.direction is Direction.INBOUND:
             return Text(f" {when}", style=meta)
@@ -230,13 +262,19 @@ class ThreadView(ScrollView, can_focus=True):
         )
         return Text(f"{when} ", style=meta) + Text(mark, style=mark_style) + Text(" ")
 
+    def _separator(self, day: date, width: int) -> Text:
+        today = self._local_today()
+        self._today = today
+        label = f"─── {day_label(day, today)} ───"
+        return Text(label.center(width), style=self._component("day"))
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         index = y + int(self.scroll_offset.y)
         if index >= len(self._lines):
             return Strip.blank(width, self.rich_style)
         line = self._lines[index]
-        text = line.text.copy()
+        text = line.text.copy() if line.day is None else self._separator(line.day, width)
         if line.message_index == self.selected and line.message_index >= 0:
             text.stylize(self._component("selected"))
         pad = max(0, width - text.cell_len) if line.align_right else 0
