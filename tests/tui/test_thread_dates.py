@@ -249,6 +249,7 @@ async def test_only_the_visible_rows_are_drawn() -> None:
     async with Harness(widget).run_test(size=(80, 20)) as pilot:
         widget.load(conversations)
         await pilot.pause()
+        assert not widget.show_horizontal_scrollbar  # rows fit the width: no row lost to one
         drawn: list[int] = []
         original = widget._row
         widget._row = lambda row, *a: drawn.append(1) or original(row, *a)  # type: ignore[method-assign]
@@ -260,7 +261,7 @@ async def test_only_the_visible_rows_are_drawn() -> None:
 async def test_the_thread_draws_only_its_visible_lines() -> None:
     widget = ThreadView(Clock())
     async with Harness(widget).run_test(size=(80, 20)) as pilot:
-        widget.show([message(i, NOW - timedelta(hours=500 - i)) for i in range(500)], complete=True)
+        widget.show([message(i, NOW - timedelta(hours=10 * (500 - i))) for i in range(500)], complete=True)
         await pilot.pause()
         drawn: list[int] = []
         original = widget.render_line

@@ -53,7 +53,7 @@ class ConversationList(ScrollView, can_focus=True):
         Binding("enter", "open", "Open"),
     ]
     DEFAULT_CSS = """
-    ConversationList { background: $surface; }
+    ConversationList { background: $surface; overflow-x: hidden; }
     ConversationList > .conversation-list--cursor { background: $accent 30%; }
     ConversationList > .conversation-list--unread { text-style: bold; }
     ConversationList > .conversation-list--closing { color: $warning; }

@@ -58,7 +58,7 @@ class ThreadView(ScrollView, can_focus=True):
         Binding("end", "follow", "Latest", show=False),
     ]
     DEFAULT_CSS = """
-    ThreadView { background: $background; }
+    ThreadView { background: $background; overflow-x: hidden; scrollbar-gutter: stable; }
     ThreadView > .thread-view--inbound { background: $panel; }
     ThreadView > .thread-view--outbound { background: $primary 25%; }
     ThreadView > .thread-view--meta { color: $text-muted; }
@@ -114,7 +114,7 @@ class ThreadView(ScrollView, can_focus=True):
         self.selected = None
         self.new_below = 0
         self._rebuild()
-        self.scroll_end(animate=False, immediate=True)
+        self._to_end()
 
     def prepend(self, older: list[Message], complete: bool) -> None:
         """An older page, keeping the agent's place on screen."""
@@ -124,24 +124,56 @@ class ThreadView(ScrollView, can_focus=True):
         if self.selected is not None:
             self.selected += len(older)
         self._rebuild()
-        self.scroll_to(y=self.scroll_offset.y + len(self._lines) - before, animate=False, immediate=True)
+        y = self.scroll_offset.y + len(self._lines) - before
+        self.scroll_to(y=y, animate=False, immediate=True, force=True)
 
     def merge(self, changed: Iterable[Message]) -> None:
-        """New messages and new ticks from the change feed."""
+        """New messages and new ticks from the change feed. One older than the loaded pages (marked
+        read, say) is left for its own page to bring, in its place."""
         at_bottom = self.is_vertical_scroll_end
         position = {m.id: i for i, m in enumerate(self.messages)}
-        added = 0
+        oldest = self.messages[0].id if self.messages and not self._complete else None
+        fresh: list[Message] = []
         for message in changed:
             if message.id in position:
                 self.messages[position[message.id]] = message
-            else:
-                self.messages.append(message)
-                added += 1
+            elif oldest is None or message.id > oldest:
+                fresh.append(message)
+        if fresh:
+            picked = self.messages[self.selected].id if self.selected is not None else None
+            self.messages = sorted([*self.messages, *fresh], key=lambda m: m.id)
+            if picked is not None:
+                self.selected = next(i for i, m in enumerate(self.messages) if m.id == picked)
+        added = len(fresh)
         self._rebuild()
         if at_bottom:
-            self.scroll_end(animate=False, immediate=True)
+            self._to_end()
         else:
             self.new_below += added
+
+    @property
+    def complete(self) -> bool:
+        """Nothing is older than the loaded pages."""
+        return self._complete
+
+    @property
+    def oldest_id(self) -> int | None:
+        """The oldest loaded message: `OlderWanted` asks for the page before it."""
+        return self.messages[0].id if self.messages else None
+
+    def reveal(self, message_id: int) -> bool:
+        """Pick the message `message_id` and scroll it into view; False when it is not loaded (yet)."""
+        index = next((i for i, message in enumerate(self.messages) if message.id == message_id), None)
+        if index is None:
+            return False
+        self.selected = index
+        self._reveal(index)
+        return True
+
+    def _to_end(self) -> None:
+        """To the newest line now, even when the content only just outgrew the view: Textual allows
+        a scroll only once the scrollbar shows, which is after the next layout, hence `force`."""
+        self.scroll_end(animate=False, immediate=True, force=True)
 
     # --- keys ---------------------------------------------------------------------------------------
 
