@@ -8,6 +8,7 @@ every `send` is one os.write, so a burst reaches the app exactly as a fast typis
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import shutil
 import sys
@@ -22,6 +23,9 @@ import pyte
 KEYS = {"enter": "\r", "escape": "\x1b", "tab": "\t", "backspace": "\x7f", "f1": "\x1bOP", "f2": "\x1bOQ"}
 KEYS |= {"up": "\x1b[A", "down": "\x1b[B", "right": "\x1b[C", "left": "\x1b[D", "f3": "\x1bOR"}
 """What xterm sends for each key (normal cursor mode, as Textual leaves it)."""
+SYNC_QUERY, SYNC_SUPPORTED = b"\x1b[?2026$p", "\x1b[?2026;2$y"
+SYNC_BEGIN, SYNC_END = b"\x1b[?2026h", b"\x1b[?2026l"
+"""Synchronized output (mode 2026): the app asks whether the terminal has it, then brackets each frame."""
 
 
 def key(name: str) -> str:
@@ -40,10 +44,8 @@ def console_script(name: str = "wa-inbox") -> str:
 
 
 def terminal_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment (tests/conftest.py already isolated it), as a modern terminal sets it.
-
-    COLUMNS/LINES would override the pty's size in Rich, and TEXTUAL_* could switch drivers or devtools.
-    """
+    """This process's environment (tests/conftest.py isolated it) as a modern terminal sets it; without
+    COLUMNS/LINES (Rich would size by them, not by the pty) and TEXTUAL_* (drivers, devtools)."""
     env = {
         k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES") and not k.startswith("TEXTUAL")
     }
@@ -51,6 +53,23 @@ def terminal_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str
     for kind in ("config", "data", "state", "cache"):
         env.setdefault(f"XDG_{kind.upper()}_HOME", str(home / f"xdg-{kind}"))
     return {**env, **(extra or {})}
+
+
+def _whole_frames(data: bytes) -> int:
+    """How much of `data` can be shown: all of it, but for an update begun and not yet ended."""
+    begin, end = data.rfind(SYNC_BEGIN), data.rfind(SYNC_END)
+    if begin > end:
+        return begin
+    tail = next((n for n in range(len(SYNC_BEGIN) - 1, 0, -1) if data.endswith(SYNC_BEGIN[:n])), 0)
+    return len(data) - tail
+
+
+def _told(what: object) -> str:
+    """A predicate as the test wrote it (its source line), so a timeout says what was awaited."""
+    try:
+        return inspect.getsource(what).strip() if callable(what) else repr(what)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return repr(what)
 
 
 class Terminal:
@@ -72,7 +91,9 @@ class Terminal:
         self._reader.start()
 
     def _pump(self) -> None:
-        """Drain the pty all the time: a program blocked on a full pty buffer would freeze the test."""
+        """Drain the pty all the time (a program blocked on a full pty would freeze), showing whole frames
+        only: a synchronized update waits for its end, so a test never reads half a redraw."""
+        pending = b""
         while True:
             try:
                 data = self._child.read_nonblocking(65536, timeout=0.05)
@@ -80,11 +101,17 @@ class Terminal:
                 continue
             except (pexpect.EOF, OSError, ValueError):
                 return
+            if SYNC_QUERY in data:
+                self._answer(SYNC_SUPPORTED)
+            pending += data
+            cut = _whole_frames(pending)
             with self._lock:
-                self._stream.feed(data)
+                self._stream.feed(pending[:cut])
+            pending = pending[cut:]
 
     def _answer(self, reply: str) -> None:
-        """A real terminal answers device-attribute queries (textual-image asks one before Textual starts)."""
+        """A real terminal answers queries: device attributes (textual-image asks before Textual starts)
+        and, as tmux, kitty or WezTerm do, whether it has synchronized output (Textual asks)."""
         with contextlib.suppress(OSError):
             os.write(self._child.child_fd, reply.encode())
 
@@ -121,7 +148,7 @@ class Terminal:
         while not holds():
             if time.monotonic() > deadline or not self.alive:
                 state = "still running" if self.alive else f"exited ({self._child.exitstatus})"
-                raise AssertionError(f"waited {timeout} s for {what!r}, program {state}:\n{self.dump()}")
+                raise AssertionError(f"waited {timeout} s for {_told(what)}, program {state}:\n{self.dump()}")
             time.sleep(0.05)
 
     def dump(self) -> str:
