@@ -1,0 +1,26 @@
+"""The template picker keeps up with a search typed in one burst."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tests.terminal.inbox import ANA, Spawn, open_conversation, start_demo
+
+
+def test_a_search_typed_in_one_burst_filters_the_picker_without_a_crash(spawn: Spawn, tmp_path: Path) -> None:
+    terminal = start_demo(spawn, tmp_path / "inbox.db")
+    open_conversation(terminal, ANA.name, ANA.address)
+    terminal.keys("ctrl+t")
+    terminal.wait_for("order_shipped")
+
+    terminal.send("spring")
+
+    terminal.wait_for(
+        lambda: "spring_sale" in terminal.screen_text() and "order_shipped" not in terminal.screen_text()
+    )
+    time.sleep(1.0)  # settle: the crash to rule out comes from handlers that run after the list is redrawn
+    assert terminal.alive, terminal.dump()
+    assert "spring_sale" in terminal.screen_text() and "order_shipped" not in terminal.screen_text(), (
+        terminal.dump()
+    )
