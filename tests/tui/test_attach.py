@@ -14,8 +14,13 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 async def attach(pilot: Pilot[None], path: Path) -> None:
+    """Pick the file, read the confirmation, confirm it with a second Enter."""
     await pilot.press("f2")
     await type_text(pilot, str(path))
+    await pilot.press("enter")
+    await until(
+        pilot, lambda: "Enter sends it" in str(pilot.app.screen.query_one("#attach-confirm").render())
+    )
     await pilot.press("enter")
 
 

@@ -106,7 +106,7 @@ async def test_c_closed_window_refuses_text_and_a_template_goes_out(tmp_path: Pa
         await inbound(world.store, BEN, "Can I change my address?", wrote, name="Ben")
         await world.emulator.set_last_inbound(BEN, wrote)
         async with running_app(world_backend(world)) as (app, pilot):
-            assert "window is closed" in static_text(app, "#banner")
+            assert "24-hour window with Ben closed" in static_text(app, "#banner")
 
             await send_from_composer(pilot, "Sure")
             await until(pilot, lambda: "Not sent" in static_text(app, "#banner"))
@@ -195,8 +195,11 @@ async def test_g_next_unread_walks_the_unread_conversations(tmp_path: Path) -> N
         for address in (ZOE, BEN, ANA):
             await customer_writes(world, address, f"Hello from {address[-4:]}")
         async with running_app(world_backend(world)) as (app, pilot):
-            assert open_address(app) == ANA  # newest, opened and so read
+            assert open_address(app) == ANA  # newest, shown: not read until the agent opens it
+            assert row_of(app, "+5511987654321").startswith("●")
 
+            await pilot.press("ctrl+n")
+            await until(pilot, lambda: not row_of(app, "+5511987654321").startswith("●"))
             await pilot.press("ctrl+n")
             await until(pilot, lambda: open_address(app) == BEN)
             await until(pilot, lambda: not row_of(app, "+14155550123").startswith("●"))
@@ -207,6 +210,7 @@ async def test_g_next_unread_walks_the_unread_conversations(tmp_path: Path) -> N
             await until(pilot, lambda: idle(app))
             assert open_address(app) == ZOE
             assert "Hello from 0100" in thread_text(app)
+            assert "No unread conversations." in static_text(app, "#notice")
 
 
 async def test_h_attached_to_another_process_sees_a_new_message_within_a_second(tmp_path: Path) -> None:

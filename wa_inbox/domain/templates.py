@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from wa_inbox.domain.fuzzy import is_subsequence
+
 APPROVED = "approved"
 _VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
@@ -59,20 +61,6 @@ class TemplateInfo:
         return list(seen) or sorted(self.variables, key=lambda k: (len(k), k))
 
 
-def sendable(templates: list[TemplateInfo], window_open: bool) -> list[TemplateInfo]:
-    """Deprecated: use `policy.sendable`, which also offers nothing to a customer who opted out.
-
-    Kept only until the TUI's template picker calls `policy.sendable`; then it goes.
-    """
-    return templates if window_open else [t for t in templates if t.approved]
-
-
 def matches(template: TemplateInfo, query: str) -> bool:
     """Fuzzy: every character of the query appears, in order, in name, language, type or approval."""
-    haystack = f"{template.name} {template.language} {template.kind} {template.approval}".casefold()
-    position = 0
-    for char in query.casefold().replace(" ", ""):
-        position = haystack.find(char, position) + 1
-        if position == 0:
-            return False
-    return True
+    return is_subsequence(query, f"{template.name} {template.language} {template.kind} {template.approval}")

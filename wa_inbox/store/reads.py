@@ -99,7 +99,7 @@ async def thread_page(
 
 async def search(db: aiosqlite.Connection, text: str, limit: int) -> list[Message]:
     """Messages whose body matches every word of `text` (accents ignored), newest first."""
-    words = [w.replace('"', '""') for w in text.split()]
+    words = [w.replace('"', '""') for w in _printable(text).split()]
     if not words:
         return []
     match = " ".join(f'"{w}"*' for w in words)
@@ -109,6 +109,26 @@ async def search(db: aiosqlite.Connection, text: str, limit: int) -> list[Messag
         [match, limit],
     )
     return await _with_media(db, rows)
+
+
+async def find_contacts(db: aiosqlite.Connection, text: str, limit: int) -> list[Contact]:
+    """Customers whose name contains `text` (any case) or whose number contains its digits."""
+    text = _printable(text).strip()
+    if not text:
+        return []
+    name = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    digits = "".join(c for c in text if c in "0123456789")
+    rows = await db.execute_fetchall(
+        f"SELECT {_CONTACT_COLUMNS} FROM contacts c WHERE c.profile_name LIKE ? ESCAPE '\\'"
+        " OR (? != '' AND instr(c.address, ?) > 0) ORDER BY c.profile_name IS NULL, c.profile_name LIMIT ?",
+        [name, digits, digits, limit],
+    )
+    return [_contact(row) for row in rows]
+
+
+def _printable(text: str) -> str:
+    """Search text without control characters (a NUL would end SQLite's string early)."""
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,6 +221,9 @@ class SqliteStore:
     async def search(self, text: str, limit: int = 100) -> list[Message]:
         return await reads.search(self._db, text, limit)
 
+    async def find_contacts(self, text: str, limit: int = 20) -> list[Contact]:
+        return await reads.find_contacts(self._db, text, limit)
+
     async def changes_since(self, since: int) -> reads.Changes:
         return await reads.changes_since(self._db, since)
 

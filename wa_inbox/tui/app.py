@@ -12,6 +12,8 @@ from functools import partial
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.content import Content
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
@@ -86,6 +88,36 @@ class InboxApp(App[None]):
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             self.notify(str(error) or type(error).__name__, title="Something went wrong", severity="error")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """On the inbox's notice line, as plain text: a toast would cover the composer or a dialog."""
+        if markup:
+            message = Content.from_markup(message).plain  # Textual's own notes; ours come without markup
+        text = f"{title}: {message}" if title else message
+        if self.inbox.is_mounted:
+            self.call_later(self.inbox.notices.say, text, severity)  # notify may come from a thread
+        else:
+            super().notify(text, title="", severity=severity, timeout=timeout, markup=False)
+
+    async def action_quit(self) -> None:
+        """Quitting keeps the drafts (in the store) and says how many are waiting."""
+        kept = 0
+        with contextlib.suppress(Exception):  # a store that is down must not keep the agent in the app
+            kept = await self.inbox.keep_drafts()
+        s = "" if kept == 1 else "s"
+        self.exit(
+            message=f"{kept} unsent draft{s} kept: each is back when you open its conversation."
+            if kept
+            else None
+        )
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every inbox action is in the command palette too, with its key."""

@@ -1,4 +1,9 @@
-"""The main screen: conversations on the left, the open thread and its composer on the right."""
+"""The main screen: conversations on the left, the open thread and its composer on the right.
+
+Opening a conversation (Enter, a click, ctrl+n, ctrl+w, ctrl+g) moves the composer to it at once, in the
+same turn as the key, so keys that arrive in the same burst are typed there; the thread loads behind.
+The composer holds one draft per conversation (kept in the store, so a restart keeps it too).
+"""
 
 from __future__ import annotations
 
@@ -13,23 +18,27 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from wa_inbox.config import ConfigError
-from wa_inbox.domain import window
 from wa_inbox.domain.models import Contact, Conversation, Direction, Message
-from wa_inbox.domain.policy import Draft
+from wa_inbox.domain.policy import Draft, standing_refusal
 from wa_inbox.gateway.outbox import Outbox, Refused
 from wa_inbox.store import Store
-from wa_inbox.tui.format import FAILED, display_name, window_state
+from wa_inbox.tui.format import FAILED, display_name, plain, window_state
 from wa_inbox.tui.messages import StoreChanged
 from wa_inbox.tui.services import Services
 from wa_inbox.tui.widgets.composer import Composer
 from wa_inbox.tui.widgets.conversation_list import ConversationList
+from wa_inbox.tui.widgets.notice_line import NoticeLine
 from wa_inbox.tui.widgets.status_bar import StatusBar
 from wa_inbox.tui.widgets.thread_view import ThreadView
 
 PAGE = 50
+QUIET_ON = "Quiet: no notices of new messages; the list still marks them (f4 turns notices back on)."
+DRAFT_SAVE_SECONDS = 1.0
+"""A draft is written to the store this long after the last key (and at once when the agent moves away)."""
 
 
 class InboxScreen(Screen[None]):
@@ -37,10 +46,12 @@ class InboxScreen(Screen[None]):
 
     BINDINGS = [
         Binding("ctrl+n", "next_unread", "Next unread"),
-        Binding("ctrl+w", "closing_soonest", "Closing soonest"),
+        Binding("ctrl+w", "closing_soonest", "Closing soonest", show=False),
+        Binding("ctrl+g", "jump", "Go to"),
         Binding("ctrl+t", "pick_template", "Template"),
-        Binding("f2", "attach", "Attach file"),
+        Binding("f2", "attach", "Attach", show=False),
         Binding("f3", "health", "Health", show=False),
+        Binding("f4", "toggle_quiet", "Quiet notices", show=False),
         Binding("ctrl+f", "search", "Search"),
         Binding("ctrl+r", "rejected", "Rejected webhooks", show=False),
         Binding("ctrl+o", "focus_list", "Conversations", show=False),
@@ -52,30 +63,53 @@ class InboxScreen(Screen[None]):
         self._clock = clock
         self.services: Services | None = None
         self.contact: Contact | None = None
+        self.opened = False
+        """True once the agent opened the shown conversation; until then nothing is marked read."""
         self._refusal: str | None = None
         """Why the last send was refused; the banner keeps it until the facts behind it change."""
         self._seq = 0
+        self._drafts: dict[str, str] = {}
+        """Drafts of the conversations this inbox has had open (the store keeps them all)."""
+        self._draft_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         with Horizontal():
-            yield ConversationList(self._clock, id="conversations")
+            with Vertical(id="list-pane"):
+                yield Static("", id="list-note")
+                yield ConversationList(self._clock, id="conversations")
             with Vertical(id="thread-pane"):
-                yield Static("Starting…", id="thread-header")
+                yield Static("Starting…", id="thread-header", markup=False)
+                yield NoticeLine(id="notice")
                 yield ThreadView(self._clock, id="thread")
                 yield Static("", id="new-below")
-                yield Static("", id="banner")
+                yield Static("", id="banner", markup=False)
                 yield Composer(id="composer")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
         self.watch(self.query_one(ThreadView), "new_below", self._show_new_below)
+        self.watch(self.query_one(ConversationList), "held", self._show_held)
+
+    def _show_held(self, count: int) -> None:
+        note = self.query_one("#list-note", Static)
+        note.update(f"{count} updated · sorted when you pause" if count else "")
+        note.set_class(bool(count), "-visible")
 
     def _show_new_below(self, count: int) -> None:
         badge = self.query_one("#new-below", Static)
         badge.update(f"↓ {count} new (end)" if count else "")
         badge.set_class(bool(count), "-visible")
+
+    @property
+    def notices(self) -> NoticeLine:
+        return self.query_one(NoticeLine)
+
+    @property
+    def conversations(self) -> list[Conversation]:
+        """The list's rows, in the order shown."""
+        return self.query_one(ConversationList).conversations
 
     # --- start-up and the change feed ---------------------------------------------------------------
 
@@ -89,16 +123,21 @@ class InboxScreen(Screen[None]):
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def _load(self) -> None:
+        """The top conversation is shown, not opened: nothing is read until the agent opens it."""
         store = self._store()
         self._seq = (await store.changes_since(-1)).seq
         conversations = self.query_one(ConversationList)
         conversations.load(await store.list_conversations())
         await self._refresh_status()
-        if conversations.conversations:
-            await self._open(conversations.conversations[0].contact.address)
-        else:
+        composer = self.query_one(Composer)
+        if conversations.conversations and composer.address is None:
+            first = conversations.conversations[0].contact.address
+            self._move_composer(first)
+            await self._show(first, mark_read=False)
+        elif not conversations.conversations:
             self.query_one("#thread-header", Static).update("No conversations yet: they appear here live.")
-        conversations.focus()
+        if self.focused is None:
+            conversations.focus()
 
     @on(StoreChanged)
     @work(exclusive=True, group="changes", exit_on_error=False)
@@ -112,7 +151,7 @@ class InboxScreen(Screen[None]):
             self.query_one(ThreadView).merge(mine)
         self._refresh_contact(changes.conversations)
         self._announce([m for m in changes.messages if m.contact_address != current])
-        if current and any(m.direction is Direction.INBOUND and m.read_by_agent_at is None for m in mine):
+        if self.opened and current and any(_unread_inbound(m) for m in mine):
             # It arrived in front of the agent. The first await after `_seq` moved: the write is queued
             # before a newer change can cancel this (exclusive) worker.
             await self._store().mark_read(current)
@@ -127,13 +166,16 @@ class InboxScreen(Screen[None]):
                 self._show_contact()
 
     def _announce(self, others: list[Message]) -> None:
-        """A toast (and the bell, if asked for) for new customer messages in other conversations."""
-        fresh = [m for m in others if m.direction is Direction.INBOUND and m.read_by_agent_at is None]
+        """New customer messages in other conversations: the notice line (and the bell, if asked for)."""
+        fresh = [m for m in others if _unread_inbound(m)]
+        if not fresh:
+            return
         rows = {c.contact.address: c.contact for c in self.query_one(ConversationList).conversations}
-        for message in fresh[-3:]:
-            who = display_name(rows[message.contact_address]) if message.contact_address in rows else "?"
-            self.notify(message.body[:80] or "(attachment)", title=f"New message from {who}")
-        if fresh and getattr(self.app, "bell_on_message", False):
+        for message in fresh:
+            contact = rows.get(message.contact_address)
+            who = display_name(contact) if contact else message.contact_address.removeprefix("whatsapp:")
+            self.notices.announce(message.contact_address, who, message.body)
+        if getattr(self.app, "bell_on_message", False) and not self.notices.quiet:
             self.app.bell()
 
     async def _refresh_status(self) -> None:
@@ -154,21 +196,45 @@ class InboxScreen(Screen[None]):
 
     @on(ConversationList.Selected)
     def _selected(self, event: ConversationList.Selected) -> None:
-        self._open_worker(event.address)
+        self.open(event.address)
+
+    def open(self, address: str) -> None:
+        """Open `address` for writing: the composer moves now, the thread follows from the store."""
+        self._move_composer(address)
+        self.query_one(ConversationList).select(address)
+        self.notices.seen(address)
+        self.query_one(Composer).focus()
+        self._open_worker(address)
+
+    def _move_composer(self, address: str) -> None:
+        composer = self.query_one(Composer)
+        if composer.address == address:
+            return
+        left = composer.address
+        text = composer.switch_to(address, self._drafts.get(address, ""))
+        if left is not None:
+            self._keep_draft(left, text)
 
     @work(exclusive=True, group="open", exit_on_error=False)
     async def _open_worker(self, address: str) -> None:
-        await self._open(address)
+        await self._show(address, mark_read=True)
 
-    async def _open(self, address: str) -> None:
+    async def _show(self, address: str, mark_read: bool) -> None:
         store = self._store()
         page = await store.thread_page(address, limit=PAGE)
-        self.contact = await store.get_contact(address)
+        contact = await store.get_contact(address)
+        if address not in self._drafts:
+            self._drafts[address] = await store.get_draft(address)
+            composer = self.query_one(Composer)
+            if composer.address == address and not composer.text and self._drafts[address]:
+                composer.switch_to(address, self._drafts[address])
+        self.contact = contact
+        self.opened = mark_read
         self._refusal = None
-        self.query_one(ConversationList).select(address)
         self.query_one(ThreadView).show(page, complete=len(page) < PAGE)
         self._show_contact()
-        await store.mark_read(address)
+        if mark_read:
+            await store.mark_read(address)
 
     @on(ThreadView.OlderWanted)
     @work(exclusive=True, group="older", exit_on_error=False)
@@ -186,88 +252,155 @@ class InboxScreen(Screen[None]):
         window_text = f"window {label}" if level != "closed" else "window closed"
         opted = " · ⊘ opted out" if contact.opted_out else ""
         number = contact.address.removeprefix("whatsapp:")
-        header = self.query_one("#thread-header", Static)
-        header.update(f"{display_name(contact)}  {number} · {window_text}{opted}")
-        header.set_class(level == "closing", "-closing")
-        header.set_class(level == "closed", "-closed")
+        header = plain(display_name(contact), 40)
+        header.append(f"  {number} · {window_text}{opted}")
+        widget = self.query_one("#thread-header", Static)
+        widget.update(header)
+        widget.set_class(level == "closing", "-closing")
+        widget.set_class(level == "closed", "-closed")
         self._show_banner(contact)
 
     def _show_banner(self, contact: Contact) -> None:
         banner = self.query_one("#banner", Static)
-        reason = self._refusal or self._blocked_reason(contact)
+        reason = self._refusal or self.blocked_reason(contact)
         banner.update(reason or "")
         banner.set_class(reason is not None, "-visible")
 
-    def _blocked_reason(self, contact: Contact) -> str | None:
-        if contact.opted_out:
-            return f"⊘ {display_name(contact)} opted out: nothing can be sent until they send START."
-        if not window.is_open(contact.last_inbound_at, self._clock()):
-            return "The 24-hour window is closed: only an approved template can be sent. ctrl+t picks one."
-        return None
+    def blocked_reason(self, contact: Contact) -> str | None:
+        """Why a text to `contact` would be refused now: the send path's own rule, never a copy of it."""
+        standing = standing_refusal(contact, self._clock(), self._services().settings.limits())
+        if standing is None:
+            return None
+        return f"{standing.reason}  (ctrl+t: template)" if standing.template_possible else standing.reason
+
+    # --- drafts -------------------------------------------------------------------------------------
+
+    @on(Composer.Changed, "#composer")
+    def _typed(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(DRAFT_SAVE_SECONDS, self._save_current_draft)
+
+    def _save_current_draft(self) -> None:
+        composer = self.query_one(Composer)
+        if composer.address is not None:
+            self._keep_draft(composer.address, composer.text)
+
+    def _keep_draft(self, address: str, text: str) -> None:
+        if self._drafts.get(address, "") == text:
+            return
+        self._drafts[address] = text
+        self._write_draft(address, text)
+
+    @work(group="drafts", exit_on_error=False)
+    async def _write_draft(self, address: str, text: str) -> None:
+        await self._store().save_draft(address, text)
+
+    async def keep_drafts(self) -> int:
+        """Write the open draft now (the app is quitting); returns how many drafts the store keeps."""
+        if self.services is None:
+            return 0
+        composer = self.query_one(Composer)
+        if composer.address is not None:
+            self._drafts[composer.address] = composer.text
+            await self._store().save_draft(composer.address, composer.text)
+        return await self._store().count_drafts()
 
     # --- sending ------------------------------------------------------------------------------------
 
     @on(Composer.Submitted)
     def _submit(self, event: Composer.Submitted) -> None:
-        self._send(Draft(self._address(), event.text))
+        self._send(Draft(event.address, event.text), typed=event.text)
+
+    @on(Composer.Left)
+    def _left(self) -> None:
+        self.query_one(ConversationList).focus()
 
     @work(group="send", exit_on_error=False)
-    async def _send(self, draft: Draft) -> None:
+    async def _send(self, draft: Draft, typed: str = "") -> None:
+        """`typed` is the composer text the draft came from: put back if the send is refused."""
         outbox = self._outbox()
         if outbox is None:
+            self._give_back(draft.to, typed)
             return
         try:
             await outbox.submit(draft)
-        except Refused as refusal:
-            self._refuse(str(refusal))
+        except Refused as refused:
+            self._give_back(draft.to, typed)
+            self._refuse(str(refused))
             return
         self._refusal = None
+        self.notices.clear_note()
         if self.contact is not None:
             self._show_banner(self.contact)
+        if typed:
+            self._save_current_draft()
+
+    def _give_back(self, address: str, text: str) -> None:
+        """A refused text returns to its conversation's composer, before whatever was typed since."""
+        if not text:
+            return
         composer = self.query_one(Composer)
-        if not draft.is_template:
-            composer.clear()
+        if composer.address == address:
+            composer.restore(text)
+        else:
+            kept = self._drafts.get(address, "")
+            self._keep_draft(address, f"{text}\n{kept}" if kept.strip() else text)
 
     def _refuse(self, reason: str) -> None:
-        self._refusal = f"{reason}  (ctrl+t: template)"
+        self._refusal = reason
         if self.contact is not None:
             self._show_banner(self.contact)  # kept there: the clock tick redraws the banner every second
-        self.notify(reason, severity="warning", title="Not sent")
 
     def _outbox(self) -> Outbox | None:
         outbox = self._services().outbox
         if outbox is None:
-            self.notify("This inbox cannot send: set Twilio credentials (see the README).", severity="error")
+            self.notices.say("This inbox cannot send: set Twilio credentials (see the README).", "error")
         return outbox
 
     # --- keys ---------------------------------------------------------------------------------------
 
     def action_next_unread(self) -> None:
         rows = self.query_one(ConversationList).conversations
-        unread = [c.contact.address for c in rows if c.unread_count]
-        if unread:
-            self._open_worker(unread[0])
+        current = self.contact.address if self.contact and self.opened else None
+        unread = [c.contact.address for c in rows if c.unread_count and c.contact.address != current]
+        waiting = [a for a in reversed(self.notices.waiting) if a != current]
+        if target := next(iter(waiting + unread), None):
+            self.open(target)
         else:
-            self.notify("No unread conversations.")
+            self.notices.say("No unread conversations.")
 
     def action_closing_soonest(self) -> None:
         now = self._clock()
-        open_ones = [
-            c
-            for c in self.query_one(ConversationList).conversations
-            if window.is_open(c.contact.last_inbound_at, now)
-        ]
+        rows = self.query_one(ConversationList).conversations
+        open_ones = [c for c in rows if c.window_expires_at is not None and c.window_expires_at > now]
         if not open_ones:
-            self.notify("No conversation has an open window.")
+            self.notices.say("No conversation has an open window.")
             return
-        soonest = min(open_ones, key=lambda c: c.window_expires_at or now)
-        self._open_worker(soonest.contact.address)
+        self.open(min(open_ones, key=lambda c: c.window_expires_at or now).contact.address)
+
+    def action_jump(self) -> None:
+        from wa_inbox.tui.screens.jump import jump_palette
+
+        self.app.push_screen(jump_palette(self))
+
+    def action_toggle_quiet(self) -> None:
+        self.notices.quiet = not self.notices.quiet
+        self.notices.say(
+            "Quiet: no notices of new messages (f4 turns them back on)."
+            if self.notices.quiet
+            else "Notices of new messages are on."
+        )
 
     def action_focus_list(self) -> None:
         self.query_one(ConversationList).focus()
 
     def action_focus_composer(self) -> None:
-        self.query_one(Composer).focus()
+        """Writing in the shown conversation opens it (and so marks it read)."""
+        composer = self.query_one(Composer)
+        if composer.address is not None and not self.opened:
+            self.open(composer.address)
+        composer.focus()
 
     def action_pick_template(self) -> None:
         from wa_inbox.tui.screens.template_picker import TemplatePicker
@@ -282,26 +415,29 @@ class InboxScreen(Screen[None]):
         from wa_inbox.tui.screens.attach import AttachScreen
 
         if self.contact is not None and self._outbox() is not None:
-            self.app.push_screen(AttachScreen(), self._attach_chosen)
+            caption = self.query_one(Composer).text.strip()
+            self.app.push_screen(AttachScreen(display_name(self.contact), caption), self._attach_chosen)
 
     def _attach_chosen(self, path: Path | None) -> None:
-        if path is not None:
-            self._send_file(path, self.query_one(Composer).text.strip())
+        if path is not None and self.contact is not None:
+            composer = self.query_one(Composer)
+            caption = composer.text.strip()
+            composer.clear()
+            self._send_file(Draft(self.contact.address, caption), path)
 
     @work(group="send", exit_on_error=False)
-    async def _send_file(self, path: Path, caption: str) -> None:
+    async def _send_file(self, draft: Draft, path: Path) -> None:
         """Checked (size, sniffed type, window, opt-out) and copied before anything is queued."""
         from wa_inbox.gateway.media_host import MediaHost
 
         services = self._services()
         try:
-            draft = await MediaHost(services.settings, services.store).attach(
-                Draft(self._address(), caption), path
-            )
-        except (Refused, ConfigError) as refusal:
-            self._refuse(str(refusal))
+            with_file = await MediaHost(services.settings, services.store).attach(draft, path)
+        except (Refused, ConfigError) as refused:
+            self._give_back(draft.to, draft.body)
+            self._refuse(str(refused))
             return
-        self._send(draft)
+        self._send(with_file, typed=draft.body)
 
     def _template_chosen(self, draft: Draft | None) -> None:
         if draft is not None:
@@ -312,9 +448,23 @@ class InboxScreen(Screen[None]):
 
         self.app.push_screen(SearchScreen(self._store()), self._search_chosen)
 
-    def _search_chosen(self, message: Message | None) -> None:
-        if message is not None:
-            self._open_worker(message.contact_address)
+    def _search_chosen(self, found: Message | str | None) -> None:
+        if isinstance(found, Message):
+            self.open(found.contact_address)
+            self._reveal_when_shown(found)
+        elif found is not None:
+            self.open(found)
+
+    @work(group="reveal", exit_on_error=False)
+    async def _reveal_when_shown(self, message: Message) -> None:
+        """Scroll the thread to a search hit once its conversation is on screen (older pages included)."""
+        for worker in [w for w in self.workers if w.group == "open"]:
+            await worker.wait()
+        thread = self.query_one(ThreadView)
+        store = self._store()
+        while not thread.reveal(message.id) and thread.oldest_id is not None and not thread.complete:
+            page = await store.thread_page(message.contact_address, thread.oldest_id, PAGE)
+            thread.prepend(page, complete=len(page) < PAGE)
 
     def action_health(self) -> None:
         from wa_inbox.tui.screens.health import HealthScreen
@@ -332,7 +482,7 @@ class InboxScreen(Screen[None]):
         """The system's viewer (xdg-open, open): a terminal cannot show every type of file."""
         status = await asyncio.to_thread(click.launch, event.path)
         if status != 0:
-            self.notify(f"No viewer could open {event.path}.", severity="warning")
+            self.notices.say(f"No viewer could open {event.path}.", "warning")
 
     @on(ThreadView.PreviewImage)
     def _preview_image(self, event: ThreadView.PreviewImage) -> None:
@@ -361,6 +511,6 @@ class InboxScreen(Screen[None]):
     def _store(self) -> Store:
         return self._services().store
 
-    def _address(self) -> str:
-        assert self.contact is not None
-        return self.contact.address
+
+def _unread_inbound(message: Message) -> bool:
+    return message.direction is Direction.INBOUND and message.read_by_agent_at is None

@@ -14,18 +14,23 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from wa_inbox.domain import window
 from wa_inbox.domain.models import Contact
-from wa_inbox.domain.policy import Draft
-from wa_inbox.domain.templates import TemplateInfo, matches, sendable
+from wa_inbox.domain.policy import Draft, sendable, template_draft
+from wa_inbox.domain.templates import TemplateInfo, matches
+from wa_inbox.tui.format import display_name, plain
 from wa_inbox.tui.services import Services
 
 
 class TemplatePicker(ModalScreen[Draft | None]):
-    """Dismisses with the template draft to send, or None."""
+    """Dismisses with the template draft to send, or None.
+
+    Keyboard: type to filter, Enter (or Tab) to the list, Enter on a template to its first variable,
+    Enter in a variable to the next one and, after the last, sends; ctrl+s sends from anywhere.
+    """
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "send", "Send")]
 
@@ -39,6 +44,7 @@ class TemplatePicker(ModalScreen[Draft | None]):
         super().__init__()
         self._services = services
         self._contact = contact
+        self._clock = clock
         self._window_open = window.is_open(contact.last_inbound_at, clock())
         self._all: list[TemplateInfo] = templates or []
         self._shown: list[TemplateInfo] = []
@@ -49,16 +55,20 @@ class TemplatePicker(ModalScreen[Draft | None]):
             note = (
                 "window open: any template" if self._window_open else "window closed: approved templates only"
             )
-            yield Label(f"Template for {self._contact.profile_name or self._contact.address} ({note})")
+            title = plain(display_name(self._contact), 40)
+            title.append(f" ({note})")
+            yield Label(Text("Template for ") + title)
             yield Input(
                 placeholder="Search templates by name, language, type or approval…", id="picker-search"
             )
             with Horizontal():
                 yield OptionList(id="picker-list")
                 with Vertical(id="picker-side"):
-                    yield VerticalScroll(id="picker-form")
-                    yield Static("", id="picker-preview")
+                    yield VerticalScroll(id="picker-form", can_focus=False)
+                    yield Static("", id="picker-preview", markup=False)
+            yield Static("", id="picker-problem", markup=False)
             yield Button("Send (ctrl+s)", id="picker-send", variant="primary", disabled=True)
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         if self._all:
@@ -78,26 +88,57 @@ class TemplatePicker(ModalScreen[Draft | None]):
         self._show()
 
     def _show(self, query: str = "") -> None:
-        self._shown = [t for t in sendable(self._all, self._window_open) if matches(t, query)]
+        offered = sendable(self._all, self._contact, self._clock(), self._services.settings.limits())
+        self._shown = [t for t in offered if matches(t, query)]
         options = self.query_one("#picker-list", OptionList)
         options.clear_options()
         options.add_options(Option(self._label(t), id=t.sid) for t in self._shown)
         if self._shown:
             options.highlighted = 0
+        else:
+            self.chosen = None
+            self.query_one("#picker-form", VerticalScroll).remove_children()
+            self.query_one("#picker-send", Button).disabled = True
+            self.query_one("#picker-preview", Static).update("No template matches.")
 
     @staticmethod
     def _label(template: TemplateInfo) -> Text:
         kind = template.kind.split("/")[-1]
         category = f" {template.category}" if template.category else ""
-        return Text(f"{template.name}  {template.language}  {kind}  [{template.approval}{category}]")
+        return plain(f"{template.name}  {template.language}  {kind}  [{template.approval}{category}]", 200)
 
     @on(Input.Changed, "#picker-search")
     def _search(self, event: Input.Changed) -> None:
         self._show(event.value)
 
+    @on(Input.Submitted, "#picker-search")
+    def _to_list(self) -> None:
+        self.query_one("#picker-list", OptionList).focus()
+
+    @on(OptionList.OptionSelected, "#picker-list")
+    def _to_form(self) -> None:
+        fields = list(self.query(".var").results(Input))
+        if fields:
+            fields[0].focus()
+        else:
+            self.action_send()
+
+    @on(Input.Submitted, ".var")
+    def _next_field(self, event: Input.Submitted) -> None:
+        fields = list(self.query(".var").results(Input))
+        later = fields[fields.index(event.input) + 1 :] if event.input in fields else []
+        if later:
+            later[0].focus()
+        else:
+            self.action_send()
+
     @on(OptionList.OptionHighlighted, "#picker-list")
     async def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self.chosen = next(t for t in self._shown if t.sid == event.option.id)
+        # Keys in a burst can filter the list again before this runs: the option may be gone by now.
+        chosen = next((t for t in self._shown if t.sid == event.option.id), None)
+        if chosen is None or chosen is self.chosen:
+            return
+        self.chosen = chosen
         form = self.query_one("#picker-form", VerticalScroll)
         await form.remove_children()
         fields = [
@@ -130,7 +171,7 @@ class TemplatePicker(ModalScreen[Draft | None]):
         lines = [template.render(self._values())]
         lines += [f"[ {title} ]" for title in template.actions]
         lines += [f"📎 {url}" for url in template.media]
-        self.query_one("#picker-preview", Static).update("\n".join(lines))
+        self.query_one("#picker-preview", Static).update(plain("\n".join(lines), 4000))
 
     @on(Button.Pressed, "#picker-send")
     def action_send(self) -> None:
@@ -139,11 +180,7 @@ class TemplatePicker(ModalScreen[Draft | None]):
         values = self._values()
         if missing := self.chosen.missing(values):
             names = ", ".join(f"{{{{{n}}}}}" for n in missing)
-            self.notify(f"Fill in {names} first.", severity="warning", title="Not sent")
+            self.query_one("#picker-problem", Static).update(f"Not sent: fill in {names} first.")
+            self.query_one(f"#var-{missing[0]}", Input).focus()
             return
-        preview = self.chosen.render(values)
-        self.dismiss(
-            Draft(
-                self._contact.address, content_sid=self.chosen.sid, content_variables=values, preview=preview
-            )
-        )
+        self.dismiss(template_draft(self._contact.address, self.chosen, values))

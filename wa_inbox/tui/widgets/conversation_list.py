@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from time import monotonic
 
 from rich.console import OverflowMethod
 from rich.style import Style
@@ -19,7 +20,10 @@ from textual.strip import Strip
 
 from wa_inbox.domain.models import Conversation, Direction
 from wa_inbox.tui.format import display_name, plain, preview, tick, when_label, window_state
+from wa_inbox.tui.widgets.keys import InOrderKeys
 
+HOLD_SECONDS = 2.0
+"""The list keeps its order this long after the agent's last move in it."""
 NAME_WIDTH = 18
 """A row: `● name  preview  when` then the tail, which always shows: unread count, window, ⊘, tick."""
 NAME_MIN = 14
@@ -34,7 +38,7 @@ LEAD_WIDTH = 2
 TAIL_WIDTH = 1 + UNREAD_WIDTH + 1 + WINDOW_WIDTH + 1 + 1 + 1 + TICK_WIDTH
 
 
-class ConversationList(ScrollView, can_focus=True):
+class ConversationList(InOrderKeys, ScrollView, can_focus=True):
     """Sorted by latest activity; posts `Selected` when the agent opens a conversation."""
 
     COMPONENT_CLASSES = {
@@ -64,6 +68,8 @@ class ConversationList(ScrollView, can_focus=True):
 
     cursor: reactive[int] = reactive(0, always_update=True)
     """Index of the highlighted conversation."""
+    held: reactive[int] = reactive(0)
+    """How many conversations changed while the agent was moving ("N updated"), not yet re-sorted."""
 
     @dataclass
     class Selected(Message):
@@ -76,6 +82,9 @@ class ConversationList(ScrollView, can_focus=True):
         self._clock = clock
         self._rows: list[Conversation] = []
         self._index: dict[str, int] = {}
+        self._moved_at = float("-inf")
+        self._held: dict[str, Conversation] = {}
+        """Conversations changed while the agent was moving; sorted into place at the next pause."""
 
     # --- data ---------------------------------------------------------------------------------------
 
@@ -90,12 +99,39 @@ class ConversationList(ScrollView, can_focus=True):
         self._reindex(selected)
 
     def upsert(self, changed: Iterable[Conversation]) -> None:
-        """Merge what the change feed brought, keeping the order by latest activity."""
+        """Merge what the change feed brought, keeping the order by latest activity; while the agent
+        is moving through the list, rows change in place and the order waits for a pause."""
+        changed = list(changed)
+        if self._moving():
+            self._hold(changed)
+            return
         selected = self.selected_address
         by_address = {c.contact.address: c for c in self._rows}
-        by_address.update({c.contact.address: c for c in changed})
+        by_address.update({c.contact.address: c for c in [*self._held.values(), *changed]})
+        self._held.clear()
+        self.held = 0
         self._rows = sorted(by_address.values(), key=_activity, reverse=True)
         self._reindex(selected)
+
+    def _moving(self) -> bool:
+        return self.has_focus and monotonic() - self._moved_at < HOLD_SECONDS
+
+    def _hold(self, changed: list[Conversation]) -> None:
+        for conversation in changed:
+            address = conversation.contact.address
+            if address in self._index:
+                self._rows[self._index[address]] = conversation
+            self._held[address] = conversation
+        self.held = len(self._held)
+        self.refresh()
+        self.set_timer(HOLD_SECONDS, self._settle)
+
+    def _settle(self) -> None:
+        """The agent paused: sort what changed meanwhile into place (the cursor stays on its row)."""
+        if self._held and not self._moving():
+            self.upsert([])
+        elif self._held:
+            self.set_timer(HOLD_SECONDS, self._settle)
 
     @property
     def selected_address(self) -> str | None:
@@ -117,11 +153,14 @@ class ConversationList(ScrollView, can_focus=True):
     # --- keys ---------------------------------------------------------------------------------------
 
     def action_move(self, delta: int) -> None:
+        self._moved_at = monotonic()
         if self._rows:
             self.cursor = max(0, min(len(self._rows) - 1, self.cursor + delta))
 
     def action_open(self) -> None:
+        """Opening moves the focus to the composer: the keys typed behind Enter are for it."""
         if (address := self.selected_address) is not None:
+            self.hand_over()
             self.post_message(self.Selected(address))
 
     def watch_cursor(self, cursor: int) -> None:

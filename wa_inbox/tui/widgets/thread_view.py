@@ -22,6 +22,7 @@ from textual.strip import Strip
 
 from wa_inbox.domain.models import Direction, Message
 from wa_inbox.tui.format import FAILED, day_label, describe_extras, local, plain, tick
+from wa_inbox.tui.widgets.keys import InOrderKeys
 
 BODY_LIMIT = 4096
 """Characters of a body drawn: WhatsApp's own limit for a text; anything longer ends in "…"."""
@@ -37,7 +38,7 @@ class _Line:
     """Set on a day separator: its label ("Today"…) is written when drawn, so it moves on at midnight."""
 
 
-class ThreadView(ScrollView, can_focus=True):
+class ThreadView(InOrderKeys, ScrollView, can_focus=True):
     """Bubbles with times and ticks; arrows pick a message, enter asks for its details."""
 
     COMPONENT_CLASSES = {

@@ -1,0 +1,65 @@
+"""Keys in the order they were typed, when they arrive in one burst (SSH, tmux, a paste).
+
+Textual hands every key of a burst to the widget focused when the app reads it, before any of them is
+handled; a widget's bindings then run only after the key has bubbled up to the app, by which time the
+keys that followed it have already been handled. So "Enter, then type" went to the list instead of the
+composer Enter opened, and "ctrl+n, then type" went to the conversation ctrl+n left. This mixin, for the
+inbox's focusable widgets, runs a key's binding where the key is handled, in order, and passes the keys
+that follow a focus-moving action on to whatever has the focus once it has moved.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import events
+
+if TYPE_CHECKING:
+    from textual.widget import Widget as _Base
+else:
+    _Base = object  # a plain mixin: Textual merges CSS and component classes along the widget classes
+
+HAND_OVER_SECONDS = 0.5
+
+
+class InOrderKeys(_Base):
+    """Mix in before the widget class: `class Composer(InOrderKeys, TextArea)`."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._keys_handing_over = False
+        self._keys_held: list[events.Key] = []
+
+    def hand_over(self) -> None:
+        """An action of this widget is moving the focus away: hold the keys behind it until it has."""
+        self._keys_handing_over = True
+        self.set_timer(HAND_OVER_SECONDS, self._release)  # in case the focus stays after all
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self._keys_handing_over:
+            event.stop()
+            event.prevent_default()
+            self._keys_held.append(events.Key(event.key, event.character))
+            return
+        await self.handle_own_key(event)
+        if not event._stop_propagation and await self.app._check_bindings(event.key):
+            event.stop()
+            event.prevent_default()
+
+    async def handle_own_key(self, event: events.Key) -> None:
+        """What the widget itself does with a key before bindings are looked at (Textual's default)."""
+        await super()._on_key(event)  # type: ignore[misc]
+
+    def _on_blur(self, event: events.Blur) -> None:
+        super()._on_blur(event)
+        self._release()
+
+    def _release(self) -> None:
+        """Give the held keys to the widget with the focus now (this one again, if it kept it)."""
+        if not self._keys_handing_over:
+            return
+        self._keys_handing_over = False
+        held, self._keys_held = self._keys_held, []
+        target = self.app.focused or self
+        for key in held:
+            target._forward_event(key)
