@@ -13,27 +13,32 @@ HELP = """\
 
 | key | what it does |
 |---|---|
-| ↑ ↓ / j k, enter | move in the conversation list, open a conversation |
-| ctrl+e | write in the composer |
-| enter | send (in the composer) |
+| ↑ ↓ / j k | move in the conversation list (the list holds its order while you move; "N updated" re-sorts when you pause) |
+| enter | open the conversation and write in it (typing goes straight to its composer) |
+| esc | back to the conversation list |
+| enter (composer) | send exactly what is in the composer |
 | ctrl+j | new line (in the composer) |
-| ctrl+o | back to the conversation list |
-| ctrl+n | next unread conversation |
+| ctrl+n | next unread conversation (the newest notice first) |
 | ctrl+w | the conversation whose window closes soonest (in the composer, ctrl+w deletes a word) |
-| ctrl+t | pick a template (the only way to write once the 24-hour window is closed) |
-| f2 | attach a file (size and type checked first; the composer's text is its caption) |
+| ctrl+g | go to a conversation by name or number (fuzzy) |
+| ctrl+t | pick a template (the only way to write once the 24-hour window is closed; never offered to an opted-out customer) |
+| f2 | attach a file (tab completes the path; enter shows what will be sent, enter again sends; the composer's text is its caption) |
+| f4 | quiet: no notices of new messages (the list's unread marks stay) |
+| ctrl+e / ctrl+o | write in the shown conversation / back to the list |
 | ↑ ↓ in the thread, enter | pick a message; on a failed one, its error and the fix |
 | o | open the picked message's attachment with the system's viewer |
 | p | preview the picked message's image in the terminal (sixel, Kitty graphics or half-cells) |
 | end | back to the newest message |
-| ctrl+f | search every conversation |
+| ctrl+f | search names, numbers and messages; a message hit opens its thread at that message |
 | ctrl+r | rejected webhooks and why |
 | f3 | health: the checks of `wa-inbox doctor`, each failure with its fix |
 | ctrl+l | the receiver's and sender's log (also in ~/.local/state/wa-inbox/log/wa-inbox.log) |
 | ctrl+p | command palette |
 | f1 | this help |
-| ctrl+q | quit |
+| ctrl+q | quit (unsent drafts are kept, one per conversation) |
 
+Each conversation keeps its own draft, also across restarts. New messages elsewhere show on the line
+above the thread, one per conversation, never over what you type.
 Ticks: 🕓 queued · ✓ sent · ✓✓ delivered · ✓✓ (accent) read · ✗ failed, with its code.
 The window shows hours:minutes left; amber under 2 hours, red when closed. ⊘ marks a customer who sent STOP.
 No default key uses ctrl+b or ctrl+a, so tmux and screen keep their prefixes.
