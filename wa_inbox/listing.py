@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,11 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
+def _finite(value: float | None) -> float | None:
+    """JSON has no Infinity or NaN: a coordinate stored before the receiver refused them reads as null."""
+    return value if value is not None and math.isfinite(value) else None
+
+
 def message_record(message: Message) -> dict[str, Any]:
     info = describe(message.error_code)
     location = message.location
@@ -53,8 +59,8 @@ def message_record(message: Message) -> dict[str, Any]:
         "location": None
         if location is None
         else {
-            "latitude": location.latitude,
-            "longitude": location.longitude,
+            "latitude": _finite(location.latitude),
+            "longitude": _finite(location.longitude),
             "address": location.address,
             "label": location.label,
         },

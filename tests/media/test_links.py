@@ -131,3 +131,27 @@ async def test_no_path_reaches_another_file_of_the_data_dir(world: Demo, tmp_pat
     assert [status for status, _ in answers] == [404] * len(targets)
     assert not any(b"SQLite format 3" in body or PNG in body for _, body in answers)
     assert (await get(url)).content == PNG
+
+
+@pytest.mark.parametrize(
+    "component",
+    [
+        "{id}.{nines}.x/f",  # 5,000 digits of expiry: past Python's int-string limit
+        "{id}.%C2%B2.{mac}/f",  # superscript two, which str.isdigit() takes for a digit
+        "{id}.%D9%A1%D9%A2.{mac}/f",  # Arabic-Indic twelve
+        "{id}.1.{mac}.{mac}/f",
+        "{id}..{mac}/f",
+        "{upper}.1.{mac}/f",
+        "{id}.1.{mac}/{long_name}",
+        "{id}.1.{mac}/%00.png",
+        "{id}.1.{mac}/caf%C3%A9.png",
+    ],
+)
+async def test_a_malformed_link_is_not_found_without_an_error(world: Demo, component: str) -> None:
+    target = "/media/" + component.format(
+        id="a" * 32, upper="A" * 32, nines="9" * 5000, mac="A" * 43, long_name="n" * 5000
+    )
+
+    status, body = await raw_get(world.receiver_url, target)
+
+    assert (status, body) == (404, b"Not found.")

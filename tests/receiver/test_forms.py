@@ -35,3 +35,20 @@ def test_agrees_on_raw_oddities(body: str) -> None:
 
 def test_repeated_keys_keep_every_value_in_order() -> None:
     assert parse_form("MediaUrl=a&x=1&MediaUrl=b&MediaUrl=a") == {"MediaUrl": ["a", "b", "a"], "x": ["1"]}
+
+
+def test_only_short_values_are_cached() -> None:
+    """Forms are parsed before their signature is checked: a forger's long values must not be kept."""
+    from wa_inbox.receiver import forms
+
+    forms._cached_unquote.cache_clear()
+    long_value = "%41" * 5000
+
+    assert parse_form(f"Body={long_value}&From=whatsapp%3A%2B5511987654321") == {
+        "Body": ["A" * 5000],
+        "From": ["whatsapp:+5511987654321"],
+    }
+    assert forms._cached_unquote.cache_info().currsize == 1
+    for n in range(10_000):
+        parse_form(f"Body=x%20{n}")
+    assert forms._cached_unquote.cache_info().currsize == forms._cached_unquote.cache_info().maxsize == 4096

@@ -17,6 +17,10 @@ ROUTE = "/media/{token}/{filename}"
 _KEY_LABEL = b"wa-inbox media links v1"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _MAX_STEM = 60
+_TOKEN = re.compile(r"([0-9a-f]{32})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
+"""`file id.expiry.mac`, as `link_path` writes them: a `secrets.token_hex(16)` id, a Unix time, and an
+unpadded URL-safe base64 HMAC-SHA256. Anything else is refused before it is parsed or hashed."""
+_FILENAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
 
 class BadLink(Exception):
@@ -41,10 +45,10 @@ def link_path(key: bytes, file_id: str, filename: str, expires: datetime) -> str
 
 def verify(key: bytes, token: str, filename: str, now: datetime) -> str:
     """The file id a genuine link names; `BadLink` or `ExpiredLink` otherwise."""
-    file_id, _, rest = token.partition(".")
-    stamp, _, mac = rest.partition(".")
-    if not (stamp.isascii() and stamp.isdigit()):
+    parts = _TOKEN.fullmatch(token)
+    if parts is None or not _FILENAME.fullmatch(filename):
         raise BadLink
+    file_id, stamp, mac = parts.groups()
     expected = _mac(key, file_id, int(stamp), filename)
     if not hmac.compare_digest(mac.encode(), expected.encode()):
         raise BadLink

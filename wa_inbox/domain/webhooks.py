@@ -16,6 +16,22 @@ _REFERRAL_SOURCES = ("ReferralSourceId", "ReferralSourceUrl", "ReferralBody", "R
 """What only a message from an ad (click-to-WhatsApp) carries; `ReferralNumMedia=0` comes on every one."""
 _CANONICAL = re.compile(r"whatsapp:\+[1-9][0-9]{6,14}")
 """How Twilio writes every WhatsApp address it sends: already `to_whatsapp`'s output, so kept as is."""
+_MESSAGE_SID = re.compile(r"(?:SM|MM)[0-9a-f]{32}")
+"""A message's SID: `SM` (or `MM`, for some media messages) and 32 lowercase hex digits, ASCII only."""
+_OTHER_SIDS = {
+    "AccountSid": (re.compile(r"AC[0-9a-f]{32}"), "an account SID (AC…)"),
+    "MessagingServiceSid": (re.compile(r"MG[0-9a-f]{32}"), "a Messaging Service SID (MG…)"),
+    "OriginalRepliedMessageSid": (_MESSAGE_SID, "a message SID (SM…)"),
+}
+"""Optional SIDs: when Twilio sends one, it has this shape."""
+_NUM_MEDIA = re.compile(r"[0-9]|10")
+"""WhatsApp carries at most 10 media items; Twilio writes the count in plain ASCII digits."""
+_ERROR_CODE = re.compile(r"[0-9]{1,9}")
+"""Twilio's error codes have five digits; nine keep any of them and fit every integer column."""
+_STATUS = re.compile(r"[a-z_]{1,32}")
+"""Twilio's statuses are short lowercase words (`sent`, `partially_delivered`, ...)."""
+_COORDINATE = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{1,20})?")
+"""Decimal degrees as Twilio writes them (`-23.5505199`): no exponent, no inf or nan, ASCII digits."""
 
 
 class MalformedWebhook(ValueError):
@@ -23,6 +39,7 @@ class MalformedWebhook(ValueError):
 
 
 def parse_inbound(form: Form) -> InboundMessage:
+    _check_other_sids(form)
     return InboundMessage(
         sid=_sid(form),
         from_addr=_address(form, "From"),
@@ -45,9 +62,12 @@ def parse_inbound(form: Form) -> InboundMessage:
 
 
 def parse_status(form: Form) -> StatusUpdate:
+    _check_other_sids(form)
     status = _get(form, "MessageStatus") or _get(form, "SmsStatus")
     if not status:
         raise MalformedWebhook("MessageStatus is missing")
+    if not _STATUS.fullmatch(status):
+        raise MalformedWebhook("MessageStatus is not a Twilio status")
     code = _get(form, "ErrorCode")
     return StatusUpdate(
         sid=_sid(form),
@@ -69,9 +89,16 @@ def _sid(form: Form) -> str:
     sid = _get(form, "MessageSid") or _get(form, "SmsMessageSid") or _get(form, "SmsSid")
     if not sid:
         raise MalformedWebhook("MessageSid is missing")
-    if len(sid) != 34 or not sid.isalnum():
-        raise MalformedWebhook("MessageSid is not a Twilio SID")
+    if not _MESSAGE_SID.fullmatch(sid):
+        raise MalformedWebhook("MessageSid is not a Twilio message SID")
     return sid
+
+
+def _check_other_sids(form: Form) -> None:
+    for key, (shape, what) in _OTHER_SIDS.items():
+        value = _get(form, key)
+        if value and not shape.fullmatch(value):
+            raise MalformedWebhook(f"{key} is not {what}")
 
 
 def _address(form: Form, key: str) -> str:
@@ -93,15 +120,15 @@ def _optional_address(form: Form, key: str) -> str | None:
 def _error_code(text: str | None) -> int | None:
     if not text:
         return None
-    if not text.isdigit():
-        raise MalformedWebhook("ErrorCode is not a number")
+    if not _ERROR_CODE.fullmatch(text):
+        raise MalformedWebhook("ErrorCode is not a Twilio error code")
     return int(text)
 
 
 def _media(form: Form) -> tuple[MediaRef, ...]:
     count = _get(form, "NumMedia") or "0"
-    if not count.isdigit() or int(count) > 10:
-        raise MalformedWebhook("NumMedia is not a small number")
+    if not _NUM_MEDIA.fullmatch(count):
+        raise MalformedWebhook("NumMedia is not a number from 0 to 10")
     refs = []
     for index in range(int(count)):
         url = _get(form, f"MediaUrl{index}")
@@ -123,7 +150,15 @@ def _location(form: Form) -> Location | None:
     latitude, longitude = _get(form, "Latitude"), _get(form, "Longitude")
     if latitude is None or longitude is None:
         return None
-    try:
-        return Location(float(latitude), float(longitude), _get(form, "Address"), _get(form, "Label"))
-    except ValueError:
-        raise MalformedWebhook("Latitude or Longitude is not a number") from None
+    lat, lon = _coordinate(latitude, 90), _coordinate(longitude, 180)
+    if lat is None or lon is None:
+        raise MalformedWebhook("Latitude or Longitude is not a coordinate")
+    return Location(lat, lon, _get(form, "Address"), _get(form, "Label"))
+
+
+def _coordinate(text: str, bound: int) -> float | None:
+    """Decimal degrees within ±`bound`, or None: never inf or nan, which JSON cannot carry."""
+    if not _COORDINATE.fullmatch(text):
+        return None
+    value = float(text)
+    return value if -bound <= value <= bound else None

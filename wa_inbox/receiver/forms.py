@@ -11,9 +11,18 @@ from urllib.parse import unquote_plus
 
 from wa_inbox.domain.models import Form
 
-_unquote = lru_cache(maxsize=16384)(unquote_plus)
+_cached_unquote = lru_cache(maxsize=4096)(unquote_plus)
 """Escaped values repeat from one webhook to the next (our number, each customer's), so unquoting is
-cached; keys are plain names and values mostly plain words, which skip it altogether."""
+cached; keys are plain names and values mostly plain words, which skip it altogether.
+
+Forms are parsed before their signature can be checked, so anyone can fill this cache: only strings
+of at most `_CACHED_LENGTH` characters enter it, which bounds it at about 3 MB whatever is posted."""
+_CACHED_LENGTH = 64
+"""Longer than any address or SID Twilio sends escaped; message bodies rarely repeat anyway."""
+
+
+def _unquote(text: str) -> str:
+    return _cached_unquote(text) if len(text) <= _CACHED_LENGTH else unquote_plus(text)
 
 
 def parse_form(body: str) -> Form:
