@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from wa_inbox.emulator.web import emulator_of
 
 Handler = Callable[[Request, dict[str, Any]], Awaitable[Any]]
-TUNABLE = frozenset({"status_delay", "duplicate_rate", "reorder", "read_rate"})
+TUNABLE = frozenset({"status_delay", "create_delay", "duplicate_rate", "reorder", "read_rate"})
 
 
 def control(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -53,13 +53,15 @@ async def inbound(request: Request, data: dict[str, Any]) -> dict[str, Any]:
 
 @control
 async def configure(request: Request, data: dict[str, Any]) -> dict[str, Any]:
-    """{status_delay?: [low, high], duplicate_rate?, reorder?, read_rate?} -> the new values."""
+    """{status_delay?: [low, high], create_delay?: [low, high], duplicate_rate?, reorder?, read_rate?}
+    -> the new values."""
     unknown = set(data) - TUNABLE
     if unknown:
         raise KeyError(f"not tunable: {sorted(unknown)}")
-    if "status_delay" in data:
-        low, high = data["status_delay"]
-        data["status_delay"] = (float(low), float(high))
+    for delay in ("status_delay", "create_delay"):
+        if delay in data:
+            low, high = data[delay]
+            data[delay] = (float(low), float(high))
     config = await emulator_of(request).configure(**data)
     return {key: getattr(config, key) for key in sorted(TUNABLE)}
 

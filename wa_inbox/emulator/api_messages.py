@@ -17,7 +17,10 @@ FILTER_KEYS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 
 async def create_message(request: Request) -> Response:
     user = authenticate_account(request)
-    message = emulator_of(request).create_message(await read_form(request), user)
+    form = await read_form(request)
+    emulator = emulator_of(request)
+    await emulator.in_transit()
+    message = emulator.create_message(form, user)
     return JSONResponse(message_json(message), status_code=201)
 
 

@@ -23,6 +23,9 @@ class EmulatorConfig:
     name no StatusCallback of their own."""
     status_delay: tuple[float, float] = (0.05, 0.4)
     """Seconds between status transitions, drawn uniformly, so callbacks arrive like real ones."""
+    create_delay: tuple[float, float] = (0.0, 0.0)
+    """Seconds a message create spends on its way in, drawn uniformly: the message exists, and is in
+    `sent()`, only after it. A sender killed meanwhile has a create in flight that still lands."""
     duplicate_rate: float = 0.0
     """Probability that a webhook is delivered twice (Twilio delivers at least once)."""
     reorder: bool = False

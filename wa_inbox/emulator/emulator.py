@@ -169,6 +169,12 @@ class Emulator:
 
     # -- serving the REST routes ------------------------------------------------------------
 
+    async def in_transit(self) -> None:
+        """The latency of a message create (`create_delay`), before the emulator acts on it."""
+        low, high = self.config.create_delay
+        if high > 0:
+            await asyncio.sleep(self._rng.uniform(low, high))
+
     def create_message(self, form: FormParams, auth_user: str) -> Message:
         """Handle POST Messages.json, logging request and outcome for sent()."""
         entry: dict[str, Any] = {"at": iso8601(_now()), "auth_user": auth_user}
