@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -10,6 +11,7 @@ from textual.widgets import Button, Static
 
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import Message
+from wa_inbox.tui.format import plain
 
 
 class FailedMessageScreen(ModalScreen[bool]):
@@ -28,13 +30,15 @@ class FailedMessageScreen(ModalScreen[bool]):
         info = describe(self.message.error_code)
         code = f"Error {self.message.error_code}" if self.message.error_code else "Not sent"
         with Vertical(id="failed-dialog"):
-            yield Static(f"✗ {code}", id="failed-title")
-            yield Static(f"“{self.message.body[:200]}”", id="failed-body")
-            yield Static(info.meaning if info else self.message.error_message or "", id="failed-meaning")
+            yield Static(f"✗ {code}", id="failed-title", markup=False)
+            yield Static(Text("“") + plain(self.message.body, 200) + Text("”"), id="failed-body")
+            meaning = info.meaning if info else self.message.error_message or ""
+            yield Static(plain(meaning, 500), id="failed-meaning")
             if info is not None:
-                yield Static(f"What to do: {info.action}", id="failed-action")
+                yield Static(f"What to do: {info.action}", id="failed-action", markup=False)
             if self.message.error_message and info is not None and self.message.error_message != info.meaning:
-                yield Static(f"Twilio said: {self.message.error_message}", id="failed-twilio")
+                said = Text("Twilio said: ") + plain(self.message.error_message, 500)
+                yield Static(said, id="failed-twilio")
             yield Button("Resend as template (t)", id="resend", variant="primary")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

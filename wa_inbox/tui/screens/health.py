@@ -23,7 +23,7 @@ class HealthScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="health-dialog"):
-            yield Static("Checking…", id="health-results")
+            yield Static("Checking…", id="health-results", markup=False)
 
     def on_mount(self) -> None:
         self.action_recheck()

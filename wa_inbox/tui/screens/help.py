@@ -13,7 +13,7 @@ HELP = """\
 
 | key | what it does |
 |---|---|
-| ↑ ↓ / j k | move in the conversation list (the list holds its order while you move; "N updated" re-sorts when you pause) |
+| ↑ ↓ / j k | move in the list (it holds its order while you move; "N updated" sorts at a pause) |
 | enter | open the conversation and write in it (typing goes straight to its composer) |
 | esc | back to the conversation list |
 | enter (composer) | send exactly what is in the composer |
@@ -21,8 +21,8 @@ HELP = """\
 | ctrl+n | next unread conversation (the newest notice first) |
 | ctrl+w | the conversation whose window closes soonest (in the composer, ctrl+w deletes a word) |
 | ctrl+g | go to a conversation by name or number (fuzzy) |
-| ctrl+t | pick a template (the only way to write once the 24-hour window is closed; never offered to an opted-out customer) |
-| f2 | attach a file (tab completes the path; enter shows what will be sent, enter again sends; the composer's text is its caption) |
+| ctrl+t | pick a template (the only way to write once the 24-hour window is closed) |
+| f2 | attach a file (tab completes; enter shows what goes to whom, enter again sends it) |
 | f4 | quiet: no notices of new messages (the list's unread marks stay) |
 | ctrl+e / ctrl+o | write in the shown conversation / back to the list |
 | ↑ ↓ in the thread, enter | pick a message; on a failed one, its error and the fix |

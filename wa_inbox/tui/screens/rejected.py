@@ -8,9 +8,12 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable
 
 from wa_inbox.store import Store
+from wa_inbox.tui.format import plain
 
 
 class RejectedWebhooksScreen(ModalScreen[None]):
+    """Reasons and SIDs come from whoever sent the request (forged ones too): shown as text only."""
+
     BINDINGS = [Binding("escape", "dismiss", "Close")]
 
     def __init__(self, store: Store) -> None:
@@ -25,4 +28,5 @@ class RejectedWebhooksScreen(ModalScreen[None]):
         table.add_columns("when", "kind", "verdict", "reason", "MessageSid")
         for record in await self._store.rejected_webhooks():
             when = f"{record.received_at:%Y-%m-%d %H:%M:%S}"
-            table.add_row(when, record.kind, record.verdict, record.reason or "", record.message_sid or "")
+            reason, sid = plain(record.reason or "", 200, one_line=True), plain(record.message_sid or "", 40)
+            table.add_row(when, str(record.kind), str(record.verdict), reason, sid)

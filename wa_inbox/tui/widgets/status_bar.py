@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -18,10 +19,10 @@ class StatusBar(Static):
     now: reactive[datetime | None] = reactive(None)
     """Set by the screen's clock tick, so "last webhook 12 s ago" moves."""
 
-    def render(self) -> str:
+    def render(self) -> Text:
         where = f"receiver {self.listening}" if self.listening else "attached to wa-inbox serve"
         public = f" · public {self.public_url}" if self.public_url else ""
-        return f"{where}{public} · last webhook {self._ago()} · rejected {self.rejected} (ctrl+r)"
+        return Text(f"{where}{public} · last webhook {self._ago()} · rejected {self.rejected} (ctrl+r)")
 
     def _ago(self) -> str:
         if self.last_webhook_at is None or self.now is None:
