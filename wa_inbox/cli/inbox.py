@@ -102,6 +102,8 @@ def _run_tui(backend: Backend, settings: Settings | None) -> None:
     app.set_keymap({"composer.send": tui.send_key, "composer.newline": tui.newline_key})
     start_fork_server()
     app.run()
+    if app.return_code:  # the app crashed (its traceback is printed): scripts must see a failure
+        raise SystemExit(app.return_code)
 
 
 @main.command()

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import Message
@@ -40,6 +40,7 @@ class FailedMessageScreen(ModalScreen[bool]):
                 said = Text("Twilio said: ") + plain(self.message.error_message, 500)
                 yield Static(said, id="failed-twilio")
             yield Button("Resend as template (t)", id="resend", variant="primary")
+        yield Footer(compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "resend")

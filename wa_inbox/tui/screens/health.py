@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from wa_inbox.config import Settings
 
@@ -24,6 +24,7 @@ class HealthScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="health-dialog"):
             yield Static("Checking…", id="health-results", markup=False)
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.action_recheck()

@@ -8,7 +8,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label
+from textual.widgets import Footer, Label
+
+from wa_inbox.tui.format import plain
 
 
 class ImagePreviewScreen(ModalScreen[None]):
@@ -22,5 +24,6 @@ class ImagePreviewScreen(ModalScreen[None]):
         from textual_image.widget import Image  # detects the terminal's graphics once, when first needed
 
         with Vertical(id="image-dialog"):
-            yield Label(f"{self._path.name}  (o opens it in the system's viewer, escape closes)")
+            yield Label(plain(self._path.name, 80) + "  (o opens it in the system's viewer, escape closes)")
             yield Image(self._path, id="image-preview")
+        yield Footer(compact=True)

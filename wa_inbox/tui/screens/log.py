@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Log
+from textual.widgets import Footer, Log
 
 from wa_inbox.logs import Formatter
 
@@ -46,6 +46,7 @@ class LogScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Log(id="log-lines", max_lines=KEPT_LINES)
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(Log).write_lines(list(self._buffer.lines))

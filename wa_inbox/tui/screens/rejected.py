@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Footer
 
 from wa_inbox.store import Store
 from wa_inbox.tui.format import plain
@@ -22,6 +22,7 @@ class RejectedWebhooksScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="rejected-table", cursor_type="row")
+        yield Footer(compact=True)
 
     async def on_mount(self) -> None:
         table = self.query_one(DataTable)
