@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from tests.support.terminal import key
 from tests.terminal.inbox import ANA, Spawn, open_conversation, start_demo
 
 
@@ -24,3 +25,16 @@ def test_a_search_typed_in_one_burst_filters_the_picker_without_a_crash(spawn: S
     assert "spring_sale" in terminal.screen_text() and "order_shipped" not in terminal.screen_text(), (
         terminal.dump()
     )
+
+
+def test_a_search_typed_in_the_same_burst_as_ctrl_t_lands_in_the_picker(spawn: Spawn, tmp_path: Path) -> None:
+    """ctrl+t opens a dialog: the keys behind it in the same read are typed into it, not the composer."""
+    terminal = start_demo(spawn, tmp_path / "inbox.db")
+    open_conversation(terminal, ANA.name, ANA.address)
+
+    terminal.send(key("ctrl+t") + "spring")
+
+    terminal.wait_for(
+        lambda: "spring_sale" in terminal.screen_text() and "order_shipped" not in terminal.screen_text()
+    )
+    assert terminal.alive, terminal.dump()

@@ -42,9 +42,14 @@ class InOrderKeys(_Base):
             self._keys_held.append(events.Key(event.key, event.character))
             return
         await self.handle_own_key(event)
-        if not event._stop_propagation and await self.app._check_bindings(event.key):
+        if event._stop_propagation:
+            return
+        screens = len(self.app.screen_stack)
+        if await self.app._check_bindings(event.key):
             event.stop()
             event.prevent_default()
+            if len(self.app.screen_stack) != screens:
+                self.hand_over()  # a dialog opened: the keys behind this one are typed into it
 
     async def handle_own_key(self, event: events.Key) -> None:
         """What the widget itself does with a key before bindings are looked at (Textual's default)."""
@@ -52,7 +57,8 @@ class InOrderKeys(_Base):
 
     def _on_blur(self, event: events.Blur) -> None:
         super()._on_blur(event)
-        self._release()
+        if self.app.focused is not None:  # else a dialog is still mounting: the timer releases them
+            self._release()
 
     def _release(self) -> None:
         """Give the held keys to the widget with the focus now (this one again, if it kept it)."""
@@ -60,6 +66,6 @@ class InOrderKeys(_Base):
             return
         self._keys_handing_over = False
         held, self._keys_held = self._keys_held, []
-        target = self.app.focused or self
+        target = self.app.focused or self.app.screen
         for key in held:
             target._forward_event(key)
