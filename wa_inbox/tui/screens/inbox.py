@@ -224,10 +224,7 @@ class InboxScreen(Screen[None]):
         page = await store.thread_page(address, limit=PAGE)
         contact = await store.get_contact(address)
         if address not in self._drafts:
-            self._drafts[address] = await store.get_draft(address)
-            composer = self.query_one(Composer)
-            if composer.address == address and not composer.text and self._drafts[address]:
-                composer.switch_to(address, self._drafts[address])
+            await self._restore_draft(address)
         self.contact = contact
         self.opened = mark_read
         self._refusal = None
@@ -235,6 +232,16 @@ class InboxScreen(Screen[None]):
         self._show_contact()
         if mark_read:
             await store.mark_read(address)
+
+    async def _restore_draft(self, address: str) -> None:
+        """The stored draft, first time this inbox opens `address` (before anything typed since)."""
+        stored = await self._store().get_draft(address)
+        if address in self._drafts:  # moved away while reading: what the composer held is newer
+            return
+        self._drafts[address] = stored
+        composer = self.query_one(Composer)
+        if composer.address == address and stored:
+            composer.restore(stored)
 
     @on(ThreadView.OlderWanted)
     @work(exclusive=True, group="older", exit_on_error=False)
