@@ -186,6 +186,11 @@ class TuiSettings(_Section):
     """Ring the terminal bell, besides the toast, for a new message in another conversation."""
 
 
+class RetentionSettings(_Section):
+    webhook_log_days: int = Field(30, gt=0, le=36500)
+    """The server deletes raw webhook log rows older than this, hourly; the dedupe keys stay."""
+
+
 class DevSettings(_Section):
     allow_unsigned_webhooks: bool = False
     """Required, on purpose, to run with `validate_signatures = false`."""
@@ -202,6 +207,7 @@ class Settings(_Section):
     """Factories, not instances: default paths must follow XDG_DATA_HOME at load time, not import."""
     outbox: OutboxSettings = OutboxSettings()
     tui: TuiSettings = TuiSettings()
+    retention: RetentionSettings = RetentionSettings()
     routing: dict[str, str] = {}
     """Country code (ISO 3166, like "BR") -> Messaging Service SID; "default" for the rest."""
     dev: DevSettings = DevSettings()

@@ -20,6 +20,7 @@ from wa_inbox.gateway.media_download import downloading_media
 from wa_inbox.gateway.outbox import Outbox
 from wa_inbox.gateway.template_sync import TemplateSync
 from wa_inbox.receiver.app import create_app
+from wa_inbox.retention import pruning_webhook_log
 from wa_inbox.serving import Listening, serve_in_background
 from wa_inbox.store import Store
 
@@ -45,6 +46,7 @@ async def running_inbox(
     async with (
         serve_in_background(create_app(settings, store), sock) as listening,
         downloading_media(settings, store),
+        pruning_webhook_log(settings, store),
     ):
         client = make_twilio_client(settings, twilio_transport) if send and _can_send(settings) else None
         if client is None:

@@ -124,6 +124,10 @@ class WebhookRecord:
     received_at: datetime
     reason: str | None = None
     message_sid: str | None = None
+    body_bytes: int | None = None
+    """For a rejection, kept as a sample: the size of the body as it came, when known."""
+    header_bytes: int | None = None
+    """For a rejection, kept as a sample: the size of the request's headers as they came."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from wa_inbox.config import Settings
 from wa_inbox.domain import medialinks
 from wa_inbox.domain.models import WebhookKind
 from wa_inbox.receiver.media import MediaLinks
+from wa_inbox.receiver.rejections import RejectionLog
 from wa_inbox.receiver.slot import StoreSlot
 from wa_inbox.receiver.webhooks import WebhookEndpoint
 from wa_inbox.store import Store, open_store
@@ -64,9 +65,10 @@ def create_app(settings: Settings, store: Store | None = None) -> Receiver:
         finally:
             await slot.store.close()
 
+    rejections = RejectionLog()
     webhooks: dict[str, ASGIApp] = {
-        settings.webhooks.inbound_path: WebhookEndpoint(WebhookKind.INBOUND, settings, slot),
-        settings.webhooks.status_path: WebhookEndpoint(WebhookKind.STATUS, settings, slot),
+        settings.webhooks.inbound_path: WebhookEndpoint(WebhookKind.INBOUND, settings, slot, rejections),
+        settings.webhooks.status_path: WebhookEndpoint(WebhookKind.STATUS, settings, slot, rejections),
     }
     routes = [Route(path, endpoint, methods=["POST"]) for path, endpoint in webhooks.items()]
     routes.append(Route("/healthz", Health(slot).check, methods=["GET"]))

@@ -21,6 +21,7 @@ from wa_inbox.domain.models import Form, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.domain.webhooks import MalformedWebhook, parse_inbound, parse_status
 from wa_inbox.logs import TurnLines
 from wa_inbox.receiver.forms import parse_form
+from wa_inbox.receiver.rejections import RejectionLog, sample
 from wa_inbox.receiver.signature import SignatureChecker
 from wa_inbox.receiver.slot import StoreSlot
 from wa_inbox.store import Store
@@ -29,6 +30,9 @@ log = logging.getLogger("wa_inbox.receiver")
 
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _LOGGED_KEYS = ("MessageSid", "From", "To", "MessagingServiceSid", "MessageStatus", "ErrorCode")
+_LOGGED_LENGTH = 64
+"""Characters of each field a rejection's log line shows: a forger chooses their length."""
+_CLOSE = (b"connection", b"close")
 
 
 class Rejected(Exception):
@@ -48,13 +52,32 @@ class Received:
     headers: dict[str, str]
     received_at: datetime
     body: str = ""
+    size: int | None = None
+    """The body's size in bytes, as read (or as declared, for one refused unread)."""
     form: Form | None = None
 
     def record(self, verdict: Verdict, reason: str | None = None) -> WebhookRecord:
-        sid = (self.form or {}).get("MessageSid", [None])[0]
         return WebhookRecord(
-            self.kind, self.path, verdict, self.body, self.headers, self.received_at, reason, sid
+            self.kind, self.path, verdict, self.body, self.headers, self.received_at, reason, self._sid()
         )
+
+    def sample(self, rejection: Rejected, raw_headers: list[tuple[bytes, bytes]]) -> WebhookRecord:
+        """A rejection as the raw log keeps it: cut to a few kilobytes, with the sizes that came."""
+        return sample(
+            self.kind,
+            self.path,
+            rejection.verdict,
+            rejection.reason,
+            self.received_at,
+            self.body,
+            self.size,
+            self.headers,
+            raw_headers,
+            self._sid(),
+        )
+
+    def _sid(self) -> str | None:
+        return (self.form or {}).get("MessageSid", [None])[0]
 
 
 def _length(body: bytes) -> tuple[bytes, bytes]:
@@ -70,9 +93,11 @@ class Reply:
     headers: tuple[tuple[bytes, bytes], ...] = ()
 
     @classmethod
-    def text(cls, status: int, text: str) -> Reply:
+    def text(cls, status: int, text: str, close: bool = False) -> Reply:
+        """`close` for a request whose body was left unread: the connection cannot carry another."""
         body = text.encode()
-        return cls(status, body, ((b"content-type", b"text/plain; charset=utf-8"), _length(body)))
+        headers = ((b"content-type", b"text/plain; charset=utf-8"), _length(body))
+        return cls(status, body, (*headers, _CLOSE) if close else headers)
 
 
 TWIML_ACK = Reply(200, EMPTY_TWIML, ((b"content-type", b"text/xml; charset=utf-8"), _length(EMPTY_TWIML)))
@@ -83,9 +108,12 @@ Ingest = Callable[[Store, Received, Form], Awaitable[Verdict]]
 class WebhookEndpoint:
     """One webhook path as a raw ASGI app; `kind` says which parser and which store write it uses."""
 
-    def __init__(self, kind: WebhookKind, settings: Settings, slot: StoreSlot) -> None:
+    def __init__(
+        self, kind: WebhookKind, settings: Settings, slot: StoreSlot, rejections: RejectionLog
+    ) -> None:
         self._kind = kind
         self._slot = slot
+        self._rejections = rejections
         self._base_url = settings.twilio.public_base_url or ""
         token = settings.webhook_auth_token
         checking = settings.webhooks.validate_signatures and token is not None
@@ -111,12 +139,16 @@ class WebhookEndpoint:
             reply = self._ack
         except (MalformedWebhook, Rejected) as error:
             rejection = _as_rejection(error)
-            await store.log_rejection(received.record(rejection.verdict, rejection.reason))
-            reply = Reply.text(rejection.status, rejection.reason)
             verdict, reason = rejection.verdict, rejection.reason
+            if self._rejections.admit(_source(scope), reason):
+                await store.log_rejection(received.sample(rejection, scope["headers"]))
+            else:
+                reason = None  # answered, counted, and neither stored nor logged on a line of its own
+            reply = Reply.text(rejection.status, rejection.reason, close=rejection.status == 413)
         await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers})
         await send({"type": "http.response.body", "body": reply.body})
-        _log(self._accepted_lines, received, verdict, reason, time.perf_counter() - started)
+        if reason is not None or verdict in (Verdict.ACCEPTED, Verdict.DUPLICATE):
+            _log(self._accepted_lines, received, verdict, reason, time.perf_counter() - started)
 
     async def _ingest_inbound(self, store: Store, received: Received, form: Form) -> Verdict:
         message = parse_inbound(form)
@@ -131,7 +163,8 @@ class WebhookEndpoint:
         return Verdict.ACCEPTED if new else Verdict.DUPLICATE
 
     async def _receive(self, receive: Receive, received: Received) -> Form:
-        raw = await _read_capped(receive, received.headers.get("content-length"), self._max_body)
+        raw = await _read_capped(receive, received, self._max_body)
+        received.size = len(raw)
         try:
             received.body = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -156,6 +189,12 @@ class WebhookEndpoint:
         return f"{self._base_url}{path}?{query}" if query else f"{self._base_url}{path}"
 
 
+def _source(scope: Scope) -> str:
+    """The address a request came from (the proxy's client, when uvicorn trusts its headers)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
 def _as_rejection(error: MalformedWebhook | Rejected) -> Rejected:
     if isinstance(error, Rejected):
         return error
@@ -173,7 +212,8 @@ def _log(
     if not log.isEnabledFor(logging.INFO if accepted else logging.WARNING):
         return
     form = received.form or {}
-    sid, from_, to, service, status, error = [_log_value(form.get(key)) for key in _LOGGED_KEYS]
+    length = None if accepted else _LOGGED_LENGTH
+    sid, from_, to, service, status, error = [_log_value(form.get(key), length) for key in _LOGGED_KEYS]
     line = (
         f"{received.kind} verdict={verdict} sid={sid} from={from_} to={to} service={service}"
         f" status={status} error={error} latency_ms={seconds * 1000:.2f}"
@@ -184,17 +224,25 @@ def _log(
         log.warning(f"{line} reason={reason!r}")
 
 
-def _log_value(values: list[str] | None) -> str:
-    """A value as is, or quoted when it could break the line (a forged request chooses its values)."""
+def _log_value(values: list[str] | None, length: int | None) -> str:
+    """A value as is, or quoted when it could break the line (a forged request chooses its values);
+    cut at `length` characters, then marked with an ellipsis, for a request that is not Twilio's."""
     if not values:
         return "-"
     value = values[0]
+    if length is not None and len(value) > length:
+        value = value[:length] + "…"
     return value if value.isprintable() and " " not in value else repr(value)
 
 
-async def _read_capped(receive: Receive, declared: str | None, limit: int) -> bytes:
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise _too_large(limit)
+async def _read_capped(receive: Receive, received: Received, limit: int) -> bytes:
+    declared = received.headers.get("content-length")
+    if declared is not None:
+        if not (declared.isascii() and declared.isdigit()) or len(declared) > 18:
+            raise Rejected(400, Verdict.MALFORMED, "Content-Length is not a number")
+        if int(declared) > limit:
+            received.size = int(declared)
+            raise _too_large(limit)
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -203,6 +251,7 @@ async def _read_capped(receive: Receive, declared: str | None, limit: int) -> by
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
+            received.size = size  # at least: the rest is never read
             raise _too_large(limit)
         if not message.get("more_body", False):
             return b"".join([*chunks, chunk]) if chunks else chunk

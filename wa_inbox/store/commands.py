@@ -76,10 +76,6 @@ def ingest_inbound(
     return True
 
 
-def log_rejection(conn: sqlite3.Connection, seq: int, req: LoggedRequest, received_at: str) -> None:
-    writes.log_webhook(conn, req, received_at)
-
-
 def nothing(conn: sqlite3.Connection, seq: int) -> None:
     """Changes nothing, yet its batch commits: the health check's proof that commits go through."""
 

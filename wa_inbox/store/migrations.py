@@ -206,6 +206,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    (
+        "008_webhook_log_bounds",
+        # A rejected request is kept as a bounded sample (see `receiver.rejections`): the sizes of what
+        # came, besides what was kept of it. Rejections stored whole before are cut the same way;
+        # accepted webhooks are stored whole, as before, and their sizes stay null.
+        """
+        ALTER TABLE webhook_log ADD COLUMN body_bytes INTEGER;
+        ALTER TABLE webhook_log ADD COLUMN header_bytes INTEGER;
+        UPDATE webhook_log SET body_bytes = length(CAST(body AS BLOB)), body = substr(body, 1, 1024)
+        WHERE verdict NOT IN ('accepted', 'duplicate') AND length(body) > 1024;
+        UPDATE webhook_log SET header_bytes = length(CAST(headers AS BLOB)), headers = '{}'
+        WHERE verdict NOT IN ('accepted', 'duplicate') AND length(headers) > 2048
+        """,
+    ),
 ]
 
 

@@ -244,15 +244,26 @@ async def claimed_sids(db: aiosqlite.Connection, sids: Sequence[str]) -> set[str
 
 
 async def last_webhook_at(db: aiosqlite.Connection) -> datetime | None:
-    rows = list(await db.execute_fetchall("SELECT MAX(received_at) FROM webhook_log WHERE path != '/seed'"))
-    return parse_ts(rows[0][0])
+    """When the latest request reached the receiver (the demo's seeded rows aside).
+
+    Read backwards along the row id, the table's own index: the newest row comes first, so this reads
+    one row (a few in the demo) however long the log. An index on `received_at` would cost every
+    webhook an entry.
+    """
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT received_at FROM webhook_log WHERE path != '/seed' ORDER BY id DESC LIMIT 1"
+        )
+    )
+    return parse_ts(rows[0][0]) if rows else None
 
 
 async def rejected_webhooks(db: aiosqlite.Connection, limit: int) -> list[WebhookRecord]:
     """The latest refused webhooks with their reasons, for the agent's "why was this refused?"."""
     rows = await db.execute_fetchall(
-        "SELECT kind, path, verdict, body, headers, received_at, reason, message_sid FROM webhook_log"
-        " WHERE verdict NOT IN ('accepted', 'duplicate') ORDER BY id DESC LIMIT ?",
+        "SELECT kind, path, verdict, body, headers, received_at, reason, message_sid, body_bytes,"
+        " header_bytes FROM webhook_log WHERE verdict NOT IN ('accepted', 'duplicate')"
+        " ORDER BY id DESC LIMIT ?",
         [limit],
     )
     return [
@@ -265,6 +276,8 @@ async def rejected_webhooks(db: aiosqlite.Connection, limit: int) -> list[Webhoo
             parse_ts(r[5]),
             r[6],
             r[7],
+            r[8],
+            r[9],
         )
         for r in rows
     ]

@@ -24,7 +24,7 @@ from wa_inbox.domain.models import (
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
-from wa_inbox.store import commands, reads, templates, writes
+from wa_inbox.store import commands, reads, templates, webhook_log, writes
 from wa_inbox.store.codec import ts
 from wa_inbox.store.committer import BUSY_TIMEOUT_MS
 from wa_inbox.store.reads import MessageQuery
@@ -100,7 +100,26 @@ class SqliteStore:
         )
 
     async def log_rejection(self, record: WebhookRecord) -> None:
-        await self._writer.submit(commands.log_rejection, commands.request(record), ts(record.received_at))
+        """Keep a rejected request in the raw log, as the receiver cut it, with the sizes of what came."""
+        await self._writer.submit(
+            webhook_log.log_rejection,
+            commands.request(record),
+            ts(record.received_at),
+            record.body_bytes,
+            record.header_bytes,
+        )
+
+    async def prune_webhook_log(self, before: datetime) -> int:
+        """Delete the raw log's rows that arrived before `before`, oldest first, a batch per commit.
+
+        The dedupe keys (messages' SIDs, status events) are kept: only the raw requests go.
+        """
+        removed, cutoff = 0, ts(before)
+        while True:
+            batch = await self._writer.submit(webhook_log.prune, cutoff, webhook_log.PRUNE_BATCH)
+            removed += batch
+            if batch < webhook_log.PRUNE_BATCH:
+                return removed
 
     async def check_writable(self) -> bool:
         """A real durable commit within two seconds: the honest answer to "can we accept webhooks now?"."""

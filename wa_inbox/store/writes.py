@@ -25,6 +25,11 @@ from wa_inbox.store.codec import to_json
 _SECRET_HEADERS = frozenset({"x-twilio-signature", "authorization", "cookie", "proxy-authorization"})
 
 
+def secret_header(name: str) -> bool:
+    """Never kept in the raw log: a valid signature, credentials, cookies."""
+    return name.lower() in _SECRET_HEADERS
+
+
 def bump_change_seq(conn: sqlite3.Connection) -> int:
     """One sequence number per committed batch: readers ask for what changed since the last they saw."""
     (seq,) = conn.execute(
