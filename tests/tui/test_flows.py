@@ -152,6 +152,11 @@ async def test_d_an_opted_out_contact_gets_nothing_but_the_stop_confirmation(tmp
             assert confirmation["params"]["Body"] == world.settings.opt.stop_confirmation
             assert await outbound_bodies(world, ANA) == [world.settings.opt.stop_confirmation]
             assert "⊘" in row_of(app, "+5511987654321")
+            assert "template" not in static_text(app, "#banner")  # none would go: none is offered
+
+            await pilot.press("ctrl+t")
+            await until(pilot, lambda: "opted out" in static_text(app, "#notice"))
+            assert not isinstance(app.screen, TemplatePicker)
 
 
 async def test_e_a_failed_message_explains_itself_and_offers_a_template(tmp_path: Path) -> None:

@@ -414,6 +414,10 @@ class InboxScreen(Screen[None]):
 
         if self.contact is None or self._outbox() is None:
             return
+        standing = standing_refusal(self.contact, self._clock(), self._services().settings.limits())
+        if standing is not None and not standing.template_possible:
+            self.notices.say(standing.reason, "warning")  # no template would go either
+            return
         self.app.push_screen(
             TemplatePicker(self._services(), self.contact, self._clock), self._template_chosen
         )

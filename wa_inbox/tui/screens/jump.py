@@ -15,7 +15,7 @@ from textual.style import Style
 
 from wa_inbox.domain.fuzzy import is_subsequence
 from wa_inbox.domain.models import Conversation
-from wa_inbox.tui.format import display_name
+from wa_inbox.tui.format import display_name, sanitize
 
 if TYPE_CHECKING:
     from wa_inbox.tui.screens.inbox import InboxScreen
@@ -51,13 +51,15 @@ def jump_palette(inbox: InboxScreen) -> CommandPalette:
 
 def _candidate(row: Conversation) -> str:
     number = row.contact.address.removeprefix("whatsapp:")
-    return f"{display_name(row.contact)[:NAME_CHARS]}  {number}"
+    return f"{sanitize(display_name(row.contact), NAME_CHARS, one_line=True)}  {number}"
 
 
 def _label(row: Conversation, offsets: Sequence[int] = (), style: Style | None = None) -> Content:
     """The candidate as text, never markup, with the matched characters marked."""
     content = Content(_candidate(row))
-    for offset in offsets if style is not None else ():
+    if style is None:
+        return content
+    for offset in offsets:
         content = content.stylize(style, offset, offset + 1)
     return content
 
