@@ -118,7 +118,7 @@ async def emulated_inbox(
     store = await open_store(db_path)
     try:
         async with (  # the emulator stops first: no callback then finds the receiver gone
-            running_inbox(settings, store, receiver_sock, twilio_transport, send) as inbox,
+            running_inbox(settings, store, receiver_sock, twilio_transport, send, role="demo") as inbox,
             serve_in_background(emulator_app, emulator_sock),
         ):
             yield Demo(settings, store, emulator_app.state.emulator, inbox.outbox, receiver_url, emulator_url)

@@ -16,6 +16,7 @@ import httpx
 
 from wa_inbox.config import ConfigError, Settings
 from wa_inbox.gateway.client import make_twilio_client
+from wa_inbox.gateway.lease import new_owner
 from wa_inbox.gateway.media_download import downloading_media
 from wa_inbox.gateway.outbox import Outbox
 from wa_inbox.gateway.template_sync import TemplateSync
@@ -41,8 +42,13 @@ async def running_inbox(
     sock: socket.socket,
     twilio_transport: httpx.AsyncBaseTransport | None = None,
     send: bool = True,
+    role: str = "wa-inbox",
 ) -> AsyncIterator[RunningInbox]:
-    """The receiver and the media downloader, plus the sender when `send` is set and the settings allow it."""
+    """The receiver and the media downloader, plus the sender when `send` is set and the settings allow it.
+
+    The sender sends only while it holds the database's sender lease (see `gateway.lease`); `role`
+    starts its id there (`serve@host:pid.tag`), which the log and the inbox's status line show.
+    """
     async with (
         serve_in_background(create_app(settings, store), sock) as listening,
         downloading_media(settings, store),
@@ -54,7 +60,8 @@ async def running_inbox(
             yield RunningInbox(listening, None)
             return
         templates = TemplateSync(client, store)
-        outbox = Outbox(settings, store, client, on_template_error=templates.after_error)
+        owner = new_owner(role)
+        outbox = Outbox(settings, store, client, on_template_error=templates.after_error, owner=owner)
         sender = asyncio.create_task(outbox.run(), name="wa-inbox-sender")
         syncing = asyncio.create_task(templates.run(), name="wa-inbox-templates")
         try:

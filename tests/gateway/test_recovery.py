@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from twilio.rest import Client
 
-from tests.support.world import customer_writes, eventually, quick
+from tests.support.world import QUICK_LEASE, customer_writes, eventually, quick
 from wa_inbox.demo import Demo, emulated_inbox
+from wa_inbox.domain.models import OutboundJob
 from wa_inbox.domain.policy import Draft
 from wa_inbox.gateway.client import make_twilio_client
 from wa_inbox.gateway.outbox import Outbox
@@ -63,19 +69,41 @@ async def test_timeout_after_the_request_reached_twilio_sends_no_duplicate(tmp_p
     assert sent[0]["outcome"]["sid"] == sid
 
 
+DEAD = "serve@elsewhere:4242.dead"
+
+
+async def claimed_by_a_dead_sender(world: Demo, draft: Draft, key: str) -> OutboundJob:
+    """Queued and claimed under a sender's lease, then that sender died: its lease is left to expire."""
+    lease = await world.store.acquire_sender_lease(DEAD, timedelta(seconds=QUICK_LEASE.seconds))
+    await world.store.queue_draft(draft, key)
+    (job,) = await world.store.claim_unsent(1, lease=lease)
+    return job
+
+
+@contextlib.asynccontextmanager
+async def successor(world: Demo, client: Client) -> AsyncIterator[Outbox]:
+    """A sender started after the crash, on the same database, until the block ends."""
+    outbox = Outbox(world.settings, world.store, client, lease=QUICK_LEASE)
+    task = asyncio.create_task(outbox.run())
+    try:
+        yield outbox
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def test_crash_after_the_request_left_adopts_twilio_s_message(tmp_path: Path) -> None:
     async with emulated_inbox(tmp_path / "inbox.db", quick, send=False, status_delay=(0, 0.01)) as world:
         await customer_writes(world, ANA)
         client = make_twilio_client(world.settings)
         try:
-            await world.store.queue_draft(Draft(ANA, "Sent just before the crash"), "key-1")
-            (job,) = await world.store.claim_unsent(1)
+            job = await claimed_by_a_dead_sender(world, Draft(ANA, "Sent just before the crash"), "key-1")
             dead = Outbox(world.settings, world.store, client)
             await client.messages.create_async(**dead._create_params(job))  # then the process died
 
-            restarted = Outbox(world.settings, world.store, client)
-            await restarted.recover()
-            sid = await wait_sid(world, job.id)
+            async with successor(world, client):
+                sid = await wait_sid(world, job.id)
         finally:
             await client.http_client.close()
         sent = await world.emulator.sent()
@@ -87,14 +115,29 @@ async def test_crash_before_the_request_left_sends_it_once_at_recovery(tmp_path:
         await customer_writes(world, ANA)
         client = make_twilio_client(world.settings)
         try:
-            await world.store.queue_draft(Draft(ANA, "Never left"), "key-2")
-            (job,) = await world.store.claim_unsent(1)  # marked sending, then the process died
+            job = await claimed_by_a_dead_sender(world, Draft(ANA, "Never left"), "key-2")
 
-            restarted = Outbox(world.settings, world.store, client)
-            await restarted.recover()
-            await eventually(lambda: world.emulator.sent(), lambda sent: len(sent) == 1)
-            await wait_sid(world, job.id)
-            await restarted.recover()  # a second start finds nothing left to do
+            async with successor(world, client):
+                await eventually(lambda: world.emulator.sent(), lambda sent: len(sent) == 1)
+                await wait_sid(world, job.id)
+            async with successor(world, client):  # a second start finds nothing left to do
+                await eventually(world.store.sender_lease, lambda lease: lease is not None)
+                await asyncio.sleep(0.3)
+        finally:
+            await client.http_client.close()
+        assert len(await world.emulator.sent()) == 1
+
+
+async def test_a_claim_without_a_lease_is_recovered_like_one_from_an_older_version(tmp_path: Path) -> None:
+    async with emulated_inbox(tmp_path / "inbox.db", quick, send=False, status_delay=(0, 0.01)) as world:
+        await customer_writes(world, ANA)
+        client = make_twilio_client(world.settings)
+        try:
+            await world.store.queue_draft(Draft(ANA, "Claimed before leases"), "key-3")
+            (job,) = await world.store.claim_unsent(1)  # no owner, no term
+
+            async with successor(world, client):
+                await wait_sid(world, job.id)
         finally:
             await client.http_client.close()
         assert len(await world.emulator.sent()) == 1

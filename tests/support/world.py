@@ -10,8 +10,12 @@ from typing import Any, TypeVar
 
 from wa_inbox.config import Settings
 from wa_inbox.demo import Demo, emulated_inbox
+from wa_inbox.gateway.lease import LeaseTiming
 
 T = TypeVar("T")
+
+QUICK_LEASE = LeaseTiming(seconds=1.5, heartbeat=0.25, poll=0.05)
+"""A sender lease that a dead holder's successor takes within two seconds."""
 
 
 def quick(settings: Settings, **outbox: Any) -> Settings:

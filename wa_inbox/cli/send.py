@@ -119,6 +119,7 @@ async def _send(
     settings: Settings, draft: Draft, template: str | None, variables: dict[str, str], files: list[Path]
 ) -> Message:
     """Queue it (policy first), then deliver it at once in this process; returns the stored outcome."""
+    from wa_inbox.gateway.lease import new_owner
     from wa_inbox.gateway.media_host import MediaHost
     from wa_inbox.gateway.outbox import Outbox, Refused
     from wa_inbox.gateway.template_sync import TemplateSync
@@ -131,7 +132,7 @@ async def _send(
             for path in files:  # checked, then copied for the receiver to serve, before anything is queued
                 draft = await MediaHost(settings, store).attach(draft, path)
             resync = TemplateSync(client, store).after_error
-            outbox = Outbox(settings, store, client, on_template_error=resync)
+            outbox = Outbox(settings, store, client, on_template_error=resync, owner=new_owner("send"))
             message_id = await outbox.submit(draft)
             await outbox.send_now(message_id)
         message = await store.get_message_by_id(message_id)

@@ -69,7 +69,7 @@ async def _serve(settings: Settings, sock: socket.socket) -> None:
         loop.add_signal_handler(signum, stop.set)
     store = await open_store(settings.store.path)
     try:
-        async with running_inbox(settings, store, sock) as inbox:
+        async with running_inbox(settings, store, sock, role="serve") as inbox:
             sending = "and sending" if inbox.outbox else "receiving only"
             log.info("listening on %s (%s); database %s", inbox.listening.url, sending, settings.store.path)
             await stop.wait()

@@ -9,7 +9,13 @@ The rule that keeps a customer from getting the same message twice lives here:
     is found is the message sent again.
 
 Rows are marked `sending`, durably, before the request leaves, so a crash leaves that trace for
-`recover()` to resolve the same way at the next start.
+the next sender to resolve the same way.
+
+One sender per database: only the holder of the sender lease (`gateway.lease`) claims and sends,
+and each claim records the lease it was made under. A sender that finds the lease held stands by;
+when it takes the lease (given back, or expired because its holder died), it resolves what the
+ended lease left `sending` by the rule above. Another live sender's messages in flight are never
+taken for a crash's leftovers.
 """
 
 from __future__ import annotations
@@ -33,9 +39,11 @@ from twilio.rest import Client
 from wa_inbox.config import Settings
 from wa_inbox.domain.addresses import country_of
 from wa_inbox.domain.errors import describe
+from wa_inbox.domain.lease import Lease
 from wa_inbox.domain.models import Message, OutboundJob
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Attachment, Draft, refusal
+from wa_inbox.gateway.lease import DEFAULT_TIMING, LeaseKeeper, LeaseLost, LeaseTiming, new_owner
 from wa_inbox.store import Store
 from wa_inbox.store.sqlite import utc_now
 
@@ -84,9 +92,12 @@ class Outbox:
         client: Client,
         clock: Callable[[], datetime] = utc_now,
         on_template_error: Callable[[int], Awaitable[None]] | None = None,
+        lease: LeaseTiming = DEFAULT_TIMING,
+        owner: str | None = None,
     ) -> None:
         """`on_template_error(code)` runs when Twilio refuses a template with a code that may mean
-        our copy of the templates is stale (the runtime re-syncs them)."""
+        our copy of the templates is stale (the runtime re-syncs them). `lease` times the sender
+        lease; `owner` is this sender's id in it (default: `new_owner()`, like `wa-inbox@host:pid.tag`)."""
         self._settings = settings
         self._store = store
         self._client = client
@@ -96,6 +107,16 @@ class Outbox:
         self._limiters: dict[str, AsyncLimiter] = {}
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._keeper = LeaseKeeper(store, owner or new_owner(), lease)
+        self._fenced = False
+        """True while this outbox sends as the lease holder: each request then waits for `sendable`."""
+        self._cut_off = 0
+        """Requests cancelled before Twilio answered, since the lease was taken."""
+
+    @property
+    def owner(self) -> str:
+        """This sender's id in the sender lease: `store.sender_lease()` with this `owner` is this process."""
+        return self._keeper.owner
 
     @property
     def client(self) -> Client:
@@ -119,53 +140,128 @@ class Outbox:
     # --- delivering -------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """The sender task: resolve what a crash left, then deliver queued messages until cancelled."""
-        await self.recover()
+        """The sender task, until cancelled: stand by until this process holds the sender lease, resolve
+        what an ended lease left `sending`, then deliver queued messages while the lease holds."""
         try:
             while True:
-                try:
-                    jobs = await self._claim()
-                except Exception:  # the database is briefly unavailable: keep the sender alive
-                    log.exception("the sender could not read the outbox; trying again shortly")
-                    jobs = []
-                for job in jobs:
-                    self._start(self.deliver(job))
-                if not jobs:
-                    await self._idle()
+                lease = await self._keeper.acquire()
+                self._cut_off = 0
+                await self._hold(lease)
         finally:
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._stop_deliveries()
+            await self._give_back()
 
-    async def _claim(self) -> list[OutboundJob]:
+    async def _hold(self, lease: Lease) -> None:
+        """Send as the holder of `lease`; returns when the lease is lost (all deliveries stopped)."""
+        heartbeat = asyncio.create_task(self._keeper.keep(), name="wa-inbox-sender-lease")
+        sending = asyncio.create_task(self._send_as(lease), name="wa-inbox-sender-claims")
+        self._fenced = True
+        try:
+            await asyncio.wait((heartbeat, sending), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (heartbeat, sending):
+                task.cancel()
+            await asyncio.gather(heartbeat, sending, return_exceptions=True)
+            await self._stop_deliveries()
+            self._fenced = False
+        lost = heartbeat.exception() if heartbeat.done() and not heartbeat.cancelled() else None
+        if lost is None:  # not expected: `_send_as` keeps going through database errors
+            crash = sending.exception() if sending.done() and not sending.cancelled() else None
+            log.error("the sender stopped; its lease is left to expire", exc_info=crash)
+            self._keeper.let_expire()
+            return
+        log.warning("stopped sending (%s); standing by for the sender lease", lost)
+
+    async def _send_as(self, lease: Lease) -> None:
+        """Recovery, then the claim loop, under `lease`."""
+        while True:
+            try:
+                stranded = await self._store.take_over_sending(lease)
+                break
+            except Exception:
+                log.exception("the sender could not read the outbox; trying again shortly")
+                await asyncio.sleep(POLL_SECONDS)
+        for job in stranded:
+            log.info("recovering message %s (left `sending` by a sender whose lease ended)", job.id)
+            self._start(self._recover_one(job))
+        while True:
+            try:
+                jobs = await self._claim(lease)
+            except Exception:  # the database is briefly unavailable: keep the sender alive
+                log.exception("the sender could not read the outbox; trying again shortly")
+                jobs = []
+            for job in jobs:
+                self._start(self.deliver(job))
+            if not jobs:
+                await self._idle()
+
+    async def _claim(self, lease: Lease) -> list[OutboundJob]:
         free = self._settings.outbox.concurrency - len(self._tasks)
-        return await self._store.claim_unsent(free) if free > 0 else []
+        return await self._store.claim_unsent(free, lease=lease) if free > 0 else []
+
+    async def _stop_deliveries(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _give_back(self) -> None:
+        """Give the lease back, unless a request was cut off before Twilio answered: then the lease
+        expires in its time, so that no successor looks for that message before Twilio has it."""
+        lease = self._keeper.lease
+        if lease is None:
+            return
+        if self._cut_off:
+            log.warning(
+                "%d request(s) to Twilio were cut off unanswered: the sender lease is left to expire"
+                " (at %s) before another sender looks them up",
+                self._cut_off,
+                lease.expires_at.astimezone().isoformat(timespec="seconds"),
+            )
+            self._keeper.let_expire()
+            return
+        try:
+            await self._keeper.release()
+        except Exception as error:
+            log.warning("could not give the sender lease back (%s); it expires in its time", error)
 
     async def send_now(self, message_id: int) -> None:
-        """Deliver one queued message in this process (`wa-inbox send`), outcome recorded on return.
+        """Deliver one queued message from this process (`wa-inbox send`), outcome recorded on return.
 
-        A running `wa-inbox serve` on the same database may claim it first; it then owns the
-        request, and only the shared database tells us how it went.
+        Only the sender lease's holder sends. When nobody holds it, this process takes it for this
+        one message and gives it back. When a running `wa-inbox serve` (or inbox) holds it, that
+        sender claims the message, and only the shared database tells us how it went.
         """
-        jobs = await self._store.claim_unsent(1, message_id)
-        if jobs:
-            await self.deliver(jobs[0])
-            return
         outbox = self._settings.outbox
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(outbox.request_timeout_seconds * outbox.max_attempts):
-                await self._outcome_of(message_id)
-
-    async def _outcome_of(self, message_id: int) -> None:
-        """Polled: the sender that claimed it shares only the database with us."""
-        while not _settled(await self._store.get_message_by_id(message_id)):  # noqa: ASYNC110
+        deadline = asyncio.get_running_loop().time() + outbox.request_timeout_seconds * outbox.max_attempts
+        while True:
+            message = await self._store.get_message_by_id(message_id)
+            if _settled(message):
+                return
+            if message is not None and message.status == "pending" and await self._send_one(message_id):
+                return
+            if asyncio.get_running_loop().time() >= deadline:
+                return
             await asyncio.sleep(OUTCOME_POLL_SECONDS)
 
-    async def recover(self) -> None:
-        """Messages left `sending` by a crash: adopt the one Twilio has, or send it (once) now."""
-        for job in await self._store.list_sending():
-            log.info("recovering message %s (was being sent when wa-inbox stopped)", job.id)
-            self._start(self._recover_one(job))
+    async def _send_one(self, message_id: int) -> bool:
+        """Take the lease if it is free, claim `message_id` and deliver it; False if either was taken."""
+        lease = await self._keeper.try_acquire()
+        if lease is None:
+            return False
+        self._cut_off = 0
+        heartbeat = asyncio.create_task(self._keeper.keep(), name="wa-inbox-sender-lease")
+        try:
+            jobs = await self._store.claim_unsent(1, message_id, lease)
+            if not jobs:
+                return False
+            self._fenced = True
+            await self.deliver(jobs[0])
+            return True
+        finally:
+            self._fenced = False
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            await self._give_back()
 
     async def deliver(self, job: OutboundJob) -> None:
         """Send one claimed message, retrying only what is safe to retry; records the outcome."""
@@ -185,7 +281,9 @@ class Outbox:
                 if reason := await self._late_refusal(job):  # checked as late as possible
                     await self._store.record_failed(job.id, None, reason)
                     return
-                outcome = await self._attempt(job)
+                if self._fenced:
+                    await self._keeper.until_sendable()  # LeaseLost: the next holder resolves it
+                outcome = await self._counted_attempt(job)
             if not isinstance(outcome, _Retry):
                 await self._settle(job, outcome)
                 return
@@ -209,6 +307,13 @@ class Outbox:
         )
 
     # --- one request --------------------------------------------------------------------------------
+
+    async def _counted_attempt(self, job: OutboundJob) -> _Accepted | _Definite | _Retry:
+        try:
+            return await self._attempt(job)
+        except asyncio.CancelledError:
+            self._cut_off += 1
+            raise
 
     async def _attempt(self, job: OutboundJob) -> _Accepted | _Definite | _Retry:
         try:
@@ -336,8 +441,11 @@ class Outbox:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._wake.set()
-        if not task.cancelled() and task.exception() is not None:
-            log.error("the sender failed on a message", exc_info=task.exception())
+        error = None if task.cancelled() else task.exception()
+        if isinstance(error, LeaseLost):
+            log.warning("a message is left `sending` for the next lease holder: %s", error)
+        elif error is not None:
+            log.error("the sender failed on a message", exc_info=error)
 
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):

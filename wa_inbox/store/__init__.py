@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from wa_inbox.domain.lease import Lease
 from wa_inbox.domain.models import (
     Contact,
     Conversation,
@@ -28,7 +29,7 @@ from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.store.reads import Changes, MessageQuery
 
-__all__ = ["Changes", "MessageQuery", "Store", "open_store"]
+__all__ = ["Changes", "Lease", "MessageQuery", "Store", "open_store"]
 
 
 class Store(Protocol):
@@ -55,8 +56,46 @@ class Store(Protocol):
     async def check_writable(self) -> bool: ...
 
     async def queue_draft(self, draft: Draft, idempotency_key: str) -> int | None: ...
-    async def claim_unsent(self, limit: int, message_id: int | None = None) -> list[OutboundJob]: ...
-    async def list_sending(self) -> list[OutboundJob]: ...
+    async def claim_unsent(
+        self, limit: int, message_id: int | None = None, lease: Lease | None = None
+    ) -> list[OutboundJob]:
+        """Mark up to `limit` pending messages (only `message_id`, if given) `sending`, durably, before
+        any request leaves; the claimed jobs. Two claims never get the same message.
+
+        With `lease`, nothing is claimed unless it is the live sender lease, and each claim records
+        its owner and term. Without, the claim has no owner (seeding, tests playing a sender), and
+        the next holder's `take_over_sending` takes it as left behind.
+        """
+        ...
+
+    async def take_over_sending(self, lease: Lease) -> list[OutboundJob]:
+        """For the live holder of `lease`, right after it took the lease: every message still
+        `sending` under an ended lease (another sender's, expired or given back, an earlier term of
+        its own, or claimed with none), recorded as claimed under `lease` and returned. Their requests
+        may or may not have reached Twilio: look each up before sending it again. Empty when `lease`
+        is not the live one.
+        """
+        ...
+
+    async def acquire_sender_lease(self, owner: str, duration: timedelta) -> Lease:
+        """Take the sender lease for `owner` until now + `duration` when nobody holds it (never
+        taken, given back, or expired), or extend it when `owner` holds it; returns the lease as it
+        stands after: `owner`'s, or the live holder's. A lapsed lease is taken with a new term, even
+        by its last owner.
+        """
+        ...
+
+    async def release_sender_lease(self, owner: str) -> bool:
+        """Give the lease back now, if `owner` holds it, so a sender standing by takes over at once."""
+        ...
+
+    async def sender_lease(self) -> Lease | None:
+        """Who sends from this database: the live sender lease (its `owner`, until `expires_at`), or
+        None when no sender holds one (none running, or the last one stopped or died and its lease
+        ran out). Compare `owner` with `Outbox.owner` to tell this process's sender from another's.
+        """
+        ...
+
     async def record_accepted(
         self, message_id: int, sid: str, status: str, from_addr: str | None, messaging_service_sid: str | None
     ) -> None: ...

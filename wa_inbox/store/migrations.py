@@ -220,6 +220,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         WHERE verdict NOT IN ('accepted', 'duplicate') AND length(headers) > 2048
         """,
     ),
+    (
+        "009_sender_lease",
+        # One sender per database (see `domain.lease`): the lease row, and on each claim the owner
+        # and term it was made under, so recovery takes only claims whose lease has ended. Rows left
+        # `sending` by an older version have neither, and are recovered as before.
+        """
+        CREATE TABLE sender_lease (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            owner TEXT NOT NULL,
+            term INTEGER NOT NULL,
+            acquired_at TEXT NOT NULL,
+            renewed_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        ALTER TABLE messages ADD COLUMN sending_owner TEXT;
+        ALTER TABLE messages ADD COLUMN sending_term INTEGER
+        """,
+    ),
 ]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from wa_inbox.domain.lease import Lease
 from wa_inbox.domain.models import (
     Contact,
     Conversation,
@@ -25,6 +26,7 @@ from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.store import commands, reads, templates, webhook_log, writes
+from wa_inbox.store import lease as sender_lease
 from wa_inbox.store.codec import ts
 from wa_inbox.store.committer import BUSY_TIMEOUT_MS
 from wa_inbox.store.reads import MessageQuery
@@ -138,17 +140,37 @@ class SqliteStore:
         now = ts(self._clock())
         return await self._writer.submit(writes.queue_outbound, draft, idempotency_key, now)
 
-    async def claim_unsent(self, limit: int, message_id: int | None = None) -> list[OutboundJob]:
-        """Mark up to `limit` pending messages (only `message_id`, if given) as being sent, durably."""
+    async def claim_unsent(
+        self, limit: int, message_id: int | None = None, lease: Lease | None = None
+    ) -> list[OutboundJob]:
+        """Mark up to `limit` pending messages (only `message_id`, if given) as being sent, durably;
+        under `lease`, only while it is the live sender lease, each claim recording it."""
         now = ts(self._clock())
-        ids = await self._writer.submit(writes.claim_unsent, limit, now, message_id)
+        fence = (lease.owner, lease.term) if lease is not None else None
+        ids = await self._writer.submit(writes.claim_unsent, limit, now, message_id, fence)
+        return await self._jobs(ids)
+
+    async def take_over_sending(self, lease: Lease) -> list[OutboundJob]:
+        """The messages left `sending` under an ended sender lease, claimed anew under `lease`."""
+        now = ts(self._clock())
+        ids = await self._writer.submit(sender_lease.take_over_sending, lease.owner, lease.term, now)
+        return await self._jobs(ids)
+
+    async def _jobs(self, ids: Sequence[int]) -> list[OutboundJob]:
         if not ids:
             return []
         return await reads.outbound_jobs(self._db, f"id IN ({','.join('?' * len(ids))})", ids)
 
-    async def list_sending(self) -> list[OutboundJob]:
-        """Messages whose request may have reached Twilio without our hearing back (after a crash)."""
-        return await reads.outbound_jobs(self._db, "status = 'sending'", ())
+    async def acquire_sender_lease(self, owner: str, duration: timedelta) -> Lease:
+        now = self._clock()
+        row = await self._writer.submit(sender_lease.acquire, owner, ts(now), ts(now + duration))
+        return sender_lease.to_lease(row)
+
+    async def release_sender_lease(self, owner: str) -> bool:
+        return await self._writer.submit(sender_lease.release, owner, ts(self._clock()))
+
+    async def sender_lease(self) -> Lease | None:
+        return await sender_lease.live(self._db, ts(self._clock()))
 
     async def record_accepted(
         self, message_id: int, sid: str, status: str, from_addr: str | None, messaging_service_sid: str | None

@@ -20,6 +20,7 @@ from wa_inbox.domain.models import (
 )
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
+from wa_inbox.store import lease as sender_lease
 from wa_inbox.store.codec import to_json
 
 _SECRET_HEADERS = frozenset({"x-twilio-signature", "authorization", "cookie", "proxy-authorization"})
@@ -199,18 +200,28 @@ def _insert_media(
 
 
 def claim_unsent(
-    conn: sqlite3.Connection, seq: int, limit: int, now: str, message_id: int | None = None
+    conn: sqlite3.Connection,
+    seq: int,
+    limit: int,
+    now: str,
+    message_id: int | None = None,
+    lease: tuple[str, int] | None = None,
 ) -> list[int]:
     """Move pending messages (or just `message_id`) to `sending` before any request leaves.
 
     Claimed in one UPDATE, so two senders on one database never both get a message, and a crash
-    leaves the trace.
+    leaves the trace. With `lease` (owner, term), nothing is claimed unless that is the live sender
+    lease, and each claim records it; without, the claim records no owner (seeding, tests), and any
+    holder's recovery takes it as left behind.
     """
+    if lease is not None and not sender_lease.holds(conn, *lease, now):
+        return []
+    owner, term = lease if lease is not None else (None, None)
     rows = conn.execute(
         "UPDATE messages SET status = 'sending', sending_started_at = ?, attempts = attempts + 1,"
-        " change_seq = ? WHERE id IN (SELECT id FROM messages WHERE status = 'pending'"
-        " AND (? IS NULL OR id = ?) ORDER BY id LIMIT ?) RETURNING id",
-        (now, seq, message_id, message_id, limit),
+        " sending_owner = ?, sending_term = ?, change_seq = ? WHERE id IN (SELECT id FROM messages"
+        " WHERE status = 'pending' AND (? IS NULL OR id = ?) ORDER BY id LIMIT ?) RETURNING id",
+        (now, owner, term, seq, message_id, message_id, limit),
     ).fetchall()
     return sorted(int(row[0]) for row in rows)
 
