@@ -29,6 +29,7 @@ from wa_inbox.emulator.templates import TEMPLATES
 from wa_inbox.store.sqlite import SqliteStore
 from wa_inbox.tui.app import InboxApp
 from wa_inbox.tui.screens.template_picker import TemplatePicker
+from wa_inbox.tui.widgets.conversation_list import ConversationList
 
 SnapCompare = Callable[..., bool]
 
@@ -169,3 +170,29 @@ def test_template_picker_with_preview(snap_compare: SnapCompare, tmp_path: Path)
 
 def test_help_screen(snap_compare: SnapCompare, tmp_path: Path) -> None:
     assert snap_compare(inbox_on(tmp_path / "inbox.db"), press=["f1"], terminal_size=SIZE, run_before=settled)
+
+
+def test_notice_line_and_a_held_list(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    """A new message elsewhere on the line above the thread (never over the composer), and the list
+    holding its order while the agent moves ("1 updated"), with a draft in the composer."""
+
+    async def write_while_news_comes(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, InboxApp)
+        await settled(pilot)
+        await open_conversation(pilot, "Dev Patel")
+        await type_text(pilot, "A draft that stays in view")
+        app.inbox.notices.announce(EVE, "Eve Becker", "Is the order ready for pickup?")
+        await pilot.press("escape", "down")
+        conversations = app.inbox.query_one("#conversations", ConversationList)
+        held = next(c for c in conversations.conversations if c.contact.address == BEN)
+        conversations.upsert([held])
+
+    assert snap_compare(
+        inbox_on(tmp_path / "inbox.db"), terminal_size=SIZE, run_before=write_while_news_comes
+    )
+
+
+def test_small_terminal(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    """80x24: the list keeps countdowns, ⊘ and tick codes; the footer keeps quit and help."""
+    assert snap_compare(inbox_on(tmp_path / "inbox.db"), terminal_size=(80, 24), run_before=settled)

@@ -256,11 +256,13 @@ class InboxScreen(Screen[None]):
         if contact is None:
             return
         label, level = window_state(contact.last_inbound_at, self._clock())
-        window_text = f"window {label}" if level != "closed" else "window closed"
-        opted = " · ⊘ opted out" if contact.opted_out else ""
+        window_text = "window closed" if level == "closed" else f"window {label}"
+        if contact.opted_out:
+            window_text = "⊘ opted out"  # nothing goes, window or not: the one fact that matters
         number = contact.address.removeprefix("whatsapp:")
         header = plain(display_name(contact), 40)
-        header.append(f"  {number} · {window_text}{opted}")
+        header.append(f" · {window_text}")  # before the number: a narrow terminal cuts the end
+        header.append(f" · {number}")
         widget = self.query_one("#thread-header", Static)
         widget.update(header)
         widget.set_class(level == "closing", "-closing")
