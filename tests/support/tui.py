@@ -186,3 +186,20 @@ def template_info(template: Template) -> TemplateInfo:
         actions=tuple(str(action["title"]) for action in spec.get("actions", [])),
         media=tuple(spec.get("media", [])),
     )
+
+
+# --- running the app --------------------------------------------------------------------------------
+
+ZOE = "whatsapp:+14155550100"
+BEN = "whatsapp:+14155550123"
+ANA = "whatsapp:+5511987654321"
+
+
+@contextlib.asynccontextmanager
+async def running_app(
+    backend: Backend, size: tuple[int, int] = (120, 32)
+) -> AsyncIterator[tuple[InboxApp, Pilot[None]]]:
+    app = InboxApp(backend)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: idle(app))
+        yield app, pilot

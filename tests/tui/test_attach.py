@@ -6,9 +6,8 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from tests.support.tui import idle, static_text, type_text, until, world_backend
+from tests.support.tui import ZOE, idle, running_app, static_text, type_text, until, world_backend
 from tests.support.world import customer_writes, eventually, running_world
-from tests.tui.test_flows import ZOE, running_app
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from textual.pilot import Pilot
 
 from tests.support.tui import (
+    ANA,
+    BEN,
+    ZOE,
     idle,
     inbound,
     list_rows,
     open_address,
     row_of,
+    running_app,
     static_text,
     status_text,
     thread_text,
@@ -28,25 +30,10 @@ from wa_inbox.demo import Demo
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import Direction
 from wa_inbox.emulator.templates import BY_NAME
-from wa_inbox.tui.app import InboxApp
 from wa_inbox.tui.screens.failed import FailedMessageScreen
 from wa_inbox.tui.screens.template_picker import TemplatePicker
-from wa_inbox.tui.services import Backend, attached
+from wa_inbox.tui.services import attached
 from wa_inbox.tui.widgets.composer import Composer
-
-ZOE = "whatsapp:+14155550100"
-BEN = "whatsapp:+14155550123"
-ANA = "whatsapp:+5511987654321"
-
-
-@contextlib.asynccontextmanager
-async def running_app(
-    backend: Backend, size: tuple[int, int] = (120, 32)
-) -> AsyncIterator[tuple[InboxApp, Pilot[None]]]:
-    app = InboxApp(backend)
-    async with app.run_test(size=size) as pilot:
-        await until(pilot, lambda: idle(app))
-        yield app, pilot
 
 
 async def outbound_bodies(world: Demo, address: str) -> list[str]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.tui import static_text, until, world_backend
+from tests.support.tui import running_app, static_text, until, world_backend
 from tests.support.world import running_world
-from tests.tui.test_flows import running_app
 from wa_inbox.tui.screens.health import HealthScreen
 
 

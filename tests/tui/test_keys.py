@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.tui import idle, type_text, until, world_backend
+from tests.support.tui import ZOE, idle, type_text, until, world_backend
 from tests.support.world import customer_writes, eventually, running_world
-from tests.tui.test_flows import ZOE
 from wa_inbox.tui.app import InboxApp
 from wa_inbox.tui.widgets.composer import Composer
 

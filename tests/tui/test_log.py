@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Log
 
-from tests.support.tui import until, world_backend
+from tests.support.tui import ZOE, running_app, until, world_backend
 from tests.support.world import running_world
-from tests.tui.test_flows import ZOE, running_app
 from wa_inbox.tui.screens.log import LogScreen
 
 

@@ -7,9 +7,8 @@ from pathlib import Path
 import click
 import pytest
 
-from tests.support.tui import list_rows, thread_text, until, world_backend
+from tests.support.tui import ZOE, list_rows, running_app, thread_text, until, world_backend
 from tests.support.world import running_world
-from tests.tui.test_flows import ZOE, running_app
 from wa_inbox.emulator.customers import tiny_png
 from wa_inbox.tui.screens.image import ImagePreviewScreen
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.tui import list_rows, open_address, static_text, type_text, until, world_backend
+from tests.support.tui import (
+    ANA,
+    BEN,
+    ZOE,
+    list_rows,
+    open_address,
+    running_app,
+    static_text,
+    type_text,
+    until,
+    world_backend,
+)
 from tests.support.world import customer_writes, running_world
-from tests.tui.test_flows import ANA, BEN, ZOE, running_app
 from wa_inbox.tui.screens.search import SearchScreen
 from wa_inbox.tui.widgets.composer import Composer
 from wa_inbox.tui.widgets.conversation_list import ConversationList

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from textual.binding import Binding
 
-from tests.support.tui import type_text, until, world_backend
+from tests.support.tui import running_app, type_text, until, world_backend
 from tests.support.world import running_world
-from tests.tui.test_flows import running_app
 from wa_inbox.tui.screens.inbox import InboxScreen
 from wa_inbox.tui.screens.search import SearchScreen
 
