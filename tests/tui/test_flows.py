@@ -210,7 +210,8 @@ async def test_h_attached_to_another_process_sees_a_new_message_within_a_second(
         running_world(tmp_path) as serve,  # another process: its receiver writes the database
         running_app(attached(serve.settings)) as (app, pilot),
     ):
-        assert status_text(app).startswith("attached to wa-inbox serve")
+        assert "attached to wa-inbox serve" in status_text(app)
+        assert status_text(app).startswith("sent by ")  # the serving process holds the sender lease
 
         await serve.emulator.customer_says(ZOE, "Anyone there?", profile_name="Zoe")
 
@@ -229,6 +230,13 @@ async def test_h_attached_queues_and_the_serving_process_sends(tmp_path: Path) -
             (sent,) = await eventually(serve.emulator.sent, lambda sent: len(sent) == 1)
             assert sent["params"]["Body"] == "Hello Zoe"
             await until(pilot, lambda: "Hello Zoe" in thread_text(app))
+
+
+async def test_h_the_status_line_says_when_no_sender_runs(tmp_path: Path) -> None:
+    async with running_world(tmp_path) as serve:
+        await customer_writes(serve, ZOE, "Hi")
+    async with running_app(attached(serve.settings)) as (app, pilot):  # the server has stopped
+        await until(pilot, lambda: status_text(app).startswith("no sender running"))
 
 
 async def test_a_narrow_terminal_keeps_the_window_and_ticks_in_the_list(tmp_path: Path) -> None:

@@ -25,8 +25,8 @@ from wa_inbox.config import ConfigError
 from wa_inbox.domain.models import Contact, Conversation, Direction, Message
 from wa_inbox.domain.policy import Draft, standing_refusal
 from wa_inbox.gateway.outbox import Outbox, Refused
-from wa_inbox.store import Store
-from wa_inbox.tui.format import FAILED, display_name, plain, window_state
+from wa_inbox.store import Lease, Store
+from wa_inbox.tui.format import FAILED, display_name, plain, sanitize, window_state
 from wa_inbox.tui.messages import StoreChanged
 from wa_inbox.tui.services import Services
 from wa_inbox.tui.widgets.composer import Composer
@@ -37,6 +37,8 @@ from wa_inbox.tui.widgets.thread_view import ThreadView
 
 PAGE = 50
 QUIET_ON = "Quiet: no notices of new messages; the list still marks them (f4 turns notices back on)."
+STATUS_SECONDS = 5.0
+"""How often the status line looks at the sender lease and the webhook log when nothing else changed."""
 DRAFT_SAVE_SECONDS = 1.0
 """A draft is written to the store this long after the last key (and at once when the agent moves away)."""
 
@@ -89,6 +91,7 @@ class InboxScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
+        self.set_interval(STATUS_SECONDS, self._poll_status)
         self.watch(self.query_one(ThreadView), "new_below", self._show_new_below)
         self.watch(self.query_one(ConversationList), "held", self._show_held)
 
@@ -184,6 +187,13 @@ class InboxScreen(Screen[None]):
         status.now = self._clock()  # "last webhook N s ago" from the start, not after the first tick
         status.last_webhook_at = await store.last_webhook_at()
         status.rejected = await store.count_rejected_webhooks()
+        status.sender = _sender_text(await store.sender_lease(), self._services().outbox)
+
+    @work(exclusive=True, group="status", exit_on_error=False)
+    async def _poll_status(self) -> None:
+        """The sender lease changes hands without a change to any conversation: look now and then."""
+        if self.services is not None:
+            await self._refresh_status()
 
     def _tick(self) -> None:
         """Countdowns and "last webhook N s ago" move even when nothing is committed."""
@@ -523,6 +533,15 @@ class InboxScreen(Screen[None]):
 
     def _store(self) -> Store:
         return self._services().store
+
+
+def _sender_text(lease: Lease | None, outbox: Outbox | None) -> str:
+    """Who delivers what this inbox queues, from the sender lease (one sender per database)."""
+    if lease is None:
+        return "no sender running: messages wait in the queue"
+    if outbox is not None and lease.owner == outbox.owner:
+        return "sending here"
+    return f"sent by {sanitize(lease.owner, 40, one_line=True)}"
 
 
 def _unread_inbound(message: Message) -> bool:

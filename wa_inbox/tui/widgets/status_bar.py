@@ -18,11 +18,17 @@ class StatusBar(Static):
     rejected: reactive[int] = reactive(0)
     now: reactive[datetime | None] = reactive(None)
     """Set by the screen's clock tick, so "last webhook 12 s ago" moves."""
+    sender: reactive[str] = reactive("")
+    """Who delivers what this inbox queues: "sending here", "sent by <owner>", or that nobody does."""
 
     def render(self) -> Text:
+        """Most useful first: a narrow terminal cuts the end (the addresses)."""
         where = f"receiver {self.listening}" if self.listening else "attached to wa-inbox serve"
         public = f" · public {self.public_url}" if self.public_url else ""
-        return Text(f"{where}{public} · last webhook {self._ago()} · rejected {self.rejected} (ctrl+r)")
+        sender = f"{self.sender} · " if self.sender else ""
+        return Text(
+            f"{sender}last webhook {self._ago()} · rejected {self.rejected} (ctrl+r) · {where}{public}"
+        )
 
     def _ago(self) -> str:
         if self.last_webhook_at is None or self.now is None:
