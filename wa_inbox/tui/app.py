@@ -53,7 +53,10 @@ class InboxApp(App[None]):
 
     @work(group="services", exit_on_error=False)
     async def _start_services(self) -> None:
-        await hold(self._backend, lambda services: self.post_message(ServicesReady(services)))
+        def ready(services: Services) -> None:
+            self.post_message(ServicesReady(services))
+
+        await hold(self._backend, ready)
 
     async def on_unmount(self) -> None:
         """Textual cancels workers at exit without waiting: let the services finish closing (database,
@@ -68,9 +71,12 @@ class InboxApp(App[None]):
         services = event.services
         self.inbox.attach(services)
         if services.embedded:
-            services.store.on_commit(lambda seq: self.inbox.post_message(StoreChanged()))
+            services.store.on_commit(self._store_changed)
         else:
             self._watch_database(services)
+
+    def _store_changed(self, seq: int) -> None:
+        self.inbox.post_message(StoreChanged())
 
     @work(group="watch", exit_on_error=False)
     async def _watch_database(self, services: Services) -> None:
