@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from tests.support.tui import ZOE, idle, running_app, static_text, type_text, until, world_backend
 from tests.support.world import customer_writes, eventually, running_world
@@ -51,3 +52,27 @@ async def test_a_small_image_goes_out_with_the_composer_text_as_caption(tmp_path
     assert sent["params"]["Body"] == "Your box"
     (url,) = sent["params"]["MediaUrl"]
     assert url.startswith(world.receiver_url + "/media/") and url.endswith(".png")
+
+
+async def test_tab_completes_the_path_and_nothing_goes_before_the_confirmation(tmp_path: Path) -> None:
+    (tmp_path / "receipts").mkdir()
+    (tmp_path / "receipts" / "march.png").write_bytes(PNG)
+    async with running_world(tmp_path) as world:
+        await customer_writes(world, ZOE, "The receipt?")
+        async with running_app(world_backend(world)) as (app, pilot):
+            await pilot.press("f2")
+            await type_text(pilot, f"{tmp_path}/rec")
+            path = app.screen.query_one("#attach-path", Input)
+            await until(pilot, lambda: path._suggestion.endswith("receipts/"))
+            await pilot.press("tab")
+            assert path.value == f"{tmp_path}/receipts/"
+            await type_text(pilot, "m")
+            await until(pilot, lambda: path._suggestion.endswith("march.png"))
+            await pilot.press("tab", "enter")
+
+            confirm = app.screen.query_one("#attach-confirm")
+            await until(pilot, lambda: "Send march.png (image/png" in str(confirm.render()))
+            assert "to Zoe" in str(confirm.render()) or ZOE.removeprefix("whatsapp:") in str(confirm.render())
+            await pilot.press("escape")  # changed their mind: nothing was sent
+            await until(pilot, lambda: idle(app))
+            assert await world.emulator.sent() == []
