@@ -7,7 +7,8 @@ import sys
 FRAMEWORKS = "{'textual','starlette','uvicorn','twilio','aiosqlite','httpx'}"
 PROBE = (
     "import wa_inbox.domain.addresses, wa_inbox.domain.status, wa_inbox.domain.window, "
-    "wa_inbox.domain.optout, wa_inbox.domain.errors, wa_inbox.domain.models; import sys; "
+    "wa_inbox.domain.optout, wa_inbox.domain.errors, wa_inbox.domain.models, wa_inbox.domain.clock; "
+    "import sys; "
     f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FRAMEWORKS}))"
 )
 

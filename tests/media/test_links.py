@@ -12,10 +12,10 @@ import pytest
 
 from tests.media.conftest import ANA, PNG
 from wa_inbox.demo import Demo
+from wa_inbox.domain.clock import utc_now
 from wa_inbox.domain.medialinks import link_path
 from wa_inbox.domain.policy import Draft
 from wa_inbox.gateway.media_host import MediaHost
-from wa_inbox.store.sqlite import utc_now
 
 Tamper = Callable[[str, str, str, str], tuple[str, str]]
 """(file id, expiry, mac, file name) -> (token, file name) of an altered link."""

@@ -19,12 +19,12 @@ from pathlib import Path
 import filetype
 
 from wa_inbox.config import ConfigError, Settings
+from wa_inbox.domain.clock import utc_now
 from wa_inbox.domain.medialinks import link_path, public_filename
 from wa_inbox.domain.models import HostedFile
 from wa_inbox.domain.policy import Attachment, Draft, refusal
 from wa_inbox.gateway.outbox import Refused
 from wa_inbox.store import Store
-from wa_inbox.store.sqlite import utc_now
 
 SNIFF_BYTES = 8192
 """What `filetype` reads of a file to recognise it."""

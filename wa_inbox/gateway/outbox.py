@@ -38,6 +38,7 @@ from twilio.rest import Client
 
 from wa_inbox.config import Settings
 from wa_inbox.domain.addresses import country_of
+from wa_inbox.domain.clock import utc_now
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.lease import Lease
 from wa_inbox.domain.models import Message, OutboundJob
@@ -45,7 +46,6 @@ from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Attachment, Draft, refusal
 from wa_inbox.gateway.lease import DEFAULT_TIMING, LeaseKeeper, LeaseLost, LeaseTiming, new_owner
 from wa_inbox.store import Store
-from wa_inbox.store.sqlite import utc_now
 
 log = logging.getLogger(__name__)
 

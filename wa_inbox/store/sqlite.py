@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
 
+from wa_inbox.domain.clock import Clock, utc_now
 from wa_inbox.domain.lease import Lease
 from wa_inbox.domain.models import (
     Contact,
@@ -32,12 +33,10 @@ from wa_inbox.store.committer import BUSY_TIMEOUT_MS
 from wa_inbox.store.reads import MessageQuery
 from wa_inbox.store.writer import BatchWriter
 
-Clock = Callable[[], datetime]
 HEALTH_DEADLINE_SECONDS = 2.0
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+# `utc_now` is re-exported for wa_inbox.tui.app, until it imports the domain's.
+__all__ = ["Clock", "SqliteStore", "utc_now"]
 
 
 class SqliteStore:
