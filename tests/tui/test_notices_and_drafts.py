@@ -3,24 +3,30 @@ search over names and numbers, and the list holding still while the agent moves.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.support.tui import (
     ANA,
     BEN,
     ZOE,
+    inbound,
     list_rows,
+    offline_backend,
     open_address,
     running_app,
     static_text,
+    thread_text,
     type_text,
     until,
     world_backend,
 )
 from tests.support.world import customer_writes, running_world
+from wa_inbox.store import open_store
 from wa_inbox.tui.screens.search import SearchScreen
 from wa_inbox.tui.widgets.composer import Composer
 from wa_inbox.tui.widgets.conversation_list import ConversationList
+from wa_inbox.tui.widgets.thread_view import ThreadView
 
 
 async def test_notices_keep_one_line_per_conversation_and_none_for_the_open_one(tmp_path: Path) -> None:
@@ -119,3 +125,25 @@ async def test_the_list_holds_its_order_while_the_agent_moves(tmp_path: Path) ->
             await until(pilot, lambda: conversations.held == 0, seconds=6)  # the agent paused
             assert conversations.conversations[0].contact.address == ZOE
             assert conversations.selected_address == BEN  # the cursor stayed on its conversation
+
+
+async def test_a_search_hit_opens_its_conversation_at_that_message(tmp_path: Path) -> None:
+    db = tmp_path / "inbox.db"
+    store = await open_store(db)
+    start = datetime.now(UTC) - timedelta(hours=2)
+    try:
+        await inbound(store, ZOE, "The parcel code is WATERMELON", start, name="Zoe")
+        for n in range(120):  # two pages and more after the hit
+            await inbound(store, ZOE, f"filler {n}", start + timedelta(seconds=n + 1), name="Zoe")
+    finally:
+        await store.close()
+    async with running_app(offline_backend(db)) as (app, pilot):
+        await pilot.press("ctrl+f")
+        await until(pilot, lambda: isinstance(app.screen, SearchScreen))
+        await type_text(pilot, "watermelon")
+        await until(pilot, lambda: "1 messages" in static_text(app, "#search-summary"))
+        await pilot.press("enter")
+
+        await until(pilot, lambda: "WATERMELON" in thread_text(app))
+        thread = app.inbox.query_one(ThreadView)
+        assert thread.selected is not None and "WATERMELON" in thread.messages[thread.selected].body
