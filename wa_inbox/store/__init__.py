@@ -27,7 +27,7 @@ from wa_inbox.domain.models import (
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
-from wa_inbox.store.reads import Changes, MessageQuery
+from wa_inbox.store.types import Changes, MessageQuery
 
 __all__ = ["Changes", "Lease", "MessageQuery", "Store", "open_store"]
 

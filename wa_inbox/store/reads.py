@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
@@ -26,6 +25,9 @@ from wa_inbox.domain.models import (
     WebhookRecord,
 )
 from wa_inbox.store.codec import from_json, parse_ts
+from wa_inbox.store.types import Changes, MessageQuery
+
+__all__ = ["Changes", "MessageQuery"]  # re-exported: they were defined here before wa_inbox.store.types
 
 _MESSAGE_COLUMNS = """m.id, m.sid, m.direction, m.contact_address, m.from_addr, m.to_addr, m.body,
     m.status, m.error_code, m.error_message, m.message_type, m.latitude, m.longitude,
@@ -40,17 +42,6 @@ _MESSAGES = f"messages m {_LOOKUPS}"
 
 _CONTACT_COLUMNS = """c.address, c.profile_name, c.wa_id, c.last_inbound_at, c.opted_out,
     c.opted_out_at, c.opted_out_source"""
-
-
-@dataclass(frozen=True, slots=True)
-class MessageQuery:
-    """Filters of `messages list`; None means any."""
-
-    to_addr: str | None = None
-    from_addr: str | None = None
-    direction: Direction | None = None
-    status: str | None = None
-    limit: int = 50
 
 
 async def list_messages(db: aiosqlite.Connection, query: MessageQuery) -> list[Message]:
@@ -129,15 +120,6 @@ async def find_contacts(db: aiosqlite.Connection, text: str, limit: int) -> list
 def _printable(text: str) -> str:
     """Search text without control characters (a NUL would end SQLite's string early)."""
     return "".join(c if c.isprintable() else " " for c in text)
-
-
-@dataclass(frozen=True, slots=True)
-class Changes:
-    """What the change feed has for a reader that last saw `since`: enough to update a screen."""
-
-    seq: int
-    messages: list[Message]
-    conversations: list[Conversation]
 
 
 async def changes_since(db: aiosqlite.Connection, since: int, limit: int = 1000) -> Changes:

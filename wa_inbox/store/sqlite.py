@@ -30,7 +30,7 @@ from wa_inbox.store import commands, reads, templates, webhook_log, writes
 from wa_inbox.store import lease as sender_lease
 from wa_inbox.store.codec import ts
 from wa_inbox.store.committer import BUSY_TIMEOUT_MS
-from wa_inbox.store.reads import MessageQuery
+from wa_inbox.store.types import Changes, MessageQuery
 from wa_inbox.store.writer import BatchWriter
 
 HEALTH_DEADLINE_SECONDS = 2.0
@@ -264,7 +264,7 @@ class SqliteStore:
     async def find_contacts(self, text: str, limit: int = 20) -> list[Contact]:
         return await reads.find_contacts(self._db, text, limit)
 
-    async def changes_since(self, since: int) -> reads.Changes:
+    async def changes_since(self, since: int) -> Changes:
         return await reads.changes_since(self._db, since)
 
     async def data_version(self) -> int:

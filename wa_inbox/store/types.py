@@ -1,0 +1,31 @@
+"""The values the `Store` protocol takes and gives besides domain dataclasses: a query and a change batch.
+
+Plain frozen dataclasses with no database in them, so that every implementation (SQLite today,
+PostgreSQL next) and every caller share them; `wa_inbox.store` re-exports both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wa_inbox.domain.models import Conversation, Direction, Message
+
+
+@dataclass(frozen=True, slots=True)
+class MessageQuery:
+    """Filters of `messages list`; None means any."""
+
+    to_addr: str | None = None
+    from_addr: str | None = None
+    direction: Direction | None = None
+    status: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What the change feed has for a reader that last saw `since`: enough to update a screen."""
+
+    seq: int
+    messages: list[Message]
+    conversations: list[Conversation]
