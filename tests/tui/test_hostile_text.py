@@ -6,12 +6,14 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
 from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static
 
 from tests.support.tui import (
     inbound,
@@ -21,13 +23,18 @@ from tests.support.tui import (
     record,
     settled,
     thread_text,
+    until,
 )
 from wa_inbox.demo import BUSINESS
-from wa_inbox.domain.models import InboundMessage, WebhookKind
+from wa_inbox.domain.models import InboundMessage, Verdict, WebhookKind, WebhookRecord
+from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.store.sqlite import SqliteStore
 from wa_inbox.tui import format as fmt
 from wa_inbox.tui.app import InboxApp
 from wa_inbox.tui.format import sanitize
+from wa_inbox.tui.screens.failed import FailedMessageScreen
+from wa_inbox.tui.screens.search import SearchScreen
+from wa_inbox.tui.screens.template_picker import TemplatePicker
 from wa_inbox.tui.widgets.conversation_list import ConversationList
 from wa_inbox.tui.widgets.thread_view import ThreadView
 
@@ -141,3 +148,67 @@ async def test_extras_from_outside_are_text_too(tmp_path: Path) -> None:
         assert "↩ [b]the [/b] original␛[2J" in drawn
         no_markup_reached(app.inbox.query_one(ThreadView))
         assert app.is_running
+
+
+SWEEP = ["[/x]", "[@click=app.quit]x[/]", "[b]", "]x[/b][i", "\x1b[31mred", "rtl \u202egnp", "y" * 10_000]
+"""The strings the other screens see: a customer's name and body, a forged SID, a template's text."""
+
+
+def visible(widget: Static) -> str:
+    return str(widget.render())
+
+
+async def test_every_other_screen_shows_outside_text_as_text(tmp_path: Path) -> None:
+    """Header, notice line, go-to, search, rejected webhooks, failed-message details, template picker."""
+    path = tmp_path / "inbox.db"
+    store = await SqliteStore.open(path, lambda: NOW)
+    try:
+        for i, text in enumerate(SWEEP):
+            await inbound(store, address(i), text, NOW - timedelta(minutes=i + 1), name=text)
+            forged = WebhookRecord(
+                WebhookKind.STATUS, "/twilio/status", Verdict.FORBIDDEN, text, {}, NOW, text, text
+            )
+            await store.log_rejection(forged)
+    finally:
+        await store.close()
+    app = InboxApp(offline_backend(path), clock=lambda: NOW)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settled(pilot)
+        inbox = app.inbox
+        for i, text in enumerate(SWEEP):
+            shown_text = sanitize(text, 30, one_line=True)[:20]
+            inbox.open(address(i))
+            await settled(pilot)
+            assert shown_text in visible(inbox.query_one("#thread-header", Static)), text
+            inbox.notices.announce(address((i + 1) % len(SWEEP)), text, text)
+            await pilot.pause()
+            assert shown_text in visible(inbox.notices), text
+
+            await pilot.press("ctrl+f")
+            await until(pilot, lambda: isinstance(app.screen, SearchScreen))
+            app.screen.query_one(Input).value = text[:50]
+            await pilot.pause(0.2)
+            await pilot.press("escape")
+
+            await pilot.press("ctrl+g")
+            await pilot.pause(0.1)
+            await pilot.press(*"rtl", "escape")
+
+            assert inbox.services is not None and inbox.contact is not None
+            templates = [TemplateInfo("HX" + "0" * 32, text, "en", "twilio/text", f"Hi {text} {{{{1}}}}")]
+            await app.push_screen(TemplatePicker(inbox.services, inbox.contact, lambda: NOW, templates))
+            await until(pilot, lambda: bool(app.screen.query("#var-1")))
+            assert shown_text in visible(app.screen.query_one("#picker-preview", Static)), text
+            await pilot.press("escape")
+
+            failed = inbox.query_one(ThreadView).messages[-1]
+            await app.push_screen(FailedMessageScreen(replace(failed, status="failed", error_message=text)))
+            await pilot.pause()
+            await pilot.press("escape")
+            assert app.is_running, text
+
+        await pilot.press("ctrl+r")
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == len(SWEEP))
+        await pilot.press("escape")
+        assert app.is_running and app.return_code is None
