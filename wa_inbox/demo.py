@@ -107,13 +107,16 @@ async def emulated_inbox(
     receiver_url = f"http://127.0.0.1:{receiver_sock.getsockname()[1]}"
     account_sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
     settings = settings_changes(demo_settings(db_path, receiver_url, emulator_url, account_sid, token))
-    hooks = {
-        "inbound_url": receiver_url + settings.webhooks.inbound_path,
-        "status_callback_url": receiver_url + settings.webhooks.status_path,
-    }
     # A plain WhatsApp sender: Twilio does no STOP handling of its own, wa-inbox does it (reference §5.2).
-    options = {"advanced_opt_out": False, **emulator_options}
-    config = EmulatorConfig(account_sid, token, public_url=emulator_url, **hooks, **options)
+    options: dict[str, Any] = {"advanced_opt_out": False, **emulator_options}
+    config = EmulatorConfig(
+        account_sid,
+        token,
+        public_url=emulator_url,
+        inbound_url=receiver_url + settings.webhooks.inbound_path,
+        status_callback_url=receiver_url + settings.webhooks.status_path,
+        **options,
+    )
     emulator_app = create_emulator(config)
     store = await open_store(db_path)
     try:

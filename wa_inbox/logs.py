@@ -68,7 +68,7 @@ def configure_logging(level: int = logging.INFO, file: Path | None = None) -> No
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    logging._srcfile = None  # type: ignore[attr-defined]  # documented switch: no caller lookup
+    logging._srcfile = None  # documented switch: no caller lookup
     handler: logging.Handler = logging.FileHandler(file) if file else logging.StreamHandler()
     handler.setFormatter(Formatter())
     root = logging.getLogger()

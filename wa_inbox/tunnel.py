@@ -69,10 +69,13 @@ async def _ngrok(port: int) -> AsyncIterator[str]:
             f"ngrok could not open a tunnel ({error}): add your authtoken with "
             "`ngrok config add-authtoken TOKEN`, or set PUBLIC_BASE_URL to a URL of your own."
         ) from None
+    public_url = opened.public_url
+    if public_url is None:
+        raise ConfigError("ngrok opened a tunnel without a public URL: set PUBLIC_BASE_URL instead.")
     try:
-        yield _https(opened.public_url)
+        yield _https(public_url)
     finally:
-        await asyncio.to_thread(ngrok.disconnect, opened.public_url)
+        await asyncio.to_thread(ngrok.disconnect, public_url)
 
 
 def _https(url: str) -> str:
@@ -103,7 +106,7 @@ async def _pointed(settings: Settings, transport: httpx.AsyncBaseTransport | Non
             for sid, webhooks in before.items():
                 await _restore(client, sid, webhooks)
     finally:
-        await client.http_client.close()  # type: ignore[attr-defined]
+        await client.http_client.close()
 
 
 async def _restore(client: Client, sid: str, webhooks: Webhooks) -> None:

@@ -114,6 +114,7 @@ def make_roster(rng: random.Random) -> list[Customer]:
 def _address(region: str, rng: random.Random) -> str:
     """A valid mobile number of region: the example number with random last digits."""
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    assert example is not None, f"phonenumbers has no example mobile number for {region}"
     number = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
     for _ in range(20):
         candidate = f"whatsapp:{number[:-4]}{rng.randrange(10_000):04d}"

@@ -151,10 +151,9 @@ class MessageFilter:
 def _compare(sent: datetime, bound: date | datetime) -> int:
     """-1, 0 or 1 as sent is before, at or after bound (whole days for a date bound)."""
     if isinstance(bound, datetime):
-        left, right = sent, bound
-    else:
-        left, right = sent.date(), bound
-    return (left > right) - (left < right)
+        return (sent > bound) - (sent < bound)
+    day = sent.date()
+    return (day > bound) - (day < bound)
 
 
 class World:

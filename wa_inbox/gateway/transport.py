@@ -51,7 +51,7 @@ class HttpxTwilioClient(AsyncHttpClient):
         timeout: float | None = None,  # noqa: ASYNC109 - the SDK's signature
         allow_redirects: bool = False,
     ) -> Response:
-        as_json = bool(headers) and headers.get("Content-Type") in _JSON_TYPES  # type: ignore[union-attr]
+        as_json = headers is not None and headers.get("Content-Type") in _JSON_TYPES
         body: dict[str, Any] = {"json": data} if as_json else {"data": data}
         response = await self._client.request(
             method.upper(),

@@ -66,7 +66,7 @@ def attached(settings: Settings) -> Backend:
             yield Services(settings, store, outbox, None, embedded=False)
         finally:
             if client is not None:
-                await client.http_client.close()  # type: ignore[attr-defined]
+                await client.http_client.close()
             await store.close()
 
     return start

@@ -42,7 +42,7 @@ class Composer(InOrderKeys, TextArea):
         """The agent pressed Esc: back to the conversation list."""
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(soft_wrap=True, show_line_numbers=False, **kwargs)  # type: ignore[arg-type]
+        super().__init__(soft_wrap=True, show_line_numbers=False, **kwargs)
         self.address: str | None = None
 
     def switch_to(self, address: str, draft: str) -> str:

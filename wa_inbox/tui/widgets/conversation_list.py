@@ -78,7 +78,7 @@ class ConversationList(InOrderKeys, ScrollView, can_focus=True):
         address: str
 
     def __init__(self, clock: Callable[[], datetime], **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self._clock = clock
         self._rows: list[Conversation] = []
         self._index: dict[str, int] = {}
@@ -145,7 +145,7 @@ class ConversationList(InOrderKeys, ScrollView, can_focus=True):
         self._index = {c.contact.address: i for i, c in enumerate(self._rows)}
         self.virtual_size = Size(self.size.width, len(self._rows))
         if selected in self._index:
-            self.cursor = self._index[selected]  # type: ignore[index]
+            self.cursor = self._index[selected]
         else:
             self.cursor = min(self.cursor, max(0, len(self._rows) - 1))
         self.refresh()

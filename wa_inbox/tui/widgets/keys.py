@@ -53,7 +53,7 @@ class InOrderKeys(_Base):
 
     async def handle_own_key(self, event: events.Key) -> None:
         """What the widget itself does with a key before bindings are looked at (Textual's default)."""
-        await super()._on_key(event)  # type: ignore[misc]
+        await super()._on_key(event)
 
     def _on_blur(self, event: events.Blur) -> None:
         super()._on_blur(event)

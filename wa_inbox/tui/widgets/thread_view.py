@@ -97,7 +97,7 @@ class ThreadView(InOrderKeys, ScrollView, can_focus=True):
         before_id: int
 
     def __init__(self, clock: Callable[[], datetime], **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self._clock = clock
         self.messages: list[Message] = []
         self._lines: list[_Line] = []
