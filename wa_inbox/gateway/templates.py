@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from twilio.rest import Client
 from twilio.rest.content.v1.content_and_approvals import ContentAndApprovalsInstance
@@ -48,9 +49,9 @@ async def list_templates(client: Client) -> list[TemplateInfo]:
 
 
 def _info(content: ContentAndApprovalsInstance) -> TemplateInfo:
-    types = content.types or {}
+    types: dict[str, Any] = content.types or {}
     kind, spec = next(iter(types.items()), ("twilio/text", {}))
-    approval = content.approval_requests or {}
+    approval: dict[str, Any] = content.approval_requests or {}
     return TemplateInfo(
         sid=content.sid or "",
         name=content.friendly_name or content.sid or "",
