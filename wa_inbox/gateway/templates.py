@@ -50,7 +50,8 @@ async def list_templates(client: Client) -> list[TemplateInfo]:
 
 def _info(content: ContentAndApprovalsInstance) -> TemplateInfo:
     types: dict[str, Any] = content.types or {}
-    kind, spec = next(iter(types.items()), ("twilio/text", {}))
+    no_spec: dict[str, Any] = {}
+    kind, spec = next(iter(types.items()), ("twilio/text", no_spec))
     approval: dict[str, Any] = content.approval_requests or {}
     return TemplateInfo(
         sid=content.sid or "",
