@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from wa_inbox.domain.clock import Clock, utc_now
 from wa_inbox.domain.lease import Lease
 from wa_inbox.domain.models import (
     Contact,
@@ -155,8 +156,13 @@ class Store(Protocol):
     async def count_rejected_webhooks(self) -> int: ...
 
 
-async def open_store(path: Path) -> Store:
-    """Open (creating and migrating as needed) the database at `path`."""
+async def open_store(path: Path, *, clock: Clock = utc_now) -> Store:
+    """Open (creating and migrating as needed) the database at `path`. Close it with `close()`.
+
+    `clock` is the store's "now" for the times it stamps itself (queued, claimed, read, the sender
+    lease); tests pass a hand-moved one. Times that come with a value (a webhook's `received_at`)
+    are kept as given.
+    """
     from wa_inbox.store.sqlite import SqliteStore
 
-    return await SqliteStore.open(path)
+    return await SqliteStore.open(path, clock)

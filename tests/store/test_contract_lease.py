@@ -1,38 +1,24 @@
-"""The sender lease on a real SQLite file: acquire, renew, expire, take over, give back; fenced claims."""
+"""The sender lease, on every backend: acquire, renew, expire, take over, give back; fenced claims."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import random
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
+from tests.store.conftest import Backend
+from tests.support.store import ANA, Clock
 from wa_inbox.domain.lease import Lease
 from wa_inbox.domain.policy import Draft
-from wa_inbox.store.sqlite import SqliteStore
+from wa_inbox.store import Store
 
-ANA = "whatsapp:+5511987654321"
 A, B = "serve@one:101.aaaa", "serve@two:202.bbbb"
 LEASE = timedelta(seconds=15)
-
-
-class Clock:
-    """The store's wall clock, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -41,26 +27,24 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: Clock) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "inbox.db", clock)
+async def store(backend: Backend, clock: Clock) -> AsyncIterator[Store]:
+    opened = await backend.open(clock)
     yield opened
     await opened.close()
 
 
-def claims(path: Path) -> list[tuple[int, str, str | None, int | None]]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute(
-            "SELECT id, status, sending_owner, sending_term FROM messages ORDER BY id"
-        ).fetchall()
+async def claims(backend: Backend) -> list[tuple[int, str, str | None, int | None]]:
+    """Each message's status and the lease it was claimed under (which the protocol does not return)."""
+    return await backend.rows("SELECT id, status, sending_owner, sending_term FROM messages ORDER BY id")
 
 
-async def queue(store: SqliteStore, n: int) -> None:
+async def queue(store: Store, n: int) -> None:
     for i in range(n):
         await store.queue_draft(Draft(ANA, f"message {i}"), f"key-{i}")
 
 
 async def test_the_first_sender_takes_the_lease_and_the_second_is_told_who_holds_it(
-    store: SqliteStore, clock: Clock
+    store: Store, clock: Clock
 ) -> None:
     assert await store.sender_lease() is None
 
@@ -73,7 +57,7 @@ async def test_the_first_sender_takes_the_lease_and_the_second_is_told_who_holds
     assert await store.sender_lease() == mine
 
 
-async def test_a_renewal_extends_the_lease_in_the_same_term(store: SqliteStore, clock: Clock) -> None:
+async def test_a_renewal_extends_the_lease_in_the_same_term(store: Store, clock: Clock) -> None:
     first = await store.acquire_sender_lease(A, LEASE)
     clock.advance(5)
 
@@ -86,7 +70,7 @@ async def test_a_renewal_extends_the_lease_in_the_same_term(store: SqliteStore, 
 
 
 async def test_an_expired_lease_is_nobody_s_and_is_taken_by_the_next_sender(
-    store: SqliteStore, clock: Clock
+    store: Store, clock: Clock
 ) -> None:
     await store.acquire_sender_lease(A, LEASE)
     clock.advance(14.999)
@@ -101,9 +85,7 @@ async def test_an_expired_lease_is_nobody_s_and_is_taken_by_the_next_sender(
     assert await store.sender_lease() == stolen
 
 
-async def test_a_lapsed_lease_taken_again_by_its_owner_starts_a_new_term(
-    store: SqliteStore, clock: Clock
-) -> None:
+async def test_a_lapsed_lease_taken_again_by_its_owner_starts_a_new_term(store: Store, clock: Clock) -> None:
     await store.acquire_sender_lease(A, LEASE)
     clock.advance(16)
 
@@ -112,7 +94,7 @@ async def test_a_lapsed_lease_taken_again_by_its_owner_starts_a_new_term(
     assert (again.owner, again.term) == (A, 2)
 
 
-async def test_a_released_lease_is_taken_at_once(store: SqliteStore, clock: Clock) -> None:
+async def test_a_released_lease_is_taken_at_once(store: Store, clock: Clock) -> None:
     await store.acquire_sender_lease(A, LEASE)
     assert not await store.release_sender_lease(B)  # not B's to give back
     assert await store.sender_lease() is not None
@@ -125,7 +107,7 @@ async def test_a_released_lease_is_taken_at_once(store: SqliteStore, clock: Cloc
 
 
 async def test_only_the_live_holder_claims_and_each_claim_records_its_lease(
-    store: SqliteStore, clock: Clock, tmp_path: Path
+    store: Store, clock: Clock, backend: Backend
 ) -> None:
     await queue(store, 3)
     lease = await store.acquire_sender_lease(A, LEASE)
@@ -136,7 +118,7 @@ async def test_only_the_live_holder_claims_and_each_claim_records_its_lease(
     clock.advance(15)  # A's lease has run out: its claims stop
     assert await store.claim_unsent(5, lease=lease) == []
 
-    assert claims(tmp_path / "inbox.db") == [
+    assert await claims(backend) == [
         (first.id, "sending", A, 1),
         (first.id + 1, "pending", None, None),
         (first.id + 2, "pending", None, None),
@@ -144,7 +126,7 @@ async def test_only_the_live_holder_claims_and_each_claim_records_its_lease(
 
 
 async def test_the_next_holder_takes_over_only_claims_of_ended_leases(
-    store: SqliteStore, clock: Clock, tmp_path: Path
+    store: Store, clock: Clock, backend: Backend
 ) -> None:
     await queue(store, 4)
     a = await store.acquire_sender_lease(A, LEASE)
@@ -161,7 +143,7 @@ async def test_the_next_holder_takes_over_only_claims_of_ended_leases(
     assert [job.id for job in taken] == [left_by_a.id, unowned.id]  # not B's own claim
     assert taken[0].sending_started_at == left_by_a.sending_started_at  # the look-up window stays
     assert await store.take_over_sending(b) == []  # now B's: not taken twice
-    assert claims(tmp_path / "inbox.db") == [
+    assert await claims(backend) == [
         (left_by_a.id, "sending", B, 2),
         (unowned.id, "sending", B, 2),
         (b_own.id, "sending", B, 2),
@@ -169,15 +151,15 @@ async def test_the_next_holder_takes_over_only_claims_of_ended_leases(
     ]
 
 
-async def test_two_stores_on_one_file_never_both_hold_the_lease(tmp_path: Path) -> None:
+async def test_two_stores_on_one_database_never_both_hold_the_lease(backend: Backend) -> None:
     """Two writers (each store has its own process) race for a short lease; each holder now and then
     stalls past it. Every term has one owner, and begins only once the term before has expired."""
-    one, two = await SqliteStore.open(tmp_path / "inbox.db"), await SqliteStore.open(tmp_path / "inbox.db")
+    one, two = await backend.open(), await backend.open()
     short = timedelta(milliseconds=40)
     seen: list[Lease] = []
     rng = random.Random(11)
 
-    async def contend(store: SqliteStore, owner: str) -> None:
+    async def contend(store: Store, owner: str) -> None:
         for _ in range(60):
             lease = await store.acquire_sender_lease(owner, short)
             seen.append(lease)

@@ -2,42 +2,30 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-from wa_inbox.domain.models import InboundMessage, Verdict, WebhookKind, WebhookRecord
-from wa_inbox.store.sqlite import SqliteStore
-
-ANA = "whatsapp:+5511987654321"
-BEN = "whatsapp:+34612345678"
-BUSINESS = "whatsapp:+14155238886"
-
-
-async def customer_writes(store: SqliteStore, address: str, n: int) -> None:
-    sid = f"SM{n:032x}"
-    record = WebhookRecord(WebhookKind.INBOUND, "/t", Verdict.ACCEPTED, "", {}, datetime.now(UTC), None, sid)
-    await store.ingest_inbound(InboundMessage(sid, address, BUSINESS, "Oi"), record)
+from tests.store.conftest import Backend
+from tests.support.store import ANA, BEN, inbound
+from wa_inbox.store import Store
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "inbox.db")
-    await customer_writes(opened, ANA, 1)
-    await customer_writes(opened, BEN, 2)
+async def store(backend: Backend) -> AsyncIterator[Store]:
+    opened = await backend.open()
+    await inbound(opened, 1, "Oi", address=ANA)
+    await inbound(opened, 2, "Oi", address=BEN)
     yield opened
     await opened.close()
 
 
-async def test_no_draft_reads_as_empty(store: SqliteStore) -> None:
+async def test_no_draft_reads_as_empty(store: Store) -> None:
     assert await store.get_draft(ANA) == ""
     assert await store.count_drafts() == 0
 
 
-async def test_a_draft_is_kept_per_conversation_and_replaced(store: SqliteStore) -> None:
+async def test_a_draft_is_kept_per_conversation_and_replaced(store: Store) -> None:
     await store.save_draft(ANA, "Olá Ana, ")
     await store.save_draft(BEN, "Hola")
     await store.save_draft(ANA, "Olá Ana, seu pedido ")
@@ -48,7 +36,7 @@ async def test_a_draft_is_kept_per_conversation_and_replaced(store: SqliteStore)
 
 
 @pytest.mark.parametrize("blank", ["", "  \n\t "])
-async def test_a_blank_draft_deletes_it(store: SqliteStore, blank: str) -> None:
+async def test_a_blank_draft_deletes_it(store: Store, blank: str) -> None:
     await store.save_draft(ANA, "Olá")
 
     await store.save_draft(ANA, blank)
@@ -58,16 +46,16 @@ async def test_a_blank_draft_deletes_it(store: SqliteStore, blank: str) -> None:
     assert await store.count_drafts() == 0
 
 
-async def test_drafts_survive_close_and_reopen(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "inbox.db")
-    await customer_writes(store, ANA, 1)
-    await customer_writes(store, BEN, 2)
+async def test_drafts_survive_close_and_reopen(backend: Backend) -> None:
+    store = await backend.open()
+    await inbound(store, 1, "Oi", address=ANA)
+    await inbound(store, 2, "Oi", address=BEN)
     await store.save_draft(ANA, "Olá")
     await store.save_draft(BEN, "Hola")
     await store.save_draft(BEN, "")
     await store.close()
 
-    again = await SqliteStore.open(tmp_path / "inbox.db")
+    again = await backend.open()
     try:
         assert (await again.get_draft(ANA), await again.get_draft(BEN)) == ("Olá", "")
         assert await again.count_drafts() == 1
@@ -75,7 +63,7 @@ async def test_drafts_survive_close_and_reopen(tmp_path: Path) -> None:
         await again.close()
 
 
-async def test_a_draft_is_not_a_change_of_the_conversation(store: SqliteStore) -> None:
+async def test_a_draft_is_not_a_change_of_the_conversation(store: Store) -> None:
     seen = (await store.changes_since(0)).seq
 
     await store.save_draft(ANA, "Olá")
@@ -84,6 +72,6 @@ async def test_a_draft_is_not_a_change_of_the_conversation(store: SqliteStore) -
     assert (changes.messages, changes.conversations) == ([], [])
 
 
-async def test_a_draft_needs_a_known_contact(store: SqliteStore) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+async def test_a_draft_needs_a_known_contact(store: Store, backend: Backend) -> None:
+    with pytest.raises(backend.integrity_error):
         await store.save_draft("whatsapp:+4915112345678", "Hallo")

@@ -1,16 +1,20 @@
-"""Migrations on databases an older version left: each step fixes what that version wrote."""
+"""SQLite migrations on databases an older version left: each step fixes what that version wrote."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
+from wa_inbox.domain.models import Verdict
+from wa_inbox.store.codec import ts
 from wa_inbox.store.migrations import MIGRATIONS, migrate
 from wa_inbox.store.sqlite import SqliteStore
 
 ANA = "whatsapp:+5511987654321"
 T = "2025-06-02T09:00:00.000000Z"
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def older(path: Path, before: str) -> sqlite3.Connection:
@@ -48,3 +52,37 @@ async def test_referrals_without_a_source_are_dropped(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "inbox.db") as conn:
         rows = conn.execute("SELECT referral IS NULL FROM messages ORDER BY id").fetchall()
     assert rows == [(1,), (1,), (0,), (1,)]
+
+
+async def test_migration_008_cuts_old_rejections_to_samples(tmp_path: Path) -> None:
+    with older(tmp_path / "inbox.db", "008_webhook_log_bounds") as conn:
+        insert = (
+            "INSERT INTO webhook_log (received_at, kind, path, verdict, body, headers)"
+            " VALUES (?, 'status', '/twilio/status', ?, ?, ?)"
+        )
+        huge_headers = json.dumps({"x-junk": "j" * 100_000, "host": "example"})
+        conn.execute(insert, (ts(NOW), "forbidden", "Body=" + "f" * 60_000, huge_headers))
+        conn.execute(insert, (ts(NOW), "accepted", "Body=" + "a" * 5_000, json.dumps({"host": "h"})))
+        conn.execute(insert, (ts(NOW), "malformed", "Body=short", json.dumps({"host": "h"})))
+    conn.close()
+
+    store = await SqliteStore.open(tmp_path / "inbox.db")
+    try:
+        rejected = await store.rejected_webhooks()
+    finally:
+        await store.close()
+
+    with sqlite3.connect(tmp_path / "inbox.db") as conn:
+        kept = conn.execute(
+            "SELECT verdict, length(body), body_bytes, length(headers), header_bytes"
+            " FROM webhook_log ORDER BY id"
+        ).fetchall()
+    assert kept == [
+        ("forbidden", 1024, 60_005, 2, len(huge_headers)),
+        ("accepted", 5_005, None, len('{"host": "h"}'), None),  # Twilio's, whole, as before
+        ("malformed", 10, None, len('{"host": "h"}'), None),
+    ]
+    assert [(r.verdict, r.body_bytes, r.headers) for r in rejected] == [
+        (Verdict.MALFORMED, None, {"host": "h"}),
+        (Verdict.FORBIDDEN, 60_005, {}),
+    ]
