@@ -2,7 +2,9 @@
 
 `Store` is the interface the rest of wa-inbox codes against. It speaks only in domain dataclasses and
 plain values, so that a PostgreSQL implementation (chosen by a database URL, with LISTEN/NOTIFY as its
-change feed) can sit beside `SqliteStore` as a new module, not a rewrite.
+change feed) can sit beside `SqliteStore` as a new module, not a rewrite. The values it takes and gives
+besides domain dataclasses (`MessageQuery`, `Changes`) are in `wa_inbox.store.types`, re-exported here;
+`tests/store/test_contract_*.py` is the suite every implementation must pass (see `tests/store/conftest.py`).
 """
 
 from __future__ import annotations
@@ -34,12 +36,52 @@ __all__ = ["Changes", "Lease", "MessageQuery", "Store", "open_store"]
 
 
 class Store(Protocol):
-    """What the receiver, the outbox, the CLI and the TUI may ask of the database."""
+    """What the receiver, the outbox, the CLI and the TUI may ask of the database.
+
+    Promises every implementation keeps (`tests/store/test_contract_*.py` checks them, once per backend):
+
+    - A write has happened, durably, once its coroutine returns; a write that raises wrote nothing.
+      Concurrent writes may share one commit (one change number) and never see each other half done.
+    - Reads see every write this store has returned from, and writes other processes committed.
+    - Times are aware datetimes in UTC. Times the store stamps itself (queued, claimed, read, the sender
+      lease, drafts) come from its clock (`open_store(..., clock=)`); times that arrive with a value (a
+      webhook's `received_at`) are kept as given.
+    - Addresses are stored as given (`whatsapp:+E164`): nothing here normalises them.
+
+    What any member may raise, besides what its own docstring says:
+
+    - once `close()` has begun, `RuntimeError` from a write and an error from a read (today
+      aiosqlite's `ValueError`): a closed store is a caller's bug, not a condition to handle;
+    - the backend's database error when the database refuses (today `sqlite3.Error`, e.g.
+      `sqlite3.IntegrityError` for a constraint, `sqlite3.OperationalError` for a locked or broken file;
+      a backend-neutral `StoreError` family does not exist yet);
+    - for a write, `wa_inbox.store.writer.WriterGone` when the SQLite writer process died during its
+      commit: whether it was written is unknown, so only an idempotent write may simply be retried.
+    """
 
     @property
-    def committed_seq(self) -> int: ...
-    def on_commit(self, listener: Callable[[int], None]) -> None: ...
-    async def close(self) -> None: ...
+    def committed_seq(self) -> int:
+        """The change number of this store's latest commit (0 before its first), never decreasing.
+
+        Only this process's commits move it; commits made by other processes show in `changes_since`
+        and `data_version`, not here.
+        """
+        ...
+
+    def on_commit(self, listener: Callable[[int], None]) -> None:
+        """Call `listener(change_number)` on the event loop after each commit of this store's writes.
+
+        The in-process change feed: it hears nothing of other processes' writes (poll `data_version`
+        for those). A listener must return quickly and not raise; there is no way to remove one.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Finish the writes already submitted, then release the database (and any writer process).
+
+        Call once; the store is unusable afterwards (see the class docstring for what then raises).
+        """
+        ...
 
     async def ingest_inbound(
         self,
@@ -47,21 +89,63 @@ class Store(Protocol):
         record: WebhookRecord,
         opt_action: OptAction | None = None,
         confirmation: str | None = None,
-    ) -> bool: ...
-    async def ingest_status(self, update: StatusUpdate, record: WebhookRecord) -> bool: ...
-    async def log_rejection(self, record: WebhookRecord) -> None: ...
-    async def prune_webhook_log(self, before: datetime) -> int:
-        """Delete the raw webhook log's rows that arrived before `before`; how many went."""
+    ) -> bool:
+        """Store a customer's message, its contact (created or updated: profile name, WhatsApp id, last
+        inbound time, from which the 24-hour window is measured) and its media (due for download),
+        and log `record`, all in one commit. True when the message is new; False for a retry of a
+        message SID already stored (logged as a duplicate, nothing else changed).
+
+        With `opt_action`, the contact is opted out or back in (with an audit row) unless it already
+        was; when that changed it and `confirmation` is given, the confirmation is queued as an
+        outbound message to the customer (flagged `opt_confirmation` for a STOP). The window is
+        measured from `record.received_at`: when the webhook arrived, not when it was written.
+        """
         ...
 
-    async def check_writable(self) -> bool: ...
+    async def ingest_status(self, update: StatusUpdate, record: WebhookRecord) -> bool:
+        """Store a status callback and log `record`, in one commit; False when this (sid, status) pair
+        was seen before (logged as a duplicate, nothing else changed).
 
-    async def queue_draft(self, draft: Draft, idempotency_key: str) -> int | None: ...
+        A status only ever moves a message up its lifecycle (`domain.status.supersedes`): a late `sent`
+        never undoes `delivered`. A callback for a SID not stored yet (Twilio's callback beat our
+        `record_accepted`, or a message sent from elsewhere on the account) leaves a placeholder that
+        `record_accepted` folds in. An error code that means the customer opted out opts them out.
+        """
+        ...
+
+    async def log_rejection(self, record: WebhookRecord) -> None:
+        """Keep a refused request in the raw webhook log as the receiver cut it (`body_bytes` and
+        `header_bytes` give the sizes of what came); `rejected_webhooks` then lists it."""
+        ...
+
+    async def prune_webhook_log(self, before: datetime) -> int:
+        """Delete the raw webhook log's rows that arrived before `before`; how many went.
+
+        Only the raw requests go: the dedupe keys (messages' SIDs, status events) stay, so Twilio's
+        retries of a pruned webhook are still recognised. Runs in several commits on a long log.
+        """
+        ...
+
+    async def check_writable(self) -> bool:
+        """Whether a real, durable commit goes through within two seconds: the honest answer to "can
+        we accept webhooks now?". A database that refuses or is too slow is a False, not an error."""
+        ...
+
+    async def queue_draft(self, draft: Draft, idempotency_key: str) -> int | None:
+        """Queue `draft` for the sender as an outbound message in status `pending` (its contact created
+        if new), already read by the agent; the new message's id. None when `idempotency_key` was
+        queued before (a repeated submit): nothing is queued twice under one key.
+
+        Checks no policy (window, opt-out, template): that is the outbox's, before it calls this.
+        """
+        ...
+
     async def claim_unsent(
         self, limit: int, message_id: int | None = None, lease: Lease | None = None
     ) -> list[OutboundJob]:
         """Mark up to `limit` pending messages (only `message_id`, if given) `sending`, durably, before
-        any request leaves; the claimed jobs. Two claims never get the same message.
+        any request leaves; the claimed jobs, oldest first, each with one more attempt counted. Two
+        claims never get the same message.
 
         With `lease`, nothing is claimed unless it is the live sender lease, and each claim records
         its owner and term. Without, the claim has no owner (seeding, tests playing a sender), and
@@ -87,7 +171,10 @@ class Store(Protocol):
         ...
 
     async def release_sender_lease(self, owner: str) -> bool:
-        """Give the lease back now, if `owner` holds it, so a sender standing by takes over at once."""
+        """Give the lease back now, if `owner` holds it, so a sender standing by takes over at once.
+
+        True when it was `owner`'s and is now nobody's; False (and nothing changed) otherwise.
+        """
         ...
 
     async def sender_lease(self) -> Lease | None:
@@ -99,11 +186,35 @@ class Store(Protocol):
 
     async def record_accepted(
         self, message_id: int, sid: str, status: str, from_addr: str | None, messaging_service_sid: str | None
-    ) -> None: ...
-    async def record_failed(self, message_id: int, error_code: int | None, error_message: str) -> None: ...
-    async def set_opt_state(self, address: str, action: OptAction, source: str) -> bool: ...
-    async def claimed_sids(self, sids: Sequence[str]) -> set[str]: ...
-    async def mark_read(self, address: str) -> int: ...
+    ) -> None:
+        """Twilio accepted message `message_id` as `sid` with `status`: record them (and the sender
+        number and messaging service Twilio chose). When callbacks for `sid` arrived first, their
+        placeholder is folded in: its status, if further along, and its error are kept, and the
+        message keeps `message_id`, which must be one `queue_draft` returned.
+        """
+        ...
+
+    async def record_failed(self, message_id: int, error_code: int | None, error_message: str) -> None:
+        """Message `message_id` will not be sent (Twilio refused it, or the sender gave up): status
+        `failed`, with the error. Nothing happens for an unknown `message_id`."""
+        ...
+
+    async def set_opt_state(self, address: str, action: OptAction, source: str) -> bool:
+        """Opt the customer at `address` out (STOP) or back in (START) by hand or from a Twilio error,
+        creating the contact if new, with an audit row naming `source`; False when they already were
+        in that state (nothing written). Opting out records when and why; opting in clears both.
+        """
+        ...
+
+    async def claimed_sids(self, sids: Sequence[str]) -> set[str]:
+        """Which of `sids` belong to a message this database queued (not to placeholders that callbacks
+        left for messages sent from elsewhere): how the sender recognises its own requests."""
+        ...
+
+    async def mark_read(self, address: str) -> int:
+        """The agent read the conversation with `address`: every unread inbound message of it is
+        marked read now; how many were. A change of the conversation (its unread count)."""
+        ...
 
     async def save_draft(self, address: str, body: str) -> None:
         """Keep the unsent text of the conversation with `address` (a known contact) across restarts,
@@ -111,7 +222,8 @@ class Store(Protocol):
         every agent on this database: last write wins.
 
         Not a change of the conversation: `changes_since` does not report it, so other agents' screens
-        do not redraw for it (nor learn of it until they ask with `get_draft`).
+        do not redraw for it (nor learn of it until they ask with `get_draft`). Raises the backend's
+        integrity error (`sqlite3.IntegrityError`) for an address that is no contact.
         """
         ...
 
@@ -123,37 +235,121 @@ class Store(Protocol):
         """How many conversations have an unsent draft."""
         ...
 
-    async def add_hosted_file(self, hosted: HostedFile) -> None: ...
-    async def get_hosted_file(self, file_id: str) -> HostedFile | None: ...
-    async def claim_media_downloads(self, limit: int, lease: timedelta) -> list[MediaDownload]: ...
-    async def record_media_downloaded(self, media_id: int, local_path: str, size_bytes: int) -> None: ...
-    async def record_media_failed(self, media_id: int, error: str, retry_after: timedelta | None) -> None: ...
-
-    async def replace_templates(self, synced: Sequence[TemplateInfo]) -> None: ...
-    async def list_templates(self) -> list[TemplateInfo]: ...
-    async def template_send_errors(self, after_seq: int, upto_seq: int) -> list[int]: ...
-
-    async def list_messages(self, query: MessageQuery) -> list[Message]: ...
-    async def get_message(self, sid: str) -> Message | None: ...
-    async def get_message_by_id(self, message_id: int) -> Message | None: ...
-    async def messages_changed_since(self, seq: int, limit: int = 500) -> list[Message]: ...
-    async def thread_page(
-        self, address: str, before_id: int | None = None, limit: int = 50
-    ) -> list[Message]: ...
-    async def search(self, text: str, limit: int = 100) -> list[Message]: ...
-    async def find_contacts(self, text: str, limit: int = 20) -> list[Contact]:
-        """Customers by name (contains, any case) or number (contains the digits typed)."""
+    async def add_hosted_file(self, hosted: HostedFile) -> None:
+        """Record a file copied into the data directory for Twilio to fetch: the receiver serves only
+        files recorded here. Raises the backend's integrity error for an id recorded before."""
         ...
 
-    async def changes_since(self, since: int) -> Changes: ...
-    async def data_version(self) -> int: ...
-    async def get_contact(self, address: str) -> Contact | None: ...
+    async def get_hosted_file(self, file_id: str) -> HostedFile | None:
+        """The hosted file recorded under `file_id`; None when there is none."""
+        ...
+
+    async def claim_media_downloads(self, limit: int, lease: timedelta) -> list[MediaDownload]:
+        """Up to `limit` inbound media items due for a download try (never downloaded, not given up,
+        and not leased or waiting for a retry), oldest first, each leased to the caller for `lease`
+        (another claim skips it until then) with one more attempt counted. A caller that dies leaves
+        the item to fall due again when its lease ends.
+        """
+        ...
+
+    async def record_media_downloaded(self, media_id: int, local_path: str, size_bytes: int) -> None:
+        """Media item `media_id` is here, at `local_path`: its message shows it (a change of the
+        message)."""
+        ...
+
+    async def record_media_failed(self, media_id: int, error: str, retry_after: timedelta | None) -> None:
+        """A failed download try of item `media_id`: tried again after `retry_after`, or, when that is
+        None, never again, and its message shows `error` (a change of the message)."""
+        ...
+
+    async def replace_templates(self, synced: Sequence[TemplateInfo]) -> None:
+        """The account's templates as just read from Twilio, replacing the whole stored set in one
+        commit (a template deleted at Twilio goes here too), each stamped synced now."""
+        ...
+
+    async def list_templates(self) -> list[TemplateInfo]:
+        """The stored templates by name, then language: the order the picker and `templates list` show."""
+        ...
+
+    async def template_send_errors(self, after_seq: int, upto_seq: int) -> list[int]:
+        """The distinct error codes, ascending, of template messages Twilio accepted and that then
+        failed or went undelivered, written by commits numbered in (`after_seq`, `upto_seq`]."""
+        ...
+
+    async def list_messages(self, query: MessageQuery) -> list[Message]:
+        """The messages `query` selects (every filter that is not None must match), newest first, at
+        most `query.limit`."""
+        ...
+
+    async def get_message(self, sid: str) -> Message | None:
+        """The message Twilio knows as `sid`; None when none is stored."""
+        ...
+
+    async def get_message_by_id(self, message_id: int) -> Message | None:
+        """The message with our id `message_id` (queued messages have one before they have a SID);
+        None when there is none."""
+        ...
+
+    async def messages_changed_since(self, seq: int, limit: int = 500) -> list[Message]:
+        """Up to `limit` messages written or changed by commits after change number `seq`, in the
+        order of their latest change (oldest first)."""
+        ...
+
+    async def thread_page(self, address: str, before_id: int | None = None, limit: int = 50) -> list[Message]:
+        """One page of the conversation with `address`, oldest first: the `limit` messages just before
+        message `before_id` (or the newest, when None). Pass the first message's id of a page to get
+        the page before it; an empty list is the beginning."""
+        ...
+
+    async def search(self, text: str, limit: int = 100) -> list[Message]:
+        """Messages whose text has every word of `text` as a word prefix, ignoring case and accents,
+        newest first, at most `limit`; [] for text with no words. Never raises for what was typed
+        (quotes, operators, control characters are plain text)."""
+        ...
+
+    async def find_contacts(self, text: str, limit: int = 20) -> list[Contact]:
+        """Customers by name (contains, any case; `%` and `_` are plain characters) or number (contains
+        the digits typed), the named ones first by name; at most `limit`; [] for blank text."""
+        ...
+
+    async def changes_since(self, since: int) -> Changes:
+        """What changed after change number `since`, for a reader bringing a screen up to date: the
+        messages written or changed (as `messages_changed_since`, up to 1000), the conversations
+        touched (their messages, contact, opt-out or unread count), and `seq`, the change number the
+        reader has now seen (pass it next time). A reader starting out asks with 0.
+        """
+        ...
+
+    async def data_version(self) -> int:
+        """A number that changes whenever another connection (another process) commits: a cheap "is
+        there anything new?" for a reader that did not write it. Compare values for equality only."""
+        ...
+
+    async def get_contact(self, address: str) -> Contact | None:
+        """The customer at `address`; None when they never wrote nor were written to."""
+        ...
+
     async def list_conversations(
         self, limit: int | None = None, addresses: Sequence[str] | None = None
-    ) -> list[Conversation]: ...
-    async def last_webhook_at(self) -> datetime | None: ...
-    async def rejected_webhooks(self, limit: int = 200) -> list[WebhookRecord]: ...
-    async def count_rejected_webhooks(self) -> int: ...
+    ) -> list[Conversation]:
+        """Conversations (all, or only those with `addresses`), latest message first (ones without
+        messages last), at most `limit`: each with its contact, latest message, unread count and
+        when its 24-hour window closes."""
+        ...
+
+    async def last_webhook_at(self) -> datetime | None:
+        """When the latest request reached the receiver, accepted or not (the demo's seeded rows
+        aside); None before the first. Cheap however long the log."""
+        ...
+
+    async def rejected_webhooks(self, limit: int = 200) -> list[WebhookRecord]:
+        """The latest `limit` refused requests, newest first, with their reasons (for "why was this
+        refused?"); accepted and duplicate ones are not listed."""
+        ...
+
+    async def count_rejected_webhooks(self) -> int:
+        """How many refused requests the log holds."""
+        ...
 
 
 async def open_store(path: Path, *, clock: Clock = utc_now) -> Store:
