@@ -23,6 +23,11 @@ def parse_ts(text: str | None) -> datetime | None:
     return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC) if text else None
 
 
+def parse_required_ts(text: str) -> datetime:
+    """`parse_ts` for a NOT NULL column: always a time."""
+    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+
+
 def to_json(value: Mapping[str, Any] | Sequence[Any] | None) -> str | None:
     return None if value is None else _JSON.encode(value)
 

@@ -24,7 +24,7 @@ from wa_inbox.domain.models import (
     WebhookKind,
     WebhookRecord,
 )
-from wa_inbox.store.codec import from_json, parse_ts
+from wa_inbox.store.codec import from_json, parse_required_ts, parse_ts
 from wa_inbox.store.types import Changes, MessageQuery
 
 __all__ = ["Changes", "MessageQuery"]  # re-exported: they were defined here before wa_inbox.store.types
@@ -255,7 +255,7 @@ async def rejected_webhooks(db: aiosqlite.Connection, limit: int) -> list[Webhoo
             Verdict(r[2]),
             r[3],
             from_json(r[4]),
-            parse_ts(r[5]),
+            parse_required_ts(r[5]),
             r[6],
             r[7],
             r[8],
@@ -323,8 +323,8 @@ def _message(row: sqlite3.Row, media: tuple[MediaRef, ...]) -> Message:
         replied_to_sid=row[18],
         template_sid=row[19],
         template_variables=from_json(row[20]),
-        created_at=parse_ts(row[21]),  # type: ignore[arg-type]
-        updated_at=parse_ts(row[22]),  # type: ignore[arg-type]
+        created_at=parse_required_ts(row[21]),
+        updated_at=parse_required_ts(row[22]),
         read_by_agent_at=parse_ts(row[23]),
         replied_to_body=row[24],
         template_name=row[25],
@@ -340,7 +340,7 @@ def _job(row: sqlite3.Row, media_urls: tuple[str, ...]) -> OutboundJob:
         content_sid=row[3],
         content_variables=from_json(row[4]),
         opt_confirmation=bool(row[5]),
-        created_at=parse_ts(row[6]),  # type: ignore[arg-type]
+        created_at=parse_required_ts(row[6]),
         sending_started_at=parse_ts(row[7]),
         attempts=row[8],
     )

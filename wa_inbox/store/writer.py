@@ -37,7 +37,7 @@ class WriterGone(Exception):
 _open_pipes: weakref.WeakSet[Connection] = weakref.WeakSet()
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> multiprocessing.context.ForkServerContext:
     """Forkserver: a clean child (no copy of the parent's threads), and cheap after the first."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([committer.__name__])
