@@ -2,7 +2,8 @@
 
 KIND is `bare` (read the body, 204: the ceiling), `reference` (Twilio's documented handler: parse the
 form, `RequestValidator.validate`, store nothing) or `receiver` (wa-inbox's real receiver, configured from
-the environment like `wa-inbox serve`). All three run under identical uvicorn settings.
+the environment like `wa-inbox serve`). All three run under identical uvicorn settings: httptools with the
+receiver's connection guards (`receiver.connections`), as `wa-inbox serve` runs.
 """
 
 from __future__ import annotations
@@ -57,17 +58,21 @@ def build(kind: str) -> Starlette:
 
 
 def main() -> None:
+    from wa_inbox.config import ReceiverSettings
+    from wa_inbox.receiver.connections import uvicorn_options
+
     kind, port = sys.argv[1], int(sys.argv[2])
     uvicorn.run(
         build(kind),
         host="127.0.0.1",
         port=port,
-        http="httptools",
         loop="uvloop",
         lifespan="on",
         log_config=None,
         access_log=False,
         server_header=False,
+        # As `wa-inbox serve`: httptools with the receiver's connection guards and limits.
+        **uvicorn_options(ReceiverSettings()),
     )
 
 

@@ -111,6 +111,23 @@ class WebhookSettings(_Section):
         return value
 
 
+class ReceiverSettings(_Section):
+    """How much any client, Twilio or not, may ask of the receiver's connections (see
+    `receiver.connections`)."""
+
+    max_connections: int = Field(1000, ge=16, le=1_000_000)
+    """Open connections at most; at the limit, the one waiting longest without a request in service
+    is closed for the newcomer. Keep it below the open-file limit (`LimitNOFILE`)."""
+    keep_alive_seconds: float = Field(5.0, gt=0, le=300)
+    """An idle connection is closed after this long."""
+    read_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    """A request's headers and body must arrive within this long (Twilio waits 15 s for an answer)."""
+    max_header_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024)
+    """The request line and headers together; larger gets 431."""
+    max_headers: int = Field(100, ge=8, le=10_000)
+    """More headers than this gets 431."""
+
+
 class OptSettings(_Section):
     stop_keywords: tuple[str, ...] = DEFAULT_STOP_KEYWORDS
     """A message that is exactly one of these (any case) opts the customer out."""
@@ -201,6 +218,7 @@ class Settings(_Section):
 
     twilio: TwilioSettings = TwilioSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    receiver: ReceiverSettings = ReceiverSettings()
     opt: OptSettings = OptSettings()
     media: MediaSettings = Field(default_factory=MediaSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)

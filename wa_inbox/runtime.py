@@ -21,6 +21,7 @@ from wa_inbox.gateway.media_download import downloading_media
 from wa_inbox.gateway.outbox import Outbox
 from wa_inbox.gateway.template_sync import TemplateSync
 from wa_inbox.receiver.app import create_app
+from wa_inbox.receiver.connections import fit_open_files
 from wa_inbox.retention import pruning_webhook_log
 from wa_inbox.serving import Listening, serve_in_background
 from wa_inbox.store import Store
@@ -50,7 +51,9 @@ async def running_inbox(
     starts its id there (`serve@host:pid.tag`), which the log and the inbox's status line show.
     """
     async with (
-        serve_in_background(create_app(settings, store), sock) as listening,
+        serve_in_background(
+            create_app(settings, store), sock, fit_open_files(settings.receiver)
+        ) as listening,
         downloading_media(settings, store),
         pruning_webhook_log(settings, store),
     ):

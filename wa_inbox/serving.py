@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp
 
+from wa_inbox.config import ReceiverSettings
+
 
 @dataclass(frozen=True, slots=True)
 class Listening:
@@ -40,10 +42,20 @@ class _QuietServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve_in_background(app: ASGIApp, sock: socket.socket) -> AsyncIterator[Listening]:
-    """Serve `app` on `sock` until the block ends; uvicorn logs through `logging`, never the terminal."""
+async def serve_in_background(
+    app: ASGIApp, sock: socket.socket, limits: ReceiverSettings | None = None
+) -> AsyncIterator[Listening]:
+    """Serve `app` on `sock` until the block ends; uvicorn logs through `logging`, never the terminal.
+
+    With `limits` (the receiver's), connections are guarded as `receiver.connections` describes.
+    """
+    guards = {}
+    if limits is not None:
+        from wa_inbox.receiver.connections import uvicorn_options
+
+        guards = uvicorn_options(limits)
     config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5
+        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5, **guards
     )
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="uvicorn")

@@ -87,9 +87,10 @@ async def running_receiver(tmp_path: Path, **sections: Any) -> AsyncIterator[Rec
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     db_path = tmp_path / "inbox.db"
     store = await SqliteStore.open(db_path)
-    app = create_app(make_settings(url, db_path, **sections), store)
+    settings = make_settings(url, db_path, **sections)
+    app = create_app(settings, store)
     try:
-        async with serve_in_background(app, sock), httpx.AsyncClient(timeout=10) as client:
+        async with serve_in_background(app, sock, settings.receiver), httpx.AsyncClient(timeout=10) as client:
             yield Receiver(url, store, db_path, client)
     finally:
         await store.close()

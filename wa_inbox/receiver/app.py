@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from wa_inbox.config import Settings
 from wa_inbox.domain import medialinks
 from wa_inbox.domain.models import WebhookKind
+from wa_inbox.receiver.connections import REFUSED
 from wa_inbox.receiver.media import MediaLinks
 from wa_inbox.receiver.rejections import RejectionLog
 from wa_inbox.receiver.slot import StoreSlot
@@ -38,10 +39,14 @@ class Receiver:
         self._webhooks = webhooks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            endpoint = self._webhooks.get(scope["path"])
-            if endpoint is not None:
-                return await endpoint(scope, receive, send)
+        if scope["type"] == "http":
+            if scope["method"] == "POST":
+                endpoint = self._webhooks.get(scope["path"])
+                if endpoint is not None:
+                    return await endpoint(scope, receive, send)
+            if REFUSED in scope.get("extensions", ()):  # its head was over the limits; not a webhook
+                response = PlainTextResponse(scope["extensions"][REFUSED], 431, {"connection": "close"})
+                return await response(scope, receive, send)
         await self._app(scope, receive, send)
 
 

@@ -20,6 +20,7 @@ from wa_inbox.config import Settings
 from wa_inbox.domain.models import Form, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.domain.webhooks import MalformedWebhook, parse_inbound, parse_status
 from wa_inbox.logs import TurnLines
+from wa_inbox.receiver.connections import REFUSED
 from wa_inbox.receiver.forms import parse_form
 from wa_inbox.receiver.rejections import RejectionLog, sample
 from wa_inbox.receiver.signature import SignatureChecker
@@ -133,6 +134,8 @@ class WebhookEndpoint:
         received = Received(self._kind, scope["path"], headers, datetime.now(UTC))
         reason = None
         try:
+            if "extensions" in scope:
+                _refused_early(scope)
             form = await self._receive(receive, received)
             self._check_signature(scope, received, form)
             verdict = await self._ingest(store, received, form)
@@ -144,7 +147,7 @@ class WebhookEndpoint:
                 await store.log_rejection(received.sample(rejection, scope["headers"]))
             else:
                 reason = None  # answered, counted, and neither stored nor logged on a line of its own
-            reply = Reply.text(rejection.status, rejection.reason, close=rejection.status == 413)
+            reply = Reply.text(rejection.status, rejection.reason, close=rejection.status in (413, 431))
         await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers})
         await send({"type": "http.response.body", "body": reply.body})
         if reason is not None or verdict in (Verdict.ACCEPTED, Verdict.DUPLICATE):
@@ -187,6 +190,13 @@ class WebhookEndpoint:
         path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         query = scope["query_string"].decode("latin-1")
         return f"{self._base_url}{path}?{query}" if query else f"{self._base_url}{path}"
+
+
+def _refused_early(scope: Scope) -> None:
+    """A request whose head was over the limits reaches us unread: refuse it (see `connections`)."""
+    reason = scope["extensions"].get(REFUSED)
+    if reason is not None:
+        raise Rejected(431, Verdict.TOO_LARGE, reason)
 
 
 def _source(scope: Scope) -> str:
