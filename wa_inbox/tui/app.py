@@ -17,7 +17,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from wa_inbox.store.sqlite import utc_now
+from wa_inbox.domain.clock import utc_now
 from wa_inbox.tui.messages import ServicesReady, StoreChanged
 from wa_inbox.tui.screens.inbox import InboxScreen
 from wa_inbox.tui.screens.log import LogBuffer, LogScreen
