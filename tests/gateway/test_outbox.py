@@ -16,7 +16,7 @@ from wa_inbox.demo import Demo, emulated_inbox
 from wa_inbox.domain.models import Message
 from wa_inbox.domain.policy import Attachment, Draft
 from wa_inbox.emulator.templates import BY_NAME
-from wa_inbox.gateway.outbox import Refused
+from wa_inbox.gateway.submission import Refused
 
 ANA = "whatsapp:+5511987654321"
 BEN = "whatsapp:+14155550123"

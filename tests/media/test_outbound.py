@@ -16,7 +16,7 @@ from tests.support.world import eventually
 from wa_inbox.demo import Demo
 from wa_inbox.domain.policy import Draft
 from wa_inbox.gateway.media_host import MediaHost, sniff
-from wa_inbox.gateway.outbox import Refused
+from wa_inbox.gateway.submission import Refused
 
 VCARD = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ana Silva\r\nTEL:+5511987654321\r\nEND:VCARD\r\n"
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< >>\n%%EOF\n"

@@ -35,7 +35,7 @@ def world_backend(world: Demo) -> Backend:
 
     @contextlib.asynccontextmanager
     async def start() -> AsyncIterator[Services]:
-        yield Services(world.settings, world.store, world.outbox, world.receiver_url, embedded=True)
+        yield Services.of(world.settings, world.store, world.outbox, world.receiver_url, embedded=True)
 
     return start
 

@@ -15,6 +15,7 @@ from tests.support.tui import (
     idle,
     inbound,
     list_rows,
+    offline_backend,
     open_address,
     row_of,
     running_app,
@@ -230,6 +231,18 @@ async def test_h_attached_queues_and_the_serving_process_sends(tmp_path: Path) -
             (sent,) = await eventually(serve.emulator.sent, lambda sent: len(sent) == 1)
             assert sent["params"]["Body"] == "Hello Zoe"
             await until(pilot, lambda: "Hello Zoe" in thread_text(app))
+
+
+async def test_h_attached_without_credentials_queues_and_the_server_delivers(tmp_path: Path) -> None:
+    async with running_world(tmp_path) as serve:
+        await customer_writes(serve, ZOE, "Hi")
+        agent = offline_backend(serve.settings.store.path)  # no Twilio settings or secrets at all
+        async with running_app(agent) as (app, pilot):
+            assert app.inbox.services is not None and app.inbox.services.outbox is None
+            await send_from_composer(pilot, "Queued by an agent without secrets")
+            (sent,) = await eventually(serve.emulator.sent, lambda sent: len(sent) == 1)
+            assert sent["params"]["Body"] == "Queued by an agent without secrets"
+            await until(pilot, lambda: status_text(app).startswith("sent by "))
 
 
 async def test_h_the_status_line_says_when_no_sender_runs(tmp_path: Path) -> None:

@@ -121,7 +121,8 @@ async def _send(
     """Queue it (policy first), then deliver it at once in this process; returns the stored outcome."""
     from wa_inbox.gateway.lease import new_owner
     from wa_inbox.gateway.media_host import MediaHost
-    from wa_inbox.gateway.outbox import Outbox, Refused
+    from wa_inbox.gateway.outbox import Outbox
+    from wa_inbox.gateway.submission import Refused
     from wa_inbox.gateway.template_sync import TemplateSync
 
     store = await open_store(settings.store.path)  # created if missing: a fresh machine may send

@@ -23,7 +23,7 @@ from wa_inbox.domain.clock import utc_now
 from wa_inbox.domain.medialinks import link_path, public_filename
 from wa_inbox.domain.models import HostedFile
 from wa_inbox.domain.policy import Attachment, Draft, refusal
-from wa_inbox.gateway.outbox import Refused
+from wa_inbox.gateway.submission import Refused
 from wa_inbox.store import Store
 
 SNIFF_BYTES = 8192

@@ -25,7 +25,6 @@ import contextlib
 import json
 import logging
 import random
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +44,7 @@ from wa_inbox.domain.models import Message, OutboundJob
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Attachment, Draft, refusal
 from wa_inbox.gateway.lease import DEFAULT_TIMING, LeaseKeeper, LeaseLost, LeaseTiming, new_owner
+from wa_inbox.gateway.submission import Submitter
 from wa_inbox.store import Store
 
 log = logging.getLogger(__name__)
@@ -55,10 +55,6 @@ OUTCOME_POLL_SECONDS = 0.2
 """How often `send_now` looks for the outcome of a message another process is sending."""
 LOOKBACK = timedelta(minutes=2)
 """Clock skew allowed between us and Twilio when matching a message we may have sent."""
-
-
-class Refused(Exception):
-    """The policy refused a draft before anything left; the message is the sentence for the agent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +102,8 @@ class Outbox:
         self._limits = settings.limits()
         self._limiters: dict[str, AsyncLimiter] = {}
         self._wake = asyncio.Event()
+        self.submitter = Submitter(settings, store, clock, queued=self._wake.set)
+        """Accepts drafts for this process's sender (the policy, then the queue)."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._keeper = LeaseKeeper(store, owner or new_owner(), lease)
         self._fenced = False
@@ -126,16 +124,9 @@ class Outbox:
     # --- accepting --------------------------------------------------------------------------------
 
     async def submit(self, draft: Draft, idempotency_key: str | None = None) -> int:
-        """Queue `draft` if Twilio would take it, else raise `Refused`; returns the message id."""
-        contact = await self._store.get_contact(draft.to)
-        if reason := refusal(draft, contact, self._clock(), self._limits):
-            raise Refused(reason)
-        key = idempotency_key or uuid.uuid4().hex
-        message_id = await self._store.queue_draft(draft, key)
-        if message_id is None:
-            raise Refused("Not sent again: a message with this idempotency key was already queued.")
-        self._wake.set()
-        return message_id
+        """Queue `draft` if Twilio would take it, else raise `Refused`; returns the message id. The
+        sender in this process wakes at once."""
+        return await self.submitter.submit(draft, idempotency_key)
 
     # --- delivering -------------------------------------------------------------------------------
 

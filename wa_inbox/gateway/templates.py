@@ -10,7 +10,7 @@ from twilio.rest import Client
 from twilio.rest.content.v1.content_and_approvals import ContentAndApprovalsInstance
 
 from wa_inbox.domain.templates import TemplateInfo
-from wa_inbox.gateway.outbox import Refused
+from wa_inbox.gateway.submission import Refused
 
 _CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from wa_inbox.config import ConfigError, Settings
 from wa_inbox.gateway.outbox import Outbox
+from wa_inbox.gateway.submission import Submitter
 from wa_inbox.store import Store, open_store
 
 
@@ -22,11 +23,27 @@ from wa_inbox.store import Store, open_store
 class Services:
     settings: Settings
     store: Store
+    submitter: Submitter
+    """Queues what the agent sends (the policy first): the store is all it needs."""
     outbox: Outbox | None
-    """None when this process cannot send (attached without credentials)."""
+    """This process's sender and its Twilio client; None when attached without credentials (the
+    serving process's sender delivers what this inbox queues)."""
     listening_url: str | None
     """Where the embedded receiver listens; None when attached to another process's database."""
     embedded: bool
+
+    @classmethod
+    def of(
+        cls,
+        settings: Settings,
+        store: Store,
+        outbox: Outbox | None,
+        listening_url: str | None,
+        embedded: bool,
+    ) -> Services:
+        """With this process's sender, queueing wakes it; without one, drafts wait for another's."""
+        submitter = outbox.submitter if outbox is not None else Submitter(settings, store)
+        return cls(settings, store, submitter, outbox, listening_url, embedded)
 
 
 Backend = Callable[[], AbstractAsyncContextManager[Services]]
@@ -45,7 +62,7 @@ def embedded(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> B
         store = await open_store(settings.store.path)
         try:
             async with running_inbox(settings, store, sock) as inbox:
-                yield Services(settings, store, inbox.outbox, inbox.listening.url, embedded=True)
+                yield Services.of(settings, store, inbox.outbox, inbox.listening.url, embedded=True)
         finally:
             await store.close()
 
@@ -63,7 +80,7 @@ def attached(settings: Settings) -> Backend:
         client = _client_or_none(settings)
         try:
             outbox = Outbox(settings, store, client) if client else None
-            yield Services(settings, store, outbox, None, embedded=False)
+            yield Services.of(settings, store, outbox, None, embedded=False)
         finally:
             if client is not None:
                 await client.http_client.close()
@@ -80,7 +97,7 @@ def demo(pace: float = 4.0, db_path: Path | None = None) -> Backend:
         from wa_inbox.demo import running_demo
 
         async with running_demo(db_path, pace) as world:
-            yield Services(world.settings, world.store, world.outbox, world.receiver_url, embedded=True)
+            yield Services.of(world.settings, world.store, world.outbox, world.receiver_url, embedded=True)
 
     return start
 

@@ -24,7 +24,8 @@ from textual.widgets import Footer, Static
 from wa_inbox.config import ConfigError
 from wa_inbox.domain.models import Contact, Conversation, Direction, Message
 from wa_inbox.domain.policy import Draft, standing_refusal
-from wa_inbox.gateway.outbox import Outbox, Refused
+from wa_inbox.gateway.outbox import Outbox
+from wa_inbox.gateway.submission import Refused
 from wa_inbox.store import Lease, Store
 from wa_inbox.tui.format import FAILED, display_name, plain, sanitize, window_state
 from wa_inbox.tui.messages import StoreChanged
@@ -338,12 +339,8 @@ class InboxScreen(Screen[None]):
     @work(group="send", exit_on_error=False)
     async def _send(self, draft: Draft, typed: str = "") -> None:
         """`typed` is the composer text the draft came from: put back if the send is refused."""
-        outbox = self._outbox()
-        if outbox is None:
-            self._give_back(draft.to, typed)
-            return
         try:
-            await outbox.submit(draft)
+            await self._services().submitter.submit(draft)
         except Refused as refused:
             self._give_back(draft.to, typed)
             self._refuse(str(refused))
@@ -370,12 +367,6 @@ class InboxScreen(Screen[None]):
         self._refusal = reason
         if self.contact is not None:
             self._show_banner(self.contact)  # kept there: the clock tick redraws the banner every second
-
-    def _outbox(self) -> Outbox | None:
-        outbox = self._services().outbox
-        if outbox is None:
-            self.notices.say("This inbox cannot send: set Twilio credentials (see the README).", "error")
-        return outbox
 
     # --- keys ---------------------------------------------------------------------------------------
 
@@ -424,7 +415,7 @@ class InboxScreen(Screen[None]):
     def action_pick_template(self) -> None:
         from wa_inbox.tui.screens.template_picker import TemplatePicker
 
-        if self.contact is None or self._outbox() is None:
+        if self.contact is None:
             return
         standing = standing_refusal(self.contact, self._clock(), self._services().settings.limits())
         if standing is not None and not standing.template_possible:
@@ -437,7 +428,7 @@ class InboxScreen(Screen[None]):
     def action_attach(self) -> None:
         from wa_inbox.tui.screens.attach import AttachScreen
 
-        if self.contact is not None and self._outbox() is not None:
+        if self.contact is not None:
             caption = self.query_one(Composer).text.strip()
             self.app.push_screen(AttachScreen(display_name(self.contact), caption), self._attach_chosen)
 
