@@ -56,7 +56,8 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    """TOML has `inf` and `nan`: no setting means either."""
 
 
 class TwilioSettings(_Section):
@@ -85,6 +86,12 @@ class TwilioSettings(_Section):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host")
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0 or not value.isprintable() or " " in value:
+            raise ValueError("must be an http:// or https:// URL with a valid port (1 to 65535), if any")
         if parts.query or parts.fragment:
             raise ValueError("must not have a query string or fragment")
         netloc = parts.netloc.rpartition("@")[2]
@@ -100,7 +107,7 @@ class WebhookSettings(_Section):
     """Turning this off is refused unless `[dev] allow_unsigned_webhooks` is also set."""
     signature_auth_token_env: str = "TWILIO_AUTH_TOKEN"
     """Name of the environment variable holding the token that signs webhooks."""
-    max_body_bytes: int = Field(64 * 1024, gt=0)
+    max_body_bytes: int = Field(64 * 1024, gt=0, le=16 * 1024 * 1024)
     """Larger requests get 413: Twilio's webhooks are a few kilobytes."""
 
     @field_validator("inbound_path", "status_path")
@@ -108,6 +115,25 @@ class WebhookSettings(_Section):
     def _absolute_path(cls, value: str) -> str:
         if not value.startswith("/"):
             raise ValueError("must start with /")
+        if not value.isprintable() or any(c in value for c in " ?#%"):
+            raise ValueError("must be a plain path such as /twilio/inbound, with no spaces, ? # or %")
+        if value == "/healthz" or value.startswith("/media/"):
+            raise ValueError("must not be /healthz or under /media/, which the receiver serves itself")
+        return value
+
+    @field_validator("status_path")
+    @classmethod
+    def _paths_differ(cls, value: str, info: ValidationInfo) -> str:
+        """A field validator (not a model one) so that the error names `webhooks.status_path`."""
+        if value == info.data.get("inbound_path"):
+            raise ValueError("must differ from webhooks.inbound_path: each webhook needs its own path")
+        return value
+
+    @field_validator("signature_auth_token_env")
+    @classmethod
+    def _variable_name(cls, value: str) -> str:
+        if not value or not all(c.isascii() and (c.isalnum() or c == "_") for c in value):
+            raise ValueError("must be the name of an environment variable, such as TWILIO_AUTH_TOKEN")
         return value
 
 
@@ -133,7 +159,7 @@ class OptSettings(_Section):
     """A message that is exactly one of these (any case) opts the customer out."""
     start_keywords: tuple[str, ...] = DEFAULT_START_KEYWORDS
     """A message that is exactly one of these opts the customer back in."""
-    suppression_ttl_days: int | None = Field(None, gt=0)
+    suppression_ttl_days: int | None = Field(None, gt=0, le=36500)
     """Forget an opt-out after this many days; unset keeps it until the customer sends START."""
     stop_confirmation: str = "You are opted out. Reply START to re-subscribe."
     """The only message ever sent to an opted-out customer."""
@@ -152,11 +178,11 @@ class OptSettings(_Section):
 
 
 class MediaSettings(_Section):
-    max_image_bytes: int = Field(5 * 1024 * 1024, gt=0)
+    max_image_bytes: int = Field(5 * 1024 * 1024, gt=0, le=1024**3)
     """WhatsApp's limit for images is 5 MB."""
-    max_doc_bytes: int = Field(16 * 1024 * 1024, gt=0)
+    max_doc_bytes: int = Field(16 * 1024 * 1024, gt=0, le=1024**3)
     """WhatsApp's limit for other media is 16 MB."""
-    presign_ttl_seconds: int = Field(3600, gt=0)
+    presign_ttl_seconds: int = Field(3600, gt=0, le=31 * 86400)
     """How long a signed link to an outbound file stays valid for Twilio to fetch."""
     allowed_mime_prefixes: tuple[str, ...] = (
         "image/",
@@ -171,7 +197,7 @@ class MediaSettings(_Section):
     """Where files sent (copied here, served by the receiver) and received (downloaded here) are kept."""
     download_attempts: int = Field(6, gt=0, le=20)
     """Tries per inbound media item: Twilio's media can lag behind its webhook (404 at first)."""
-    download_backoff_seconds: float = Field(2.0, gt=0)
+    download_backoff_seconds: float = Field(2.0, gt=0, le=3600)
     """The first retry of a download waits this long, each next one twice as long (capped at 5 minutes)."""
 
 
@@ -179,19 +205,28 @@ class StoreSettings(_Section):
     path: Path = Field(default_factory=lambda: platformdirs.user_data_path(APP_NAME) / "inbox.db")
     """The SQLite database; `wa-inbox serve` and every attached TUI share it."""
 
+    @field_validator("path", mode="before")
+    @classmethod
+    def _file_path(cls, value: Any) -> Any:
+        """Before `Path` drops a trailing slash: a folder is not a database file."""
+        text = str(value)
+        if "\0" in text or not text.strip() or text.endswith(("/", "/.", "/..")) or text in (".", ".."):
+            raise ValueError("must be the path of a file, such as /var/lib/wa-inbox/inbox.db")
+        return value
+
 
 class OutboxSettings(_Section):
-    rate_per_second: float = Field(80.0, gt=0)
+    rate_per_second: float = Field(80.0, gt=0, le=10_000)
     """Messages per second per sender: WhatsApp's default is 80; Twilio queues (up to 4 h) beyond it."""
     concurrency: int = Field(16, gt=0, le=256)
     """Requests in flight to Twilio at once."""
     max_attempts: int = Field(6, gt=0, le=20)
     """Tries per message for 429, 5xx and network errors, with exponential backoff and full jitter."""
-    max_retry_seconds: float = Field(120.0, gt=0)
+    max_retry_seconds: float = Field(120.0, gt=0, le=86400)
     """Stop retrying a message after this long; it is then marked failed with the last error."""
-    backoff_base_seconds: float = Field(0.25, gt=0)
+    backoff_base_seconds: float = Field(0.25, gt=0, le=60)
     """The first retry waits up to twice this, the next up to four times, and so on (capped at 30 s)."""
-    request_timeout_seconds: float = Field(15.0, gt=0)
+    request_timeout_seconds: float = Field(15.0, gt=0, le=600)
 
 
 class TuiSettings(_Section):
@@ -324,7 +359,7 @@ def load_settings(
     token_env = "TWILIO_AUTH_TOKEN"
     if isinstance(webhooks, dict):
         token_env = webhooks.get("signature_auth_token_env", token_env)
-    if variables.get(token_env):
+    if isinstance(token_env, str) and variables.get(token_env):  # not a name: validation says so
         data["webhook_auth_token"] = variables[token_env]
     return _validate(data)
 
@@ -339,6 +374,11 @@ def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
             return tomllib.load(file)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"The config file {path} is not valid TOML ({error}): fix it.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"The config file {path} is not valid TOML (it is not UTF-8 text): point --config "
+            "(or WA_INBOX_CONFIG) at your wa-inbox.toml."
+        ) from None
     except OSError as error:
         raise ConfigError(
             f"The config file {path} cannot be read ({error.strerror}): fix its permissions."
@@ -351,7 +391,17 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("%s is readable by other users: run `chmod 600 %s`.", path, path)
-    return {key: value for key, value in dotenv_values(path).items() if value is not None}
+    try:
+        values = dotenv_values(path)
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"The file {path.resolve()} is not a .env file (not UTF-8 text): fix or remove it."
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            f"The file {path.resolve()} cannot be read ({error.strerror}): fix its permissions."
+        ) from None
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _validate(data: dict[str, Any]) -> Settings:

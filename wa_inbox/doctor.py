@@ -28,6 +28,7 @@ from wa_inbox.config import ConfigError, Settings
 from wa_inbox.domain.errors import describe
 from wa_inbox.gateway.client import make_twilio_client
 from wa_inbox.store import open_store
+from wa_inbox.store.files import UnusableDatabase
 
 if TYPE_CHECKING:
     from twilio.http.response import Response
@@ -237,6 +238,8 @@ async def check_database(settings: Settings) -> CheckResult:
     path = settings.store.path
     try:
         store = await open_store(path)
+    except UnusableDatabase as error:
+        return _failed(DATABASE, f"cannot open {path}", str(error))
     except (sqlite3.Error, OSError) as error:
         fix = "Point WA_INBOX_DB (or --db) at a wa-inbox database file in a folder this user can write."
         return _failed(DATABASE, f"cannot open {path} ({error})", fix)

@@ -17,6 +17,7 @@ from wa_inbox.config import ConfigError, Settings, load_settings
 from wa_inbox.domain.addresses import InvalidAddress
 from wa_inbox.domain.errors import describe
 from wa_inbox.store import Store, open_store
+from wa_inbox.store.files import UnusableDatabase
 
 if TYPE_CHECKING:  # imported only by the commands that use them
     from twilio.rest import Client
@@ -70,7 +71,7 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except (ConfigError, InvalidAddress) as error:
+        except (ConfigError, InvalidAddress, UnusableDatabase) as error:
             click.echo(f"wa-inbox: {error}", err=True)
             sys.exit(2)
         except CommandError as error:

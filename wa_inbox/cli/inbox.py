@@ -21,8 +21,9 @@ from wa_inbox.cli.common import (
     point_twilio_option,
     settings_for,
 )
-from wa_inbox.config import Settings
+from wa_inbox.config import ConfigError, Settings
 from wa_inbox.logs import configure_logging
+from wa_inbox.store import files
 
 if TYPE_CHECKING:  # imported only by the commands that use them
     from wa_inbox.tui.services import Backend, Services
@@ -52,6 +53,7 @@ def main(
     """
     if ctx.invoked_subcommand is None:
         settings = settings_for(config_path, db_path)
+        files.prepare(settings.store.path)  # a wrong path is one sentence here, not an error in the app
         _run_tui(_embedded(settings, port, ngrok, point_twilio), settings)
 
 
@@ -84,6 +86,9 @@ def tui(attach: bool, config_path: Path | None, db_path: Path | None) -> None:
     from wa_inbox.tui.services import attached
 
     settings = settings_for(config_path, db_path)
+    if not settings.store.path.is_file():
+        raise ConfigError(f"There is no database at {settings.store.path}: start `wa-inbox serve` first.")
+    files.check(settings.store.path)
     _run_tui(attached(settings), settings)
 
 
@@ -121,6 +126,8 @@ def _run_tui(backend: Backend, settings: Settings | None) -> None:
 @friendly_errors
 def demo(db_path: Path | None, pace: float, headless: bool) -> None:
     """See the whole product against a built-in Twilio emulator: no account, no network."""
+    if db_path is not None:
+        files.prepare(db_path)
     if not headless:
         from wa_inbox.tui.services import demo as demo_backend
 

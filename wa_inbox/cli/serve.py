@@ -23,7 +23,7 @@ from wa_inbox.cli.common import (
 from wa_inbox.config import ConfigError, Settings
 from wa_inbox.logs import configure_logging
 from wa_inbox.serving import bind
-from wa_inbox.store import open_store
+from wa_inbox.store import files, open_store
 
 
 @click.command()
@@ -42,6 +42,7 @@ def serve(
     check_tunnel_flags(ngrok, point_twilio)
     if not ngrok:  # with --ngrok the tunnel supplies the public URL
         settings.require_receiver()
+    files.prepare(settings.store.path)  # a wrong path is one sentence now, not after the port is bound
     configure_logging(logging.INFO)
     try:
         sock = bind(host, port)

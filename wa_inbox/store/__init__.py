@@ -355,6 +355,9 @@ class Store(Protocol):
 async def open_store(path: Path, *, clock: Clock = utc_now) -> Store:
     """Open (creating and migrating as needed) the database at `path`. Close it with `close()`.
 
+    A path that cannot hold the database (not SQLite, a folder that cannot be written, ...) raises
+    `files.UnusableDatabase`, whose message is one sentence with the fix. A new file is created 0600.
+
     `clock` is the store's "now" for the times it stamps itself (queued, claimed, read, the sender
     lease); tests pass a hand-moved one. Times that come with a value (a webhook's `received_at`)
     are kept as given.

@@ -26,7 +26,7 @@ from wa_inbox.domain.models import (
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
-from wa_inbox.store import commands, reads, templates, webhook_log, writes
+from wa_inbox.store import commands, files, reads, templates, webhook_log, writes
 from wa_inbox.store import lease as sender_lease
 from wa_inbox.store.codec import ts
 from wa_inbox.store.committer import BUSY_TIMEOUT_MS
@@ -50,9 +50,18 @@ class SqliteStore:
 
     @classmethod
     async def open(cls, path: Path, clock: Clock = utc_now) -> SqliteStore:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """`files.UnusableDatabase`, one sentence, for a path that cannot hold the database."""
+        files.prepare(path)  # created 0600 here, before SQLite makes it 0644
         store = cls(path, clock)
-        await store._writer.start()
+        try:
+            await store._writer.start()
+        except sqlite3.OperationalError as error:  # locked, out of space, ...: the file may be fine
+            raise files.UnusableDatabase(f"The database {path} cannot be opened ({error}).") from None
+        except sqlite3.DatabaseError as error:
+            raise files.UnusableDatabase(
+                f"{path} is not a wa-inbox database ({error}): point WA_INBOX_DB (or --db) at the file "
+                "`wa-inbox serve` writes."
+            ) from None
         store._db = await aiosqlite.connect(path)
         await store._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await store._db.execute("PRAGMA query_only = 1")
