@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.store.conftest import Backend
 from tests.support.store import ANA, BEN, BUSINESS, inbound, record, sid
 from wa_inbox.domain.models import Direction, InboundMessage, StatusUpdate, WebhookKind
 from wa_inbox.domain.policy import Draft
@@ -100,17 +99,6 @@ async def test_conversations_come_latest_activity_first(store: Store) -> None:
     assert [c.contact.address for c in await store.list_conversations(limit=1)] == [ANA]
     assert [c.contact.address for c in await store.list_conversations(addresses=[BEN])] == [BEN]
     assert await store.list_conversations(addresses=[]) == []
-
-
-async def test_data_version_moves_when_another_store_commits(backend: Backend, store: Store) -> None:
-    before = await store.data_version()
-    other = await backend.open()
-    try:
-        await inbound(other, 1)
-    finally:
-        await other.close()
-
-    assert await store.data_version() != before
 
 
 async def test_accepted_send_folds_in_the_placeholder_its_callbacks_made(store: Store) -> None:

@@ -35,7 +35,7 @@ def world_backend(world: Demo) -> Backend:
 
     @contextlib.asynccontextmanager
     async def start() -> AsyncIterator[Services]:
-        yield Services.of(world.settings, world.store, world.outbox, world.receiver_url, embedded=True)
+        yield Services.of(world.settings, world.store, world.outbox, world.receiver_url)
 
     return start
 
@@ -129,7 +129,7 @@ def idle(app: InboxApp) -> bool:
 
 
 async def settled(pilot: Pilot[None], seconds: float = 5.0) -> None:
-    """Idle, and every commit so far shown (attached, that waits for the `data_version` poll)."""
+    """Idle, and every commit so far shown (attached, that waits for the change feed's poll)."""
     app = pilot.app
     assert isinstance(app, InboxApp)
 

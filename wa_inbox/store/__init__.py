@@ -9,7 +9,7 @@ besides domain dataclasses (`MessageQuery`, `Changes`) are in `wa_inbox.store.ty
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -64,15 +64,15 @@ class Store(Protocol):
         """The change number of this store's latest commit (0 before its first), never decreasing.
 
         Only this process's commits move it; commits made by other processes show in `changes_since`
-        and `data_version`, not here.
+        and the `changes` feed, not here.
         """
         ...
 
     def on_commit(self, listener: Callable[[int], None]) -> None:
         """Call `listener(change_number)` on the event loop after each commit of this store's writes.
 
-        The in-process change feed: it hears nothing of other processes' writes (poll `data_version`
-        for those). A listener must return quickly and not raise; there is no way to remove one.
+        This process's commits only, at once (`changes` also hears other processes'). A listener must
+        return quickly and not raise; there is no way to remove one.
         """
         ...
 
@@ -320,9 +320,11 @@ class Store(Protocol):
         """
         ...
 
-    async def data_version(self) -> int:
-        """A number that changes whenever another connection (another process) commits: a cheap "is
-        there anything new?" for a reader that did not write it. Compare values for equality only."""
+    def changes(self) -> AsyncIterator[None]:
+        """The change feed: yields once something was committed since the last yield, by this process
+        or by any other on the same database; then read what changed with `changes_since`. A reader
+        slower than the commits gets one yield for many. It runs until the reader stops iterating.
+        """
         ...
 
     async def get_contact(self, address: str) -> Contact | None:

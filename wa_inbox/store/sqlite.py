@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +39,9 @@ HEALTH_DEADLINE_SECONDS = 2.0
 # `utc_now` is re-exported for wa_inbox.tui.app, until it imports the domain's.
 __all__ = ["Clock", "SqliteStore", "utc_now"]
 
+
+OTHER_WRITERS_POLL_SECONDS = 0.15
+"""How often the change feed looks for commits by other processes (an attached inbox's only news)."""
 
 class SqliteStore:
     """Everything wa-inbox keeps, in one SQLite file shared by `serve` and every attached TUI."""
@@ -278,6 +282,21 @@ class SqliteStore:
 
     async def data_version(self) -> int:
         return await reads.data_version(self._db)
+
+    async def changes(self) -> AsyncIterator[None]:
+        """This process's commits at once (the writer says so); other processes' within a poll of
+        `PRAGMA data_version`, which changes whenever another connection commits."""
+        committed = asyncio.Event()
+        self._writer.on_commit(lambda seq: committed.set())
+        seen = await reads.data_version(self._db)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(committed.wait(), OTHER_WRITERS_POLL_SECONDS)
+            version = await reads.data_version(self._db)
+            if committed.is_set() or version != seen:
+                committed.clear()
+                seen = version
+                yield
 
     async def get_contact(self, address: str) -> Contact | None:
         return await reads.get_contact(self._db, address)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
@@ -23,8 +22,6 @@ from wa_inbox.tui.screens.inbox import InboxScreen
 from wa_inbox.tui.screens.log import LogBuffer, LogScreen
 from wa_inbox.tui.services import Backend, Services, hold
 from wa_inbox.tui.styles import stylesheet
-
-ATTACH_POLL_SECONDS = 0.15
 
 
 class InboxApp(App[None]):
@@ -68,26 +65,15 @@ class InboxApp(App[None]):
 
     @on(ServicesReady)
     def _on_services_ready(self, event: ServicesReady) -> None:
-        services = event.services
-        self.inbox.attach(services)
-        if services.embedded:
-            services.store.on_commit(self._store_changed)
-        else:
-            self._watch_database(services)
-
-    def _store_changed(self, seq: int) -> None:
-        self.inbox.post_message(StoreChanged())
+        self.inbox.attach(event.services)
+        self._follow_changes(event.services)
 
     @work(group="watch", exit_on_error=False)
-    async def _watch_database(self, services: Services) -> None:
-        """Attached: another process writes; `PRAGMA data_version` says when, for almost nothing."""
-        seen = await services.store.data_version()
-        while True:
-            await asyncio.sleep(ATTACH_POLL_SECONDS)
-            version = await services.store.data_version()
-            if version != seen:
-                seen = version
-                self.inbox.post_message(StoreChanged())
+    async def _follow_changes(self, services: Services) -> None:
+        """The store's change feed, embedded or attached alike: each commit, here or in another
+        process, becomes one (coalesced) `StoreChanged` for the inbox."""
+        async for _ in services.store.changes():
+            self.inbox.post_message(StoreChanged())
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker errors become something the agent sees."""

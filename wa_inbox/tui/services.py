@@ -30,7 +30,6 @@ class Services:
     serving process's sender delivers what this inbox queues)."""
     listening_url: str | None
     """Where the embedded receiver listens; None when attached to another process's database."""
-    embedded: bool
 
     @classmethod
     def of(
@@ -39,11 +38,10 @@ class Services:
         store: Store,
         outbox: Outbox | None,
         listening_url: str | None,
-        embedded: bool,
     ) -> Services:
         """With this process's sender, queueing wakes it; without one, drafts wait for another's."""
         submitter = outbox.submitter if outbox is not None else Submitter(settings, store)
-        return cls(settings, store, submitter, outbox, listening_url, embedded)
+        return cls(settings, store, submitter, outbox, listening_url)
 
 
 Backend = Callable[[], AbstractAsyncContextManager[Services]]
@@ -62,7 +60,7 @@ def embedded(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> B
         store = await open_store(settings.store.path)
         try:
             async with running_inbox(settings, store, sock) as inbox:
-                yield Services.of(settings, store, inbox.outbox, inbox.listening.url, embedded=True)
+                yield Services.of(settings, store, inbox.outbox, inbox.listening.url)
         finally:
             await store.close()
 
@@ -80,7 +78,7 @@ def attached(settings: Settings) -> Backend:
         client = _client_or_none(settings)
         try:
             outbox = Outbox(settings, store, client) if client else None
-            yield Services.of(settings, store, outbox, None, embedded=False)
+            yield Services.of(settings, store, outbox, None)
         finally:
             if client is not None:
                 await client.http_client.close()
@@ -97,7 +95,7 @@ def demo(pace: float = 4.0, db_path: Path | None = None) -> Backend:
         from wa_inbox.demo import running_demo
 
         async with running_demo(db_path, pace) as world:
-            yield Services.of(world.settings, world.store, world.outbox, world.receiver_url, embedded=True)
+            yield Services.of(world.settings, world.store, world.outbox, world.receiver_url)
 
     return start
 
