@@ -11,7 +11,6 @@ chance of one in 2**128.
 from __future__ import annotations
 
 import json
-import sqlite3
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from wa_inbox.config import ConfigError, Settings
 from wa_inbox.domain.errors import describe
 from wa_inbox.gateway.client import make_twilio_client
 from wa_inbox.store import open_store
+from wa_inbox.store.errors import StoreError
 from wa_inbox.store.files import UnusableDatabase
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ async def run_checks(
             webhooks = _skipped(WEBHOOKS, "needs working credentials")
         return [credentials, webhooks, *local, await check_clock(client, settings, now)]
     finally:
-        await client.http_client.close()  # type: ignore[attr-defined]
+        await client.http_client.close()
 
 
 # --- Twilio --------------------------------------------------------------------------------------
@@ -240,7 +240,7 @@ async def check_database(settings: Settings) -> CheckResult:
         store = await open_store(path)
     except UnusableDatabase as error:
         return _failed(DATABASE, f"cannot open {path}", str(error))
-    except (sqlite3.Error, OSError) as error:
+    except (StoreError, OSError) as error:
         fix = "Point WA_INBOX_DB (or --db) at a wa-inbox database file in a folder this user can write."
         return _failed(DATABASE, f"cannot open {path} ({error})", fix)
     try:

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from wa_inbox.domain.clock import Clock, utc_now
-from wa_inbox.store import Store, open_store
+from wa_inbox.store import Store, StoreConflict, open_store
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def sqlite(tmp_path: Path) -> Backend:
         with closing(sqlite3.connect(path)) as conn:
             return conn.execute(sql, params).fetchall()
 
-    return Backend("sqlite", opened, sqlite3.IntegrityError, peek)
+    return Backend("sqlite", opened, StoreConflict, peek)
 
 
 BACKENDS: list[Callable[[Path], Backend]] = [sqlite]

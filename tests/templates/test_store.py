@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from tests.support.tui import record, template_info
 from wa_inbox.domain.models import StatusUpdate, WebhookKind
 from wa_inbox.domain.policy import Draft
 from wa_inbox.emulator.templates import BY_NAME, TEMPLATES
+from wa_inbox.store import StoreConflict
 from wa_inbox.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 4, 20, 12, 0, tzinfo=UTC)
@@ -53,7 +53,7 @@ async def test_a_failed_sync_leaves_the_old_set(store: SqliteStore) -> None:
     await store.replace_templates([template_info(t) for t in TEMPLATES])
     before = await store.list_templates()
     twice = template_info(BY_NAME["spring_sale"])
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreConflict):
         await store.replace_templates([template_info(BY_NAME["order_shipped"]), twice, twice])
     assert await store.list_templates() == before
 

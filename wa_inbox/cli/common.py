@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import wraps
@@ -17,6 +16,7 @@ from wa_inbox.config import ConfigError, Settings, load_settings
 from wa_inbox.domain.addresses import InvalidAddress
 from wa_inbox.domain.errors import describe
 from wa_inbox.store import Store, open_store
+from wa_inbox.store.errors import StoreError
 from wa_inbox.store.files import UnusableDatabase
 
 if TYPE_CHECKING:  # imported only by the commands that use them
@@ -96,7 +96,7 @@ async def with_existing_store(settings: Settings, use: Callable[[Store], Awaitab
         )
     try:
         store = await open_store(settings.store.path)
-    except sqlite3.DatabaseError as error:
+    except StoreError as error:
         raise ConfigError(
             f"{settings.store.path} is not a wa-inbox database ({error}): "
             "point WA_INBOX_DB (or --db) at the file `wa-inbox serve` writes."
@@ -127,7 +127,7 @@ async def twilio_client(settings: Settings) -> AsyncIterator[Client]:
             1,
         ) from None
     finally:
-        await client.http_client.close()  # type: ignore[attr-defined]
+        await client.http_client.close()
 
 
 def twilio_refused(what: str, code: int | None, message: str | None) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 
 import httpx
 from twilio.base.exceptions import TwilioRestException
@@ -19,7 +18,7 @@ from twilio.rest import Client
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.gateway.templates import list_templates
-from wa_inbox.store import Store
+from wa_inbox.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ FIRST_RETRY_SECONDS = 0.5
 """At start-up Twilio may not be reachable yet: the first sync is retried after this, then twice as long."""
 QUIET_RETRY_SECONDS = 4.0
 """Retries are logged as warnings only from this delay on: the first seconds of a start are expected."""
-_SYNC_ERRORS = (TwilioRestException, httpx.TransportError, sqlite3.Error)
+_SYNC_ERRORS = (TwilioRestException, httpx.TransportError, StoreError)
 
 
 async def sync_templates(client: Client, store: Store) -> list[TemplateInfo]:
@@ -104,7 +103,7 @@ class TemplateSync:
         (after, upto), self._unseen = self._unseen, None
         try:
             codes = await self._store.template_send_errors(after, upto)
-        except sqlite3.Error as error:
+        except StoreError as error:
             log.warning("cannot look for failed template sends: %s", error)
             return None
         return next((code for code in codes if (info := describe(code)) and info.template_problem), None)

@@ -30,9 +30,10 @@ from wa_inbox.domain.models import (
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
+from wa_inbox.store.errors import StoreConflict, StoreError
 from wa_inbox.store.types import Changes, MessageQuery
 
-__all__ = ["Changes", "Lease", "MessageQuery", "Store", "open_store"]
+__all__ = ["Changes", "Lease", "MessageQuery", "Store", "StoreConflict", "StoreError", "open_store"]
 
 
 class Store(Protocol):
@@ -52,11 +53,11 @@ class Store(Protocol):
 
     - once `close()` has begun, `RuntimeError` from a write and an error from a read (today
       aiosqlite's `ValueError`): a closed store is a caller's bug, not a condition to handle;
-    - the backend's database error when the database refuses (today `sqlite3.Error`, e.g.
-      `sqlite3.IntegrityError` for a constraint, `sqlite3.OperationalError` for a locked or broken file;
-      a backend-neutral `StoreError` family does not exist yet);
-    - for a write, `wa_inbox.store.writer.WriterGone` when the SQLite writer process died during its
-      commit: whether it was written is unknown, so only an idempotent write may simply be retried.
+    - `StoreError` when the database refuses (locked, full, broken), `StoreConflict` (a `StoreError`)
+      when a write breaks a constraint: never a driver's own exception;
+    - for a write, `wa_inbox.store.writer.WriterGone` (a `StoreError`) when the SQLite writer process
+      died during its commit: whether it was written is unknown, so only an idempotent write may simply
+      be retried.
     """
 
     @property
@@ -222,8 +223,8 @@ class Store(Protocol):
         every agent on this database: last write wins.
 
         Not a change of the conversation: `changes_since` does not report it, so other agents' screens
-        do not redraw for it (nor learn of it until they ask with `get_draft`). Raises the backend's
-        integrity error (`sqlite3.IntegrityError`) for an address that is no contact.
+        do not redraw for it (nor learn of it until they ask with `get_draft`). Raises
+        `StoreConflict` for an address that is no contact.
         """
         ...
 

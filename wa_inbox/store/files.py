@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from wa_inbox.store.errors import StoreError
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 _FIX = "point WA_INBOX_DB (or --db, or [store] path) at"
 _WRITABLE = f"{_FIX} a file in a folder you can write"
 
 
-class UnusableDatabase(Exception):
+class UnusableDatabase(StoreError):
     """The database's path cannot be used; the message is one sentence with the fix."""
 
 

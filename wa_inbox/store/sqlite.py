@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -31,6 +34,7 @@ from wa_inbox.store import commands, files, reads, templates, webhook_log, write
 from wa_inbox.store import lease as sender_lease
 from wa_inbox.store.codec import ts
 from wa_inbox.store.committer import BUSY_TIMEOUT_MS
+from wa_inbox.store.errors import StoreConflict, StoreError
 from wa_inbox.store.types import Changes, MessageQuery
 from wa_inbox.store.writer import BatchWriter
 
@@ -40,8 +44,10 @@ HEALTH_DEADLINE_SECONDS = 2.0
 __all__ = ["Clock", "SqliteStore", "utc_now"]
 
 
+T = TypeVar("T")
 OTHER_WRITERS_POLL_SECONDS = 0.15
 """How often the change feed looks for commits by other processes (an attached inbox's only news)."""
+
 
 class SqliteStore:
     """Everything wa-inbox keeps, in one SQLite file shared by `serve` and every attached TUI."""
@@ -314,3 +320,27 @@ class SqliteStore:
 
     async def count_rejected_webhooks(self) -> int:
         return await reads.count_rejected_webhooks(self._db)
+
+
+def _translate_errors(store_class: type) -> None:
+    """Every public coroutine of `store_class` raises `StoreError`s, never sqlite3's: callers of the
+    `Store` protocol must not depend on the backend behind it."""
+    for name, member in list(vars(store_class).items()):
+        if not name.startswith("_") and inspect.iscoroutinefunction(member):
+            setattr(store_class, name, _translating(member))
+
+
+def _translating(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    @functools.wraps(method)
+    async def translated(*args: Any, **kwargs: Any) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except sqlite3.IntegrityError as error:
+            raise StoreConflict(str(error)) from error
+        except sqlite3.Error as error:
+            raise StoreError(str(error)) from error
+
+    return translated
+
+
+_translate_errors(SqliteStore)

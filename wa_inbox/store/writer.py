@@ -25,12 +25,13 @@ from typing import Any, TypeVar
 
 from wa_inbox.store import committer
 from wa_inbox.store.committer import Command
+from wa_inbox.store.errors import StoreError
 
 T = TypeVar("T")
 STOP_TIMEOUT_SECONDS = 30.0
 
 
-class WriterGone(Exception):
+class WriterGone(StoreError):
     """The writer process ended while a batch was with it: that batch's outcome is unknown."""
 
 
