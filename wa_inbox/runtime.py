@@ -74,7 +74,7 @@ async def running_inbox(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await client.http_client.close()  # type: ignore[attr-defined]
+            await client.http_client.close()
 
 
 def _can_send(settings: Settings) -> bool:
