@@ -238,8 +238,9 @@ async def check_database(settings: Settings) -> CheckResult:
     path = settings.store.path
     try:
         store = await open_store(path)
-    except UnusableDatabase as error:
-        return _failed(DATABASE, f"cannot open {path}", str(error))
+    except UnusableDatabase as error:  # its sentence says what is wrong, then how to fix it
+        fix = "Point WA_INBOX_DB (or --db) at a wa-inbox database file in a folder this user can write."
+        return _failed(DATABASE, str(error).partition(": ")[0].rstrip("."), fix)
     except (StoreError, OSError) as error:
         fix = "Point WA_INBOX_DB (or --db) at a wa-inbox database file in a folder this user can write."
         return _failed(DATABASE, f"cannot open {path} ({error})", fix)

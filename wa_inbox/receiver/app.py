@@ -45,7 +45,8 @@ class Receiver:
                 if endpoint is not None:
                     return await endpoint(scope, receive, send)
             if REFUSED in scope.get("extensions", ()):  # its head was over the limits; not a webhook
-                response = PlainTextResponse(scope["extensions"][REFUSED], 431, {"connection": "close"})
+                reason = scope["extensions"][REFUSED]["reason"]
+                response = PlainTextResponse(reason, 431, {"connection": "close"})
                 return await response(scope, receive, send)
         await self._app(scope, receive, send)
 

@@ -17,7 +17,7 @@ into a request:
 - **Keep-alive**: an idle connection is closed after `keep_alive_seconds` (uvicorn's).
 
 The 431 goes through the app, so that a refused webhook is kept in the raw log like any rejection:
-the request reaches it with no body and `scope["extensions"][REFUSED] = reason`.
+the request reaches it with no body and `scope["extensions"][REFUSED] = {"reason": ...}`.
 
 Timing uses no timer per request: one sweep per server checks every connection a few times per
 read timeout, and requests are stamped with the time of the last sweep.
@@ -41,7 +41,8 @@ from wa_inbox.config import ReceiverSettings
 log = logging.getLogger("wa_inbox.receiver")
 
 REFUSED = "wa_inbox.refused"
-"""Key in `scope["extensions"]` of a request refused before its head was read: the reason, for a 431."""
+"""Key in `scope["extensions"]` of a request refused before its head was read: `{"reason": ...}`, for
+a 431."""
 _TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 _PATH_KEPT = 1024
 _CHUNK_SLACK = 256 * 1024
@@ -322,7 +323,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         scope["raw_path"] = path
         scope["query_string"] = b""
         scope["headers"] = self.headers[: self.limits.max_headers]
-        scope["extensions"] = {REFUSED: reason}
+        scope["extensions"] = {REFUSED: {"reason": reason}}
         self.cycle = RequestResponseCycle(
             scope=scope,
             transport=_Lingering(self),  # type: ignore[arg-type]

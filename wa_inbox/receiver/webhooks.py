@@ -194,9 +194,9 @@ class WebhookEndpoint:
 
 def _refused_early(scope: Scope) -> None:
     """A request whose head was over the limits reaches us unread: refuse it (see `connections`)."""
-    reason = scope["extensions"].get(REFUSED)
-    if reason is not None:
-        raise Rejected(431, Verdict.TOO_LARGE, reason)
+    refused = scope["extensions"].get(REFUSED)
+    if refused is not None:
+        raise Rejected(431, Verdict.TOO_LARGE, refused["reason"])
 
 
 def _source(scope: Scope) -> str:
@@ -253,7 +253,8 @@ async def _read_capped(receive: Receive, received: Received, limit: int) -> byte
         if int(declared) > limit:
             received.size = int(declared)
             raise _too_large(limit)
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
