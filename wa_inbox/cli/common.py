@@ -88,14 +88,18 @@ def settings_for(config_path: Path | None, db_path: Path | None) -> Settings:
     return settings
 
 
-async def with_existing_store(settings: Settings, use: Callable[[Store], Awaitable[R]]) -> R:
+async def with_existing_store(
+    settings: Settings, use: Callable[[Store], Awaitable[R]], read_only: bool = False
+) -> R:
+    """`use` the database of a running (or stopped) `wa-inbox serve`; `read_only` for commands that
+    only read, which then start no writer process."""
     if not settings.store.path.is_file():
         raise ConfigError(
             f"There is no database at {settings.store.path}: start `wa-inbox serve` first, "
             "or point WA_INBOX_DB (or --db) at an existing one."
         )
     try:
-        store = await open_store(settings.store.path)
+        store = await open_store(settings.store.path, read_only=read_only)
     except StoreError as error:
         raise ConfigError(
             f"{settings.store.path} is not a wa-inbox database ({error}): "

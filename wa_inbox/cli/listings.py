@@ -68,7 +68,9 @@ def messages_list(
     if remote:
         records = asyncio.run(_remote_records(settings, query))
     else:
-        found = asyncio.run(with_existing_store(settings, lambda store: store.list_messages(query)))
+        found = asyncio.run(
+            with_existing_store(settings, lambda store: store.list_messages(query), read_only=True)
+        )
         records = [listing.message_record(message) for message in found]
     echo(listing.render(records, listing.MESSAGE_COLUMNS, output))
 
@@ -102,7 +104,7 @@ async def _remote_records(settings: Settings, query: MessageQuery) -> list[dict[
 def messages_fetch(sid: str, output: str, config_path: Path | None, db_path: Path | None) -> None:
     """One message by its SID."""
     settings = settings_for(config_path, db_path)
-    message = asyncio.run(with_existing_store(settings, lambda store: store.get_message(sid)))
+    message = asyncio.run(with_existing_store(settings, lambda store: store.get_message(sid), read_only=True))
     if message is None:
         click.echo(f"wa-inbox: no message with SID {sid} in {settings.store.path}.", err=True)
         sys.exit(1)
@@ -126,6 +128,8 @@ def conversations() -> None:
 def conversations_list(output: str, config_path: Path | None, db_path: Path | None) -> None:
     """By latest activity."""
     settings = settings_for(config_path, db_path)
-    found = asyncio.run(with_existing_store(settings, lambda store: store.list_conversations()))
+    found = asyncio.run(
+        with_existing_store(settings, lambda store: store.list_conversations(), read_only=True)
+    )
     records = [listing.conversation_record(conversation) for conversation in found]
     echo(listing.render(records, listing.CONVERSATION_COLUMNS, output))

@@ -63,7 +63,7 @@ async def _sync_templates(settings: Settings) -> list[TemplateInfo]:
 def templates_list(output: str, config_path: Path | None, db_path: Path | None) -> None:
     """By name, as last synced (by `templates sync`, or by `serve` and the inbox at start-up)."""
     settings = settings_for(config_path, db_path)
-    found = asyncio.run(with_existing_store(settings, lambda store: store.list_templates()))
+    found = asyncio.run(with_existing_store(settings, lambda store: store.list_templates(), read_only=True))
     if not found:
         click.echo("wa-inbox: no templates are stored yet: run `wa-inbox templates sync`.", err=True)
     records = [listing.template_record(template) for template in found]

@@ -355,7 +355,7 @@ class Store(Protocol):
         ...
 
 
-async def open_store(path: Path, *, clock: Clock = utc_now) -> Store:
+async def open_store(path: Path, *, clock: Clock = utc_now, read_only: bool = False) -> Store:
     """Open (creating and migrating as needed) the database at `path`. Close it with `close()`.
 
     A path that cannot hold the database (not SQLite, a folder that cannot be written, ...) raises
@@ -364,7 +364,10 @@ async def open_store(path: Path, *, clock: Clock = utc_now) -> Store:
     `clock` is the store's "now" for the times it stamps itself (queued, claimed, read, the sender
     lease); tests pass a hand-moved one. Times that come with a value (a webhook's `received_at`)
     are kept as given.
+
+    `read_only` is for readers that never write (`messages list`, `templates list`): such a store may
+    start no writer, and a write on it raises `StoreError`.
     """
     from wa_inbox.store.sqlite import SqliteStore
 
-    return await SqliteStore.open(path, clock)
+    return await SqliteStore.open(path, clock, read_only)

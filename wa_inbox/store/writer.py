@@ -112,6 +112,8 @@ class BatchWriter:
         """Run `command(conn, seq, *args)` in the writer process; module-level commands only."""
         if self._stopping:
             raise RuntimeError("the store is closed")
+        if self._process is None:
+            raise StoreError("This store was opened read-only: it cannot write.")
         future: asyncio.Future[T] = self._loop.create_future()
         self._pending.append((command, args, future))
         self._arrived.set()
