@@ -132,7 +132,7 @@ class WebhookEndpoint:
         store = self._slot.store
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         received = Received(self._kind, scope["path"], headers, datetime.now(UTC))
-        reason = None
+        reason, logged = None, True
         try:
             if "extensions" in scope:
                 _refused_early(scope)
@@ -143,14 +143,13 @@ class WebhookEndpoint:
         except (MalformedWebhook, Rejected) as error:
             rejection = _as_rejection(error)
             verdict, reason = rejection.verdict, rejection.reason
-            if self._rejections.admit(_source(scope), reason):
+            logged = self._rejections.admit(_source(scope), reason)
+            if logged:  # else answered and counted, but neither stored nor logged on a line of its own
                 await store.log_rejection(received.sample(rejection, scope["headers"]))
-            else:
-                reason = None  # answered, counted, and neither stored nor logged on a line of its own
             reply = Reply.text(rejection.status, rejection.reason, close=rejection.status in (413, 431))
         await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers})
         await send({"type": "http.response.body", "body": reply.body})
-        if reason is not None or verdict in (Verdict.ACCEPTED, Verdict.DUPLICATE):
+        if logged:
             _log(self._accepted_lines, received, verdict, reason, time.perf_counter() - started)
 
     async def _ingest_inbound(self, store: Store, received: Received, form: Form) -> Verdict:
