@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wa_inbox.config import Settings
-from wa_inbox.demo import Demo, emulated_inbox
 from wa_inbox.domain.policy import Draft
 from wa_inbox.emulator.templates import BY_NAME
+from wa_inbox.testing import EmulatedInbox, emulated_inbox
 
 TEMPLATE = BY_NAME["order_shipped"]
 MAX_MESSAGES = 10_000  # one customer per number in +1 415 555 0000-9999
@@ -72,7 +72,7 @@ async def until(reached: Callable[[], Awaitable[bool]], deadline: float) -> floa
     return time.perf_counter()
 
 
-async def run(demo: Demo, messages: int, rate: float, wait_for_read: bool) -> Figures:
+async def run(demo: EmulatedInbox, messages: int, rate: float, wait_for_read: bool) -> Figures:
     outbox, emulator, db = demo.outbox, demo.emulator, demo.settings.store.path
     assert outbox is not None
     drafts = [

@@ -16,11 +16,11 @@ import pytest
 
 from tests.support.cli import Run, run_cli
 from tests.support.world import customer_writes, eventually, running_world
-from wa_inbox.demo import Demo, emulated_inbox
 from wa_inbox.domain.policy import Draft
 from wa_inbox.emulator.templates import BY_NAME
 from wa_inbox.gateway.client import make_twilio_client
 from wa_inbox.gateway.outbox import Outbox
+from wa_inbox.testing import EmulatedInbox, emulated_inbox
 
 ANA = "whatsapp:+5511987654321"
 BEN = "whatsapp:+14155550123"
@@ -28,12 +28,12 @@ SID = re.compile(r"SM[0-9a-f]{32}")
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[Demo]:
+async def world(tmp_path: Path) -> AsyncIterator[EmulatedInbox]:
     async with running_world(tmp_path) as running:
         yield running
 
 
-async def wa_inbox(world: Demo, *args: str) -> Run:
+async def wa_inbox(world: EmulatedInbox, *args: str) -> Run:
     return await run_cli(world.settings, *args)
 
 
@@ -44,7 +44,7 @@ def one_sentence(run: Run) -> str:
     return line
 
 
-async def test_template_by_name_with_a_variable(world: Demo) -> None:
+async def test_template_by_name_with_a_variable(world: EmulatedInbox) -> None:
     run = await wa_inbox(
         world, "send", "--to", "+14155550123", "--template", "order_shipped", "--var", "1=Ava"
     )
@@ -60,7 +60,7 @@ async def test_template_by_name_with_a_variable(world: Demo) -> None:
     assert stored is not None and stored.template_sid == BY_NAME["order_shipped"].sid
 
 
-async def test_session_text_to_a_customer_who_wrote(world: Demo) -> None:
+async def test_session_text_to_a_customer_who_wrote(world: EmulatedInbox) -> None:
     await customer_writes(world, ANA, "Meu pedido?")
 
     run = await wa_inbox(world, "send", "--to", "+5511987654321", "--body", "Já verifico!")
@@ -72,7 +72,7 @@ async def test_session_text_to_a_customer_who_wrote(world: Demo) -> None:
 
 
 async def test_session_text_to_a_customer_who_never_wrote_is_refused_before_any_request(
-    world: Demo,
+    world: EmulatedInbox,
 ) -> None:
     run = await wa_inbox(world, "send", "--to", "+14155550123", "--body", "Hello")
 
@@ -81,7 +81,7 @@ async def test_session_text_to_a_customer_who_never_wrote_is_refused_before_any_
     assert await world.emulator.sent() == []
 
 
-async def test_twilio_refusing_the_message_exits_1_with_the_catalogue_sentence(world: Demo) -> None:
+async def test_twilio_refusing_the_message_exits_1_with_the_catalogue_sentence(world: EmulatedInbox) -> None:
     await world.emulator.fail_next(21211)
 
     run = await wa_inbox(world, "send", "--to", "+14155550123", "--template", "order_shipped")
@@ -92,7 +92,7 @@ async def test_twilio_refusing_the_message_exits_1_with_the_catalogue_sentence(w
     assert run.stdout == ""
 
 
-async def test_media_url_with_a_caption(world: Demo) -> None:
+async def test_media_url_with_a_caption(world: EmulatedInbox) -> None:
     await customer_writes(world, ANA)
     photo = "https://cdn.example.com/box.jpg"
 
@@ -123,7 +123,9 @@ async def test_media_url_with_a_caption(world: Demo) -> None:
         (["--to", "+14155550123", "--template", "track_order"], "is pending, not approved"),
     ],
 )
-async def test_what_cannot_be_sent_exits_2_without_a_request(world: Demo, args: list[str], says: str) -> None:
+async def test_what_cannot_be_sent_exits_2_without_a_request(
+    world: EmulatedInbox, args: list[str], says: str
+) -> None:
     run = await wa_inbox(world, "send", *args)
 
     assert run.status == 2
@@ -131,7 +133,7 @@ async def test_what_cannot_be_sent_exits_2_without_a_request(world: Demo, args: 
     assert await world.emulator.sent() == []
 
 
-async def test_remote_listing_has_the_local_listings_keys(world: Demo) -> None:
+async def test_remote_listing_has_the_local_listings_keys(world: EmulatedInbox) -> None:
     await customer_writes(world, ANA, "Oi")
     sent = await wa_inbox(world, "send", "--to", ANA, "--body", "Olá!")
     assert sent.status == 0, sent.stderr
@@ -149,7 +151,7 @@ async def test_remote_listing_has_the_local_listings_keys(world: Demo) -> None:
     assert by_direction["in"]["created_at"].endswith("Z")
 
 
-async def test_remote_listing_filters_direction_here(world: Demo) -> None:
+async def test_remote_listing_filters_direction_here(world: EmulatedInbox) -> None:
     await customer_writes(world, ANA, "Oi")
     assert (await wa_inbox(world, "send", "--to", ANA, "--body", "Olá!")).status == 0
 

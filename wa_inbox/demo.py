@@ -15,26 +15,16 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import httpx
-
-from wa_inbox.config import Settings
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import Direction, InboundMessage, Message, StatusUpdate, Verdict, WebhookKind
 from wa_inbox.domain.models import WebhookRecord as Record
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
-from wa_inbox.emulator.app import create_emulator
-from wa_inbox.emulator.config import EmulatorConfig
-from wa_inbox.emulator.emulator import Emulator
-from wa_inbox.gateway.outbox import Outbox
 from wa_inbox.gateway.submission import Refused
-from wa_inbox.runtime import running_inbox
-from wa_inbox.serving import bind, serve_in_background
-from wa_inbox.store import Store, open_store
+from wa_inbox.store import Store
+from wa_inbox.testing import BUSINESS, EmulatedInbox, emulated_inbox
 
-BUSINESS = "whatsapp:+14155238886"
 TICKS = {
     "pending": "🕓",
     "sending": "🕓",
@@ -64,74 +54,10 @@ SEEDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Demo:
-    settings: Settings
-    store: Store
-    emulator: Emulator
-    outbox: Outbox | None
-    """None when started with `send=False` (tests that play the sender themselves)."""
-    receiver_url: str
-    emulator_url: str
-
-
-def demo_settings(
-    db_path: Path, receiver_url: str, emulator_url: str, account_sid: str, token: str
-) -> Settings:
-    return Settings.model_validate(
-        {
-            "twilio": {
-                "account_sid": account_sid,
-                "auth_token": token,
-                "messaging_service_sid": "MG" + "d" * 32,
-                "public_base_url": receiver_url,
-                "base_url": emulator_url,
-            },
-            "store": {"path": db_path},
-            "media": {"storage_dir": db_path.parent / f"{db_path.stem}-media"},
-            "webhook_auth_token": token,
-        }
-    )
-
-
 @contextlib.asynccontextmanager
-async def emulated_inbox(
-    db_path: Path,
-    settings_changes: Callable[[Settings], Settings] = lambda settings: settings,
-    twilio_transport: httpx.AsyncBaseTransport | None = None,
-    send: bool = True,
-    **emulator_options: Any,
-) -> AsyncIterator[Demo]:
-    """The emulator and the inbox (receiver + sender) on loopback ports, wired to each other."""
-    emulator_sock, receiver_sock = bind(), bind()
-    emulator_url = f"http://127.0.0.1:{emulator_sock.getsockname()[1]}"
-    receiver_url = f"http://127.0.0.1:{receiver_sock.getsockname()[1]}"
-    account_sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
-    settings = settings_changes(demo_settings(db_path, receiver_url, emulator_url, account_sid, token))
-    # A plain WhatsApp sender: Twilio does no STOP handling of its own, wa-inbox does it (reference §5.2).
-    options: dict[str, Any] = {"advanced_opt_out": False, **emulator_options}
-    config = EmulatorConfig(
-        account_sid,
-        token,
-        public_url=emulator_url,
-        inbound_url=receiver_url + settings.webhooks.inbound_path,
-        status_callback_url=receiver_url + settings.webhooks.status_path,
-        **options,
-    )
-    emulator_app = create_emulator(config)
-    store = await open_store(db_path)
-    try:
-        async with (  # the emulator stops first: no callback then finds the receiver gone
-            running_inbox(settings, store, receiver_sock, twilio_transport, send, role="demo") as inbox,
-            serve_in_background(emulator_app, emulator_sock),
-        ):
-            yield Demo(settings, store, emulator_app.state.emulator, inbox.outbox, receiver_url, emulator_url)
-    finally:
-        await store.close()
-
-
-@contextlib.asynccontextmanager
-async def running_demo(db_path: Path | None = None, chatter_seconds: float = 4.0) -> AsyncIterator[Demo]:
+async def running_demo(
+    db_path: Path | None = None, chatter_seconds: float = 4.0
+) -> AsyncIterator[EmulatedInbox]:
     """Everything up and seeded; simulated customers write in while the block runs."""
     with tempfile.TemporaryDirectory(prefix="wa-inbox-demo-") as scratch:
         async with emulated_inbox(db_path or Path(scratch) / "inbox.db") as demo:
@@ -141,7 +67,7 @@ async def running_demo(db_path: Path | None = None, chatter_seconds: float = 4.0
             await demo.emulator.stop_chatter()
 
 
-async def seed(demo: Demo) -> None:
+async def seed(demo: EmulatedInbox) -> None:
     """Backdated conversations, written as the receiver would have written them."""
     now = datetime.now(UTC)
     for number, person in enumerate(SEEDS):
@@ -181,7 +107,7 @@ def _record(kind: WebhookKind, sid: str, at: datetime) -> Record:
 class LiveLog:
     """Prints each new inbound message and each outbound tick once, and lets a stand-in agent reply."""
 
-    def __init__(self, demo: Demo, echo: Callable[[str], None]) -> None:
+    def __init__(self, demo: EmulatedInbox, echo: Callable[[str], None]) -> None:
         self._demo = demo
         self._echo = echo
         self._seen: set[tuple[int, str]] = set()

@@ -16,7 +16,6 @@ from pydantic import SecretStr
 from tests.support.cli import run_cli
 from tests.support.world import running_world
 from wa_inbox.config import Settings
-from wa_inbox.demo import Demo
 from wa_inbox.doctor import (
     CLOCK,
     CREDENTIALS,
@@ -32,12 +31,13 @@ from wa_inbox.doctor import (
 )
 from wa_inbox.domain.errors import describe
 from wa_inbox.store import MessageQuery
+from wa_inbox.testing import EmulatedInbox
 
 STALE_TUNNEL = "https://old-tunnel.ngrok.app/twilio/inbound"
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[Demo]:
+async def world(tmp_path: Path) -> AsyncIterator[EmulatedInbox]:
     async with running_world(tmp_path) as running:
         yield running
 
@@ -52,7 +52,7 @@ def with_token(settings: Settings, token: str) -> Settings:
     return settings.model_copy(update={"twilio": twilio, "webhook_auth_token": SecretStr(token)})
 
 
-async def test_a_correct_setup_is_all_green_and_leaves_the_inbox_alone(world: Demo) -> None:
+async def test_a_correct_setup_is_all_green_and_leaves_the_inbox_alone(world: EmulatedInbox) -> None:
     results = await run_checks(world.settings)
     assert [(r.name, r.verdict) for r in results if r.verdict is not Verdict.PASSED] == []
     assert len(results) == 6
@@ -61,14 +61,14 @@ async def test_a_correct_setup_is_all_green_and_leaves_the_inbox_alone(world: De
     assert await world.store.get_message(SELF_TEST_SID) is None
 
 
-async def test_the_cli_prints_a_line_per_check_and_exits_zero(world: Demo) -> None:
+async def test_the_cli_prints_a_line_per_check_and_exits_zero(world: EmulatedInbox) -> None:
     run = await run_cli(world.settings, "doctor")
     assert run.status == 0, run.stdout
     lines = run.stdout.splitlines()
     assert len(lines) == 6 and all(line.startswith("✓ ") for line in lines)
 
 
-async def test_a_wrong_webhook_url_is_reported_with_its_fix(world: Demo) -> None:
+async def test_a_wrong_webhook_url_is_reported_with_its_fix(world: EmulatedInbox) -> None:
     sid = world.settings.twilio.messaging_service_sid
     assert sid is not None
     await world.emulator.configure_service(sid, inbound_request_url=STALE_TUNNEL, inbound_method="GET")
@@ -84,7 +84,7 @@ async def test_a_wrong_webhook_url_is_reported_with_its_fix(world: Demo) -> None
     assert f"✗ {WEBHOOKS}: " in run.stdout and f"  → {webhooks.fix}" in run.stdout
 
 
-async def test_a_wrong_token_fails_the_credentials_and_the_signed_self_test(world: Demo) -> None:
+async def test_a_wrong_token_fails_the_credentials_and_the_signed_self_test(world: EmulatedInbox) -> None:
     checks = by_name(await run_checks(with_token(world.settings, "0" * 32)))
     credentials, self_test = checks[CREDENTIALS], checks[SELF_TEST]
     assert credentials.verdict is Verdict.FAILED and "20003" in credentials.detail
@@ -100,7 +100,7 @@ async def test_a_wrong_token_fails_the_credentials_and_the_signed_self_test(worl
     assert f"✗ {CREDENTIALS}" in run.stdout and f"✗ {SELF_TEST}" in run.stdout
 
 
-async def test_without_credentials_what_needs_twilio_is_not_checked(world: Demo) -> None:
+async def test_without_credentials_what_needs_twilio_is_not_checked(world: EmulatedInbox) -> None:
     twilio = world.settings.twilio.model_copy(update={"account_sid": None})
     checks = by_name(await run_checks(world.settings.model_copy(update={"twilio": twilio})))
     credentials = checks[CREDENTIALS]
@@ -110,7 +110,7 @@ async def test_without_credentials_what_needs_twilio_is_not_checked(world: Demo)
     assert checks[SELF_TEST].verdict is Verdict.PASSED  # the receiver needs only the token
 
 
-async def test_a_database_path_that_is_a_folder(world: Demo, tmp_path: Path) -> None:
+async def test_a_database_path_that_is_a_folder(world: EmulatedInbox, tmp_path: Path) -> None:
     run = await run_cli(world.settings, "doctor", env={"WA_INBOX_DB": str(tmp_path)})
     assert run.status == 1
     (line,) = [line for line in run.stdout.splitlines() if line.startswith(f"✗ {DATABASE}")]
@@ -118,7 +118,7 @@ async def test_a_database_path_that_is_a_folder(world: Demo, tmp_path: Path) -> 
     assert "  → Point WA_INBOX_DB" in run.stdout
 
 
-async def test_a_database_another_writer_holds(world: Demo) -> None:
+async def test_a_database_another_writer_holds(world: EmulatedInbox) -> None:
     holder = sqlite3.connect(world.settings.store.path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     asyncio.get_running_loop().call_later(2.5, holder.execute, "ROLLBACK")  # after the check gave up
@@ -141,7 +141,7 @@ def test_an_env_file_others_can_read(tmp_path: Path) -> None:
     assert check_env_file(tmp_path / "absent").verdict is Verdict.PASSED
 
 
-async def test_a_clock_minutes_off_twilio_s(world: Demo) -> None:
+async def test_a_clock_minutes_off_twilio_s(world: EmulatedInbox) -> None:
     late = await run_checks(world.settings, now=lambda: datetime.now(UTC) + timedelta(minutes=5))
     clock = by_name(late)[CLOCK]
     assert clock.verdict is Verdict.FAILED and clock.detail.startswith("this clock is +30")

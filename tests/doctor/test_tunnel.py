@@ -20,9 +20,9 @@ from tests.support.world import running_world
 from wa_inbox.cli import main
 from wa_inbox.cli.inbox import _embedded
 from wa_inbox.config import ConfigError
-from wa_inbox.demo import Demo
 from wa_inbox.emulator.state import Service
 from wa_inbox.receiver.app import create_app
+from wa_inbox.testing import EmulatedInbox
 from wa_inbox.tunnel import tunnel
 
 TUNNEL = "https://f00d-203-0-113-7.ngrok-free.app"
@@ -55,12 +55,12 @@ def fake_ngrok(monkeypatch: pytest.MonkeyPatch) -> FakeNgrok:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[Demo]:
+async def world(tmp_path: Path) -> AsyncIterator[EmulatedInbox]:
     async with running_world(tmp_path) as running:
         yield running
 
 
-def service(world: Demo) -> Service:
+def service(world: EmulatedInbox) -> Service:
     sid = world.settings.twilio.messaging_service_sid
     assert sid is not None
     return world.emulator.service(sid)
@@ -70,7 +70,9 @@ def hooks(service: Service) -> tuple[str | None, str, str | None]:
     return service.inbound_request_url, service.inbound_method, service.status_callback
 
 
-async def test_twilio_posts_through_the_tunnel_while_it_runs(world: Demo, fake_ngrok: FakeNgrok) -> None:
+async def test_twilio_posts_through_the_tunnel_while_it_runs(
+    world: EmulatedInbox, fake_ngrok: FakeNgrok
+) -> None:
     await world.emulator.configure_service(service(world).sid, inbound_method="GET", status_callback=None)
     before = hooks(service(world))
 
@@ -84,7 +86,7 @@ async def test_twilio_posts_through_the_tunnel_while_it_runs(world: Demo, fake_n
 
 
 async def test_twilio_gets_its_webhooks_back_when_the_inbox_crashes(
-    world: Demo, fake_ngrok: FakeNgrok
+    world: EmulatedInbox, fake_ngrok: FakeNgrok
 ) -> None:
     before = hooks(service(world))
     with pytest.raises(RuntimeError):
@@ -94,14 +96,18 @@ async def test_twilio_gets_its_webhooks_back_when_the_inbox_crashes(
     assert fake_ngrok.closed == [TUNNEL]
 
 
-async def test_without_point_twilio_only_the_public_url_changes(world: Demo, fake_ngrok: FakeNgrok) -> None:
+async def test_without_point_twilio_only_the_public_url_changes(
+    world: EmulatedInbox, fake_ngrok: FakeNgrok
+) -> None:
     before = hooks(service(world))
     async with tunnel(world.settings, 8080) as public:
         assert public.twilio.public_base_url == TUNNEL
         assert hooks(service(world)) == before
 
 
-async def test_signatures_are_checked_over_the_tunnel_url(world: Demo, fake_ngrok: FakeNgrok) -> None:
+async def test_signatures_are_checked_over_the_tunnel_url(
+    world: EmulatedInbox, fake_ngrok: FakeNgrok
+) -> None:
     """Twilio signs the URL it calls, the tunnel's, though the request reaches a local port."""
     token = world.settings.webhook_auth_token
     assert token is not None
@@ -116,14 +122,16 @@ async def test_signatures_are_checked_over_the_tunnel_url(world: Demo, fake_ngro
     assert response.status_code == 204
 
 
-async def test_an_ngrok_that_cannot_start_is_one_sentence(world: Demo, fake_ngrok: FakeNgrok) -> None:
+async def test_an_ngrok_that_cannot_start_is_one_sentence(
+    world: EmulatedInbox, fake_ngrok: FakeNgrok
+) -> None:
     fake_ngrok.refuse = True
     with pytest.raises(ConfigError, match=r"^ngrok could not open a tunnel .*authtoken"):
         async with tunnel(world.settings, 8080, point_twilio=True):
             pass
 
 
-async def test_point_twilio_needs_a_messaging_service(world: Demo, fake_ngrok: FakeNgrok) -> None:
+async def test_point_twilio_needs_a_messaging_service(world: EmulatedInbox, fake_ngrok: FakeNgrok) -> None:
     twilio = world.settings.twilio.model_copy(
         update={"messaging_service_sid": None, "from_address": "whatsapp:+14155238886"}
     )
@@ -134,7 +142,9 @@ async def test_point_twilio_needs_a_messaging_service(world: Demo, fake_ngrok: F
     assert fake_ngrok.closed == [TUNNEL]
 
 
-async def test_the_inbox_with_ngrok_starts_inside_the_tunnel(world: Demo, fake_ngrok: FakeNgrok) -> None:
+async def test_the_inbox_with_ngrok_starts_inside_the_tunnel(
+    world: EmulatedInbox, fake_ngrok: FakeNgrok
+) -> None:
     """`wa-inbox --ngrok --point-twilio`: the embedded receiver and sender get the tunnel's settings."""
     before = hooks(service(world))
     async with _embedded(world.settings, 0, ngrok=True, point_twilio=True)() as services:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.world import customer_writes, eventually, running_world
-from wa_inbox.demo import Demo
 from wa_inbox.domain.policy import Draft
+from wa_inbox.testing import EmulatedInbox
 
 ANA = "whatsapp:+5511987654321"
 STOP_REPLY = "You are opted out. Reply START to re-subscribe."
@@ -17,16 +17,16 @@ START_REPLY = "You are subscribed again. Reply STOP to opt out."
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[Demo]:
+async def world(tmp_path: Path) -> AsyncIterator[EmulatedInbox]:
     async with running_world(tmp_path) as running:
         yield running
 
 
-async def bodies_sent(world: Demo) -> list[str]:
+async def bodies_sent(world: EmulatedInbox) -> list[str]:
     return [entry["params"].get("Body", "") for entry in await world.emulator.sent()]
 
 
-async def test_stop_delivered_twice_gives_exactly_one_confirmation(world: Demo) -> None:
+async def test_stop_delivered_twice_gives_exactly_one_confirmation(world: EmulatedInbox) -> None:
     await world.emulator.configure(duplicate_rate=1.0)  # Twilio delivers the webhook twice
 
     await customer_writes(world, ANA, "STOP")
@@ -36,7 +36,7 @@ async def test_stop_delivered_twice_gives_exactly_one_confirmation(world: Demo) 
     assert await bodies_sent(world) == [STOP_REPLY]
 
 
-async def test_start_reopens_and_confirms(world: Demo) -> None:
+async def test_start_reopens_and_confirms(world: EmulatedInbox) -> None:
     await customer_writes(world, ANA, "stop")
     await eventually(lambda: bodies_sent(world), lambda bodies: len(bodies) == 1)
 

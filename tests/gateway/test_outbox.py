@@ -12,23 +12,23 @@ from pydantic import SecretStr
 
 from tests.support.world import customer_writes, eventually, quick, running_world
 from wa_inbox.config import Settings
-from wa_inbox.demo import Demo, emulated_inbox
 from wa_inbox.domain.models import Message
 from wa_inbox.domain.policy import Attachment, Draft
 from wa_inbox.emulator.templates import BY_NAME
 from wa_inbox.gateway.submission import Refused
+from wa_inbox.testing import EmulatedInbox, emulated_inbox
 
 ANA = "whatsapp:+5511987654321"
 BEN = "whatsapp:+14155550123"
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[Demo]:
+async def world(tmp_path: Path) -> AsyncIterator[EmulatedInbox]:
     async with running_world(tmp_path) as running:
         yield running
 
 
-async def settled(world: Demo, message_id: int, status: str) -> Message:
+async def settled(world: EmulatedInbox, message_id: int, status: str) -> Message:
     async def probe() -> Message | None:
         return await world.store.get_message_by_id(message_id)
 
@@ -37,14 +37,14 @@ async def settled(world: Demo, message_id: int, status: str) -> Message:
     return message
 
 
-def statuses_heard(world: Demo, sid: str) -> list[str]:
+def statuses_heard(world: EmulatedInbox, sid: str) -> list[str]:
     """Status callbacks the receiver committed for `sid`, in arrival order."""
     with sqlite3.connect(world.settings.store.path) as conn:
         rows = conn.execute("SELECT status FROM status_events WHERE message_sid = ? ORDER BY id", (sid,))
         return [status for (status,) in rows]
 
 
-async def test_session_text_goes_queued_sent_delivered_read(world: Demo) -> None:
+async def test_session_text_goes_queued_sent_delivered_read(world: EmulatedInbox) -> None:
     await customer_writes(world, ANA)
 
     message_id = await world.outbox.submit(Draft(ANA, "Olá Ana, já verifiquei."))
@@ -58,7 +58,7 @@ async def test_session_text_goes_queued_sent_delivered_read(world: Demo) -> None
     assert statuses_heard(world, message.sid) == ["queued", "sent", "delivered", "read"]
 
 
-async def test_template_with_variables_outside_the_window(world: Demo) -> None:
+async def test_template_with_variables_outside_the_window(world: EmulatedInbox) -> None:
     template = BY_NAME["order_shipped"]
 
     message_id = await world.outbox.submit(
@@ -72,7 +72,7 @@ async def test_template_with_variables_outside_the_window(world: Demo) -> None:
     assert "Body" not in sent["params"]
 
 
-async def test_media_with_caption(world: Demo) -> None:
+async def test_media_with_caption(world: EmulatedInbox) -> None:
     await customer_writes(world, ANA)
     photo = Attachment("https://cdn.example.com/box.jpg", "image/jpeg", 120_000)
 
@@ -84,7 +84,7 @@ async def test_media_with_caption(world: Demo) -> None:
     assert sent["params"]["Body"] == "Sua caixa"
 
 
-async def test_429_twice_then_success_sends_exactly_one(world: Demo) -> None:
+async def test_429_twice_then_success_sends_exactly_one(world: EmulatedInbox) -> None:
     await customer_writes(world, ANA)
     await world.emulator.fail_next(20429, times=2)
 
@@ -96,7 +96,7 @@ async def test_429_twice_then_success_sends_exactly_one(world: Demo) -> None:
     assert len(await world.emulator.sent()) == 3
 
 
-async def test_invalid_number_is_not_retried(world: Demo) -> None:
+async def test_invalid_number_is_not_retried(world: EmulatedInbox) -> None:
     await world.emulator.fail_next(21211)
     template = BY_NAME["order_shipped"]
 
@@ -108,14 +108,14 @@ async def test_invalid_number_is_not_retried(world: Demo) -> None:
     assert len(await world.emulator.sent()) == 1
 
 
-async def test_session_text_outside_the_window_is_refused_before_any_request(world: Demo) -> None:
+async def test_session_text_outside_the_window_is_refused_before_any_request(world: EmulatedInbox) -> None:
     with pytest.raises(Refused, match="only an approved template"):
         await world.outbox.submit(Draft(BEN, "Hello?"))
 
     assert await world.emulator.sent() == []
 
 
-async def test_anything_to_an_opted_out_customer_is_refused(world: Demo) -> None:
+async def test_anything_to_an_opted_out_customer_is_refused(world: EmulatedInbox) -> None:
     await customer_writes(world, ANA, "STOP")
     await eventually(lambda: world.emulator.sent(), lambda sent: len(sent) == 1)  # the confirmation
 

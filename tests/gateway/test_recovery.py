@@ -12,11 +12,11 @@ import httpx
 from twilio.rest import Client
 
 from tests.support.world import QUICK_LEASE, customer_writes, eventually, quick
-from wa_inbox.demo import Demo, emulated_inbox
 from wa_inbox.domain.models import OutboundJob
 from wa_inbox.domain.policy import Draft
 from wa_inbox.gateway.client import make_twilio_client
 from wa_inbox.gateway.outbox import Outbox
+from wa_inbox.testing import EmulatedInbox, emulated_inbox
 
 ANA = "whatsapp:+5511987654321"
 
@@ -40,7 +40,7 @@ class AnswerLost(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-async def wait_sid(world: Demo, message_id: int) -> str:
+async def wait_sid(world: EmulatedInbox, message_id: int) -> str:
     message = await eventually(
         lambda: world.store.get_message_by_id(message_id), lambda m: m is not None and m.sid is not None
     )
@@ -72,7 +72,7 @@ async def test_timeout_after_the_request_reached_twilio_sends_no_duplicate(tmp_p
 DEAD = "serve@elsewhere:4242.dead"
 
 
-async def claimed_by_a_dead_sender(world: Demo, draft: Draft, key: str) -> OutboundJob:
+async def claimed_by_a_dead_sender(world: EmulatedInbox, draft: Draft, key: str) -> OutboundJob:
     """Queued and claimed under a sender's lease, then that sender died: its lease is left to expire."""
     lease = await world.store.acquire_sender_lease(DEAD, timedelta(seconds=QUICK_LEASE.seconds))
     await world.store.queue_draft(draft, key)
@@ -81,7 +81,7 @@ async def claimed_by_a_dead_sender(world: Demo, draft: Draft, key: str) -> Outbo
 
 
 @contextlib.asynccontextmanager
-async def successor(world: Demo, client: Client) -> AsyncIterator[Outbox]:
+async def successor(world: EmulatedInbox, client: Client) -> AsyncIterator[Outbox]:
     """A sender started after the crash, on the same database, until the block ends."""
     outbox = Outbox(world.settings, world.store, client, lease=QUICK_LEASE)
     task = asyncio.create_task(outbox.run())

@@ -24,18 +24,20 @@ from twilio.rest import Client
 
 from tests.support.cli import cli_env
 from tests.support.world import QUICK_LEASE, customer_writes, eventually, quick
-from wa_inbox.demo import Demo, emulated_inbox
 from wa_inbox.domain.policy import Draft
 from wa_inbox.gateway.client import make_twilio_client
 from wa_inbox.gateway.outbox import Outbox
 from wa_inbox.serving import bind
+from wa_inbox.testing import EmulatedInbox, emulated_inbox
 
 ANA = "whatsapp:+5511987654321"
 REPO = Path(__file__).resolve().parents[2]
 
 
 @contextlib.asynccontextmanager
-async def world_without_a_sender(tmp_path: Path, create_delay: tuple[float, float]) -> AsyncIterator[Demo]:
+async def world_without_a_sender(
+    tmp_path: Path, create_delay: tuple[float, float]
+) -> AsyncIterator[EmulatedInbox]:
     """The emulator and a receiver for its callbacks; the senders are the test's to start."""
     async with emulated_inbox(
         tmp_path / "inbox.db", quick, send=False, status_delay=(0.002, 0.01), create_delay=create_delay
@@ -44,20 +46,20 @@ async def world_without_a_sender(tmp_path: Path, create_delay: tuple[float, floa
         yield world
 
 
-async def queue(world: Demo, count: int, first: int = 0) -> list[str]:
+async def queue(world: EmulatedInbox, count: int, first: int = 0) -> list[str]:
     bodies = [f"message {n:03d}" for n in range(first, first + count)]
     await asyncio.gather(*(world.store.queue_draft(Draft(ANA, body), body) for body in bodies))
     return bodies
 
 
-async def all_sent(world: Demo, count: int, seconds: float = 60) -> None:
+async def all_sent(world: EmulatedInbox, count: int, seconds: float = 60) -> None:
     def done(rows: list[tuple[int]]) -> bool:
         return rows[0][0] == count
 
     await eventually(lambda: _count_with_sid(world), done, seconds)
 
 
-async def _count_with_sid(world: Demo) -> list[tuple[int]]:
+async def _count_with_sid(world: EmulatedInbox) -> list[tuple[int]]:
     def count() -> list[tuple[int]]:
         with sqlite3.connect(world.settings.store.path) as conn:
             return conn.execute(
@@ -67,7 +69,7 @@ async def _count_with_sid(world: Demo) -> list[tuple[int]]:
     return await asyncio.to_thread(count)
 
 
-async def created(world: Demo) -> Counter[str]:
+async def created(world: EmulatedInbox) -> Counter[str]:
     """How many times the emulator created each body."""
     return Counter(e["params"]["Body"] for e in await world.emulator.sent() if e["outcome"].get("sid"))
 
@@ -119,7 +121,7 @@ async def wait_healthy(url: str, process: Process) -> None:
     raise AssertionError("the server did not become healthy:\n" + process.log())
 
 
-def serve(world: Demo, name: str, tmp_path: Path, rate: float) -> tuple[Process, str]:
+def serve(world: EmulatedInbox, name: str, tmp_path: Path, rate: float) -> tuple[Process, str]:
     """A real `wa-inbox serve` on the world's database, on a port of its own, sending `rate` a second."""
     sock = bind()
     port = sock.getsockname()[1]
@@ -130,7 +132,7 @@ def serve(world: Demo, name: str, tmp_path: Path, rate: float) -> tuple[Process,
     return Process(command, cli_env(world.settings), tmp_path / f"{name}.log"), f"http://127.0.0.1:{port}"
 
 
-def sender(world: Demo, role: str, tmp_path: Path) -> Process:
+def sender(world: EmulatedInbox, role: str, tmp_path: Path) -> Process:
     """The outbox's sender alone in a process, with the tests' short lease."""
     timing = [str(QUICK_LEASE.seconds), str(QUICK_LEASE.heartbeat), str(QUICK_LEASE.poll)]
     command = [sys.executable, "-m", "tests.support.sender", role, *timing]
@@ -141,7 +143,7 @@ def sender(world: Demo, role: str, tmp_path: Path) -> Process:
     return Process(command, env, tmp_path / f"{role}.log")
 
 
-async def holder(world: Demo, prefix: str) -> str:
+async def holder(world: EmulatedInbox, prefix: str) -> str:
     lease = await eventually(
         world.store.sender_lease, lambda lease: lease is not None and lease.owner.startswith(prefix)
     )
@@ -229,7 +231,7 @@ async def test_a_killed_sender_s_claims_are_taken_over_after_its_lease_and_sent_
 class Running:
     """An outbox's sender task in this process, as the runtime starts it, with the short lease."""
 
-    def __init__(self, world: Demo, client: Client) -> None:
+    def __init__(self, world: EmulatedInbox, client: Client) -> None:
         self.outbox = Outbox(world.settings, world.store, client, lease=QUICK_LEASE)
         self._task = asyncio.create_task(self.outbox.run())
 
@@ -240,7 +242,7 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def running(world: Demo, client: Client) -> AsyncIterator[Running]:
+async def running(world: EmulatedInbox, client: Client) -> AsyncIterator[Running]:
     sender = Running(world, client)
     try:
         yield sender
@@ -249,7 +251,7 @@ async def running(world: Demo, client: Client) -> AsyncIterator[Running]:
 
 
 @contextlib.asynccontextmanager
-async def twilio(world: Demo) -> AsyncIterator[Client]:
+async def twilio(world: EmulatedInbox) -> AsyncIterator[Client]:
     client = make_twilio_client(world.settings)
     try:
         yield client

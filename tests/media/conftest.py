@@ -16,16 +16,16 @@ from starlette.routing import Route
 
 from tests.support.world import customer_writes, quick
 from wa_inbox.config import Settings
-from wa_inbox.demo import Demo, emulated_inbox
 from wa_inbox.emulator.customers import tiny_png
 from wa_inbox.serving import bind, serve_in_background
+from wa_inbox.testing import EmulatedInbox, emulated_inbox
 
 ANA = "whatsapp:+5511987654321"
 PNG = tiny_png((10, 120, 200), size=16)
 
 
 @contextlib.asynccontextmanager
-async def media_world(tmp_path: Path, **media: Any) -> AsyncIterator[Demo]:
+async def media_world(tmp_path: Path, **media: Any) -> AsyncIterator[EmulatedInbox]:
     """`running_world`, with `[media]` settings changed by `media`."""
 
     def changes(settings: Settings) -> Settings:
@@ -37,7 +37,7 @@ async def media_world(tmp_path: Path, **media: Any) -> AsyncIterator[Demo]:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[Demo]:
+async def world(tmp_path: Path) -> AsyncIterator[EmulatedInbox]:
     """A world where Ana has just written, so session messages to her are allowed."""
     async with media_world(tmp_path) as running:
         await customer_writes(running, ANA)

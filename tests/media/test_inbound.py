@@ -19,11 +19,11 @@ from starlette.routing import Route
 from tests.media.conftest import ANA, PNG, media_world, recorder
 from tests.support.world import eventually
 from wa_inbox.config import Settings
-from wa_inbox.demo import Demo
 from wa_inbox.domain.models import InboundMessage, MediaRef, Message, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.gateway.media_download import downloading_media, trusted_media_url
 from wa_inbox.serving import bind, serve_in_background
 from wa_inbox.store import Store, open_store
+from wa_inbox.testing import EmulatedInbox
 
 BUSINESS = "whatsapp:+14155238886"
 ACCOUNT_SID = "AC" + "5e" * 16
@@ -50,7 +50,7 @@ def downloaded(media: MediaRef) -> bytes:
     return Path(media.local_path).read_bytes()
 
 
-def attempts(world: Demo, sid: str) -> int:
+def attempts(world: EmulatedInbox, sid: str) -> int:
     with sqlite3.connect(world.settings.store.path) as conn:
         ((count,),) = conn.execute(
             "SELECT f.attempts FROM media f JOIN messages m ON m.id = f.message_id WHERE m.sid = ?", (sid,)

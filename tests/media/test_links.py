@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from tests.media.conftest import ANA, PNG
-from wa_inbox.demo import Demo
 from wa_inbox.domain.clock import utc_now
 from wa_inbox.domain.medialinks import link_path
 from wa_inbox.domain.policy import Draft
 from wa_inbox.gateway.media_host import MediaHost
+from wa_inbox.testing import EmulatedInbox
 
 Tamper = Callable[[str, str, str, str], tuple[str, str]]
 """(file id, expiry, mac, file name) -> (token, file name) of an altered link."""
@@ -31,7 +31,7 @@ TAMPERINGS: dict[str, Tamper] = {
 
 
 async def attached(
-    world: Demo, tmp_path: Path, name: str = "photo.png", clock: Callable[[], datetime] = utc_now
+    world: EmulatedInbox, tmp_path: Path, name: str = "photo.png", clock: Callable[[], datetime] = utc_now
 ) -> str:
     """Attach a PNG saved as `name`; returns the link the outbox would send."""
     path = tmp_path / name
@@ -60,7 +60,7 @@ async def raw_get(base_url: str, target: str) -> tuple[int, bytes]:
 
 
 async def test_a_valid_link_serves_the_exact_bytes_with_their_type_and_length(
-    world: Demo, tmp_path: Path
+    world: EmulatedInbox, tmp_path: Path
 ) -> None:
     url = await attached(world, tmp_path, "box.jpg")  # named a JPEG, but the bytes are a PNG
 
@@ -73,7 +73,7 @@ async def test_a_valid_link_serves_the_exact_bytes_with_their_type_and_length(
     assert response.headers["content-length"] == str(len(PNG))
 
 
-async def test_an_expired_link_is_gone(world: Demo, tmp_path: Path) -> None:
+async def test_an_expired_link_is_gone(world: EmulatedInbox, tmp_path: Path) -> None:
     ttl = timedelta(seconds=world.settings.media.presign_ttl_seconds)
     made_at = datetime.now(UTC) - ttl - timedelta(seconds=5)
 
@@ -85,7 +85,7 @@ async def test_an_expired_link_is_gone(world: Demo, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("tamper", TAMPERINGS.values(), ids=TAMPERINGS.keys())
-async def test_a_tampered_link_is_not_found(world: Demo, tmp_path: Path, tamper: Tamper) -> None:
+async def test_a_tampered_link_is_not_found(world: EmulatedInbox, tmp_path: Path, tamper: Tamper) -> None:
     url = await attached(world, tmp_path)
     base, token, name = url.rsplit("/", 2)
     file_id, stamp, mac = token.split(".")
@@ -97,7 +97,7 @@ async def test_a_tampered_link_is_not_found(world: Demo, tmp_path: Path, tamper:
     assert (await get(url)).status_code == 200
 
 
-async def test_a_genuine_link_to_a_file_never_hosted_is_not_found(world: Demo) -> None:
+async def test_a_genuine_link_to_a_file_never_hosted_is_not_found(world: EmulatedInbox) -> None:
     key = world.settings.media_link_key()
     assert key is not None
     path = link_path(key, "f" * 32, "inbox.db", datetime.now(UTC) + timedelta(hours=1))
@@ -105,7 +105,7 @@ async def test_a_genuine_link_to_a_file_never_hosted_is_not_found(world: Demo) -
     assert (await get(world.receiver_url + path)).status_code == 404
 
 
-async def test_a_link_whose_copy_was_removed_is_not_found(world: Demo, tmp_path: Path) -> None:
+async def test_a_link_whose_copy_was_removed_is_not_found(world: EmulatedInbox, tmp_path: Path) -> None:
     url = await attached(world, tmp_path)
     for copy in (world.settings.media.storage_dir / "outbound").iterdir():
         copy.unlink()
@@ -113,7 +113,7 @@ async def test_a_link_whose_copy_was_removed_is_not_found(world: Demo, tmp_path:
     assert (await get(url)).status_code == 404
 
 
-async def test_no_path_reaches_another_file_of_the_data_dir(world: Demo, tmp_path: Path) -> None:
+async def test_no_path_reaches_another_file_of_the_data_dir(world: EmulatedInbox, tmp_path: Path) -> None:
     url = await attached(world, tmp_path)
     token, name = url.rsplit("/", 2)[1:]
     targets = [
@@ -147,7 +147,7 @@ async def test_no_path_reaches_another_file_of_the_data_dir(world: Demo, tmp_pat
         "{id}.1.{mac}/caf%C3%A9.png",
     ],
 )
-async def test_a_malformed_link_is_not_found_without_an_error(world: Demo, component: str) -> None:
+async def test_a_malformed_link_is_not_found_without_an_error(world: EmulatedInbox, component: str) -> None:
     target = "/media/" + component.format(
         id="a" * 32, upper="A" * 32, nines="9" * 5000, mac="A" * 43, long_name="n" * 5000
     )

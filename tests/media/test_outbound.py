@@ -13,10 +13,10 @@ import pytest
 from tests.media.conftest import ANA, PNG
 from tests.support.cli import run_cli
 from tests.support.world import eventually
-from wa_inbox.demo import Demo
 from wa_inbox.domain.policy import Draft
 from wa_inbox.gateway.media_host import MediaHost, sniff
 from wa_inbox.gateway.submission import Refused
+from wa_inbox.testing import EmulatedInbox
 
 VCARD = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ana Silva\r\nTEL:+5511987654321\r\nEND:VCARD\r\n"
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< >>\n%%EOF\n"
@@ -34,12 +34,12 @@ def _zip() -> bytes:
 ZIP = _zip()
 
 
-def copies(world: Demo) -> list[Path]:
+def copies(world: EmulatedInbox) -> list[Path]:
     folder = world.settings.media.storage_dir / "outbound"
     return sorted(folder.iterdir()) if folder.exists() else []
 
 
-def queued(world: Demo) -> int:
+def queued(world: EmulatedInbox) -> int:
     with sqlite3.connect(world.settings.store.path) as conn:
         ((count,),) = conn.execute("SELECT COUNT(*) FROM messages WHERE direction = 'out'")
         return int(count)
@@ -74,7 +74,9 @@ def test_the_type_comes_from_the_content_not_the_name(head: bytes, suffix: str, 
     assert sniff(head, suffix)[0] == expected
 
 
-async def test_a_local_image_reaches_twilio_as_a_link_that_serves_it(world: Demo, tmp_path: Path) -> None:
+async def test_a_local_image_reaches_twilio_as_a_link_that_serves_it(
+    world: EmulatedInbox, tmp_path: Path
+) -> None:
     photo = tmp_path / "caixa.png"
     photo.write_bytes(PNG)
     assert world.outbox is not None
@@ -92,7 +94,7 @@ async def test_a_local_image_reaches_twilio_as_a_link_that_serves_it(world: Demo
     assert sent["outcome"]["status"] == 201
 
 
-async def test_a_vcard_is_sent_as_text_vcard(world: Demo, tmp_path: Path) -> None:
+async def test_a_vcard_is_sent_as_text_vcard(world: EmulatedInbox, tmp_path: Path) -> None:
     card = tmp_path / "ana.vcf"
     card.write_bytes(VCARD)
 
@@ -113,7 +115,7 @@ async def test_a_vcard_is_sent_as_text_vcard(world: Demo, tmp_path: Path) -> Non
     ids=["oversize image", "oversize document", "executable named .pdf", "unrecognised content"],
 )
 async def test_oversize_and_disallowed_files_are_refused_before_anything_is_copied_or_queued(
-    world: Demo, tmp_path: Path, name: str, content: bytes, says: str
+    world: EmulatedInbox, tmp_path: Path, name: str, content: bytes, says: str
 ) -> None:
     path = tmp_path / name
     path.write_bytes(content)
@@ -126,7 +128,7 @@ async def test_oversize_and_disallowed_files_are_refused_before_anything_is_copi
     assert queued(world) == 0
 
 
-async def test_the_cli_sends_a_local_file(world: Demo, tmp_path: Path) -> None:
+async def test_the_cli_sends_a_local_file(world: EmulatedInbox, tmp_path: Path) -> None:
     photo = tmp_path / "caixa.png"
     photo.write_bytes(PNG)
 
@@ -149,7 +151,7 @@ async def test_the_cli_sends_a_local_file(world: Demo, tmp_path: Path) -> None:
     ids=["oversize image", "zip named .png"],
 )
 async def test_the_cli_refuses_oversize_and_disallowed_files_with_a_sentence(
-    world: Demo, tmp_path: Path, content: bytes, says: str
+    world: EmulatedInbox, tmp_path: Path, content: bytes, says: str
 ) -> None:
     path = tmp_path / "caixa.png"
     path.write_bytes(content)

@@ -14,7 +14,6 @@ from textual.widgets import Static
 
 from tests.support.world import eventually
 from wa_inbox.config import Settings
-from wa_inbox.demo import BUSINESS, Demo
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import InboundMessage, StatusUpdate, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.domain.optout import OptAction
@@ -22,6 +21,7 @@ from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.emulator.templates import Template
 from wa_inbox.store import Store
+from wa_inbox.testing import BUSINESS, EmulatedInbox
 from wa_inbox.tui.app import InboxApp
 from wa_inbox.tui.format import display_name
 from wa_inbox.tui.services import Backend, Services, attached
@@ -30,7 +30,7 @@ from wa_inbox.tui.widgets.status_bar import StatusBar
 from wa_inbox.tui.widgets.thread_view import ThreadView
 
 
-def world_backend(world: Demo) -> Backend:
+def world_backend(world: EmulatedInbox) -> Backend:
     """The services of a world the test started (and keeps a handle on, to play the customers)."""
 
     @contextlib.asynccontextmanager

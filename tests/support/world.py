@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from wa_inbox.config import Settings
-from wa_inbox.demo import Demo, emulated_inbox
 from wa_inbox.gateway.lease import LeaseTiming
+from wa_inbox.testing import EmulatedInbox, emulated_inbox
 
 T = TypeVar("T")
 
@@ -26,7 +26,7 @@ def quick(settings: Settings, **outbox: Any) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def running_world(tmp_path: Path, **outbox: Any) -> AsyncIterator[Demo]:
+async def running_world(tmp_path: Path, **outbox: Any) -> AsyncIterator[EmulatedInbox]:
     async with emulated_inbox(
         tmp_path / "inbox.db", lambda s: quick(s, **outbox), status_delay=(0.002, 0.01), seed=7
     ) as world:
@@ -41,7 +41,7 @@ async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool
     return result
 
 
-async def customer_writes(world: Demo, address: str, body: str = "Hi!") -> None:
+async def customer_writes(world: EmulatedInbox, address: str, body: str = "Hi!") -> None:
     """A customer message through the emulator's signed webhook, committed in our store."""
     sid = await world.emulator.customer_says(address, body)
     await eventually(lambda: world.store.get_message(sid), lambda message: message is not None)

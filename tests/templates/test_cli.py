@@ -10,21 +10,21 @@ import pytest
 
 from tests.support.cli import run_cli
 from tests.support.world import customer_writes, quick
-from wa_inbox.demo import Demo, emulated_inbox
 from wa_inbox.domain.errors import describe
 from wa_inbox.emulator.templates import BY_NAME
+from wa_inbox.testing import EmulatedInbox, emulated_inbox
 
 ANA = "whatsapp:+5511987654321"
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[Demo]:
+async def world(tmp_path: Path) -> AsyncIterator[EmulatedInbox]:
     """No sender in the world, so no start-up sync: the templates table is the CLI's alone."""
     async with emulated_inbox(tmp_path / "inbox.db", quick, send=False) as running:
         yield running
 
 
-async def test_sync_then_list(world: Demo) -> None:
+async def test_sync_then_list(world: EmulatedInbox) -> None:
     synced = await run_cli(world.settings, "templates", "sync")
     assert synced.status == 0, synced.stderr
     assert synced.stdout.strip() == (
@@ -45,13 +45,13 @@ async def test_sync_then_list(world: Demo) -> None:
     assert len(tsv) == 1 + len(BY_NAME)
 
 
-async def test_list_before_any_sync_says_how_to_get_them(world: Demo) -> None:
+async def test_list_before_any_sync_says_how_to_get_them(world: EmulatedInbox) -> None:
     listed = await run_cli(world.settings, "templates", "list", "--output", "json")
     assert (listed.status, json.loads(listed.stdout)) == (0, [])
     assert "wa-inbox templates sync" in listed.stderr
 
 
-async def test_a_refused_template_send_resyncs_and_says_so(world: Demo) -> None:
+async def test_a_refused_template_send_resyncs_and_says_so(world: EmulatedInbox) -> None:
     await customer_writes(world, ANA)
     await world.emulator.fail_next(21656, via="api")
     sent = await run_cli(

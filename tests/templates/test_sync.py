@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.world import customer_writes, eventually, quick, running_world
-from wa_inbox.demo import Demo, emulated_inbox
 from wa_inbox.domain.models import Message
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.emulator.templates import BY_NAME
 from wa_inbox.gateway.client import make_twilio_client
 from wa_inbox.gateway.outbox import Outbox
+from wa_inbox.testing import EmulatedInbox, emulated_inbox
 
 ANA = "whatsapp:+5511987654321"
 BEN = "whatsapp:+14155550123"
@@ -22,19 +22,19 @@ SHIPPED = BY_NAME["order_shipped"]
 SHIPPED_DRAFT = Draft(ANA, content_sid=SHIPPED.sid, content_variables={"1": "Ana", "2": "#7"})
 
 
-async def synced(world: Demo) -> dict[str, TemplateInfo]:
+async def synced(world: EmulatedInbox) -> dict[str, TemplateInfo]:
     stored = await eventually(world.store.list_templates, bool)
     return {template.name: template for template in stored}
 
 
-async def approval_becomes(world: Demo, name: str, approval: str) -> None:
+async def approval_becomes(world: EmulatedInbox, name: str, approval: str) -> None:
     await eventually(
         world.store.list_templates,
         lambda stored: any(t.name == name and t.approval == approval for t in stored),
     )
 
 
-async def failed(world: Demo, message_id: int) -> Message:
+async def failed(world: EmulatedInbox, message_id: int) -> Message:
     message = await eventually(
         lambda: world.store.get_message_by_id(message_id), lambda m: m is not None and m.status == "failed"
     )

@@ -27,17 +27,17 @@ from tests.support.tui import (
     world_backend,
 )
 from tests.support.world import customer_writes, eventually, running_world
-from wa_inbox.demo import Demo
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import Direction
 from wa_inbox.emulator.templates import BY_NAME
+from wa_inbox.testing import EmulatedInbox
 from wa_inbox.tui.screens.failed import FailedMessageScreen
 from wa_inbox.tui.screens.template_picker import TemplatePicker
 from wa_inbox.tui.services import attached
 from wa_inbox.tui.widgets.composer import Composer
 
 
-async def outbound_bodies(world: Demo, address: str) -> list[str]:
+async def outbound_bodies(world: EmulatedInbox, address: str) -> list[str]:
     page = await world.store.thread_page(address)
     return [m.body for m in page if m.direction is Direction.OUTBOUND]
 

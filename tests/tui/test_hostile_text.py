@@ -25,10 +25,10 @@ from tests.support.tui import (
     thread_text,
     until,
 )
-from wa_inbox.demo import BUSINESS
 from wa_inbox.domain.models import InboundMessage, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.store.sqlite import SqliteStore
+from wa_inbox.testing import BUSINESS
 from wa_inbox.tui import format as fmt
 from wa_inbox.tui.app import InboxApp
 from wa_inbox.tui.format import sanitize
