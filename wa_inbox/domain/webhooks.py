@@ -31,8 +31,9 @@ _ERROR_CODE = re.compile(r"[0-9]{1,9}").fullmatch
 """Twilio's error codes have five digits; nine keep any of them and fit every integer column."""
 _STATUS = re.compile(r"[a-z_]{1,32}").fullmatch
 """Twilio's statuses are short lowercase words (`sent`, `partially_delivered`, ...)."""
-_COORDINATE = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{1,20})?").fullmatch
-"""Decimal degrees as Twilio writes them (`-23.5505199`): no exponent, no inf or nan, ASCII digits."""
+_COORDINATE = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{1,20})?(?:[eE][-+]?[0-9]{1,3})?").fullmatch
+"""Decimal degrees as Twilio writes them (`-23.5505199`, or `1e-05` as Python would): ASCII digits, no
+inf or nan; an exponent that overflows to inf is then out of range."""
 
 
 class MalformedWebhook(ValueError):
