@@ -139,6 +139,10 @@ def run_as(tmp_path: Path, other_user: bool, *args: str) -> subprocess.Completed
         "--reuid=65534",
         "--regid=65534",
         "--clear-groups",
+        # Reading and traversing stay allowed (the checkout may sit in a folder only root may enter,
+        # as CI's does); writing is what this user must lack.
+        "--inh-caps=+dac_read_search",
+        "--ambient-caps=+dac_read_search",
         sys.executable,
         "-m",
         "wa_inbox",
