@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import assert_one_line_error, run
 from tests.support.receiver import TOKEN
-from tests.test_cli import assert_one_line_error, run
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.store.sqlite import SqliteStore
 

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.test_cli import run
+from tests.support.cli import run
 from wa_inbox.domain.models import InboundMessage, Location, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.store.sqlite import SqliteStore
 

@@ -2,52 +2,30 @@
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
-from tests.media.conftest import ANA, PNG, media_world, recorder
-from tests.support.world import eventually
+from tests.support.media import (
+    ACCOUNT_SID,
+    ANA,
+    AUTH_TOKEN,
+    PNG,
+    downloaded,
+    ingest_with_media,
+    media_of,
+    media_world,
+    recorder,
+    twilio_redirecting_to,
+)
 from wa_inbox.config import Settings
-from wa_inbox.domain.models import InboundMessage, MediaRef, Message, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.gateway.media_download import downloading_media, trusted_media_url
-from wa_inbox.serving import bind, serve_in_background
-from wa_inbox.store import Store, open_store
+from wa_inbox.store import open_store
 from wa_inbox.testing import EmulatedInbox
 
 BUSINESS = "whatsapp:+14155238886"
-ACCOUNT_SID = "AC" + "5e" * 16
-AUTH_TOKEN = "f3c1d2e4b5a697887766554433221100"
-BASIC = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
-
-
-async def media_of(store: Store, sid: str) -> MediaRef:
-    """The message's attachment once the worker is done with it (downloaded or given up)."""
-
-    async def probe() -> Message | None:
-        return await store.get_message(sid)
-
-    def done(message: Message | None) -> bool:
-        return message is not None and bool(message.media[0].local_path or message.media[0].download_error)
-
-    message = await eventually(probe, done)
-    assert message is not None
-    return message.media[0]
-
-
-def downloaded(media: MediaRef) -> bytes:
-    assert media.download_error is None and media.local_path is not None
-    return Path(media.local_path).read_bytes()
 
 
 def attempts(world: EmulatedInbox, sid: str) -> int:
@@ -56,15 +34,6 @@ def attempts(world: EmulatedInbox, sid: str) -> int:
             "SELECT f.attempts FROM media f JOIN messages m ON m.id = f.message_id WHERE m.sid = ?", (sid,)
         )
         return int(count)
-
-
-async def ingest_with_media(store: Store, url: str) -> str:
-    """A customer message announcing media at `url`, stored as the receiver would store it."""
-    sid = "MM" + "a1" * 16
-    message = InboundMessage(sid, ANA, BUSINESS, "", media=(MediaRef(0, url, "image/png"),))
-    record = WebhookRecord(WebhookKind.INBOUND, "/inbound", Verdict.ACCEPTED, "", {}, datetime.now(UTC))
-    assert await store.ingest_inbound(message, record)
-    return sid
 
 
 @pytest.mark.parametrize(
@@ -146,20 +115,6 @@ async def test_media_on_a_foreign_host_is_never_fetched(
     assert media.local_path is None
     assert media.download_error == "not downloaded: its URL is not on a Twilio host"
     assert f"{foreign.url}/2010-04-01/Media/ME1 is not a Twilio URL" in caplog.text
-
-
-@contextlib.asynccontextmanager
-async def twilio_redirecting_to(location: str) -> AsyncIterator[str]:
-    """A stand-in for api.twilio.com: Basic auth required, then a 307 to `location` (another origin)."""
-
-    async def media(request: Request) -> Response:
-        if request.headers.get("authorization") != BASIC:
-            return Response(status_code=401)
-        return RedirectResponse(location, status_code=307)
-
-    sock = bind()
-    async with serve_in_background(Starlette(routes=[Route("/Media/ME1", media)]), sock) as listening:
-        yield listening.url
 
 
 async def test_credentials_are_not_sent_on_to_the_redirects_other_host(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.media.conftest import ANA, PNG
+from tests.support.media import ANA, PNG
 from wa_inbox.domain.clock import utc_now
 from wa_inbox.domain.medialinks import link_path
 from wa_inbox.domain.policy import Draft

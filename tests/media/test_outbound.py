@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.media.conftest import ANA, PNG
 from tests.support.cli import run_cli
+from tests.support.media import ANA, PNG
 from tests.support.world import eventually
 from wa_inbox.domain.policy import Draft
 from wa_inbox.gateway.media_host import MediaHost, sniff

@@ -10,13 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.media.conftest import PNG, recorder
-from tests.media.test_inbound import (
+from tests.support.media import (
     ACCOUNT_SID,
     AUTH_TOKEN,
+    PNG,
     downloaded,
     ingest_with_media,
     media_of,
+    recorder,
     twilio_redirecting_to,
 )
 from wa_inbox.config import Settings

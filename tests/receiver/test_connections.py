@@ -15,8 +15,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.receiver.test_status import STATUS, status_form
-from tests.support.receiver import Receiver, running_receiver, sign
+from tests.support.receiver import STATUS, Receiver, running_receiver, sign, status_form
 
 Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.receiver.test_inbound import INBOUND, text_form
-from tests.receiver.test_status import STATUS, status_form
-from tests.support.receiver import TOKEN, sign
+from tests.support.receiver import INBOUND, STATUS, TOKEN, sign, status_form, text_form, wait_healthy
 from wa_inbox.serving import bind
 
 BURST = 2000
@@ -30,17 +28,6 @@ def start_server(db_path: Path, port: int) -> subprocess.Popen[bytes]:
     }
     command = [sys.executable, "-m", "wa_inbox", "serve", "--port", str(port)]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-async def wait_healthy(client: httpx.AsyncClient, url: str) -> None:
-    for _ in range(200):
-        try:
-            if (await client.get(url + "/healthz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError("the server did not become healthy")
 
 
 def burst_forms() -> list[tuple[str, dict[str, str], tuple[str, str]]]:

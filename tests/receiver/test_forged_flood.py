@@ -15,9 +15,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.receiver.test_crash import wait_healthy
-from tests.receiver.test_status import STATUS, status_form
-from tests.support.receiver import TOKEN, sign
+from tests.support.receiver import STATUS, TOKEN, sign, status_form, wait_healthy
 from wa_inbox.serving import bind
 
 FORGED_REQUESTS = 3000

@@ -6,9 +6,7 @@ import json
 
 import pytest
 
-from tests.receiver.test_inbound import INBOUND, text_form
-from tests.receiver.test_status import STATUS, status_form
-from tests.support.receiver import Receiver
+from tests.support.receiver import INBOUND, STATUS, Receiver, status_form, text_form
 
 SID = "SM" + "a" * 32
 

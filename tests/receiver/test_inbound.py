@@ -5,33 +5,9 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import parse_qs
 
-from tests.support.receiver import BUSINESS, CUSTOMER, Receiver
+from tests.support.receiver import BUSINESS, CUSTOMER, INBOUND, SID, Receiver, text_form
 
-INBOUND = "/twilio/inbound"
-SID = "SM5b6f2c4a3e9d8b7a6c5d4e3f2a1b0c9d"
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-
-
-def text_form(sid: str = SID, body: str = "Oi, meu pedido não chegou", **extra: str) -> dict[str, str]:
-    return {
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "ProfileName": "Ana Silva",
-        "MessageType": "text",
-        "SmsSid": sid,
-        "WaId": "5511987654321",
-        "SmsStatus": "received",
-        "Body": body,
-        "To": BUSINESS,
-        "NumSegments": "1",
-        "ReferralNumMedia": "0",
-        "MessageSid": sid,
-        "AccountSid": "AC" + "1" * 32,
-        "From": CUSTOMER,
-        "ApiVersion": "2010-04-01",
-        "MessagingServiceSid": "MG" + "2" * 32,
-        **extra,
-    }
 
 
 async def test_text_message_is_stored_with_contact_and_window(receiver: Receiver) -> None:

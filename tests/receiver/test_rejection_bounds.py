@@ -9,9 +9,7 @@ import logging
 
 import pytest
 
-from tests.receiver.test_inbound import INBOUND, text_form
-from tests.receiver.test_status import STATUS, status_form
-from tests.support.receiver import Receiver
+from tests.support.receiver import INBOUND, STATUS, Receiver, status_form, text_form
 from wa_inbox.receiver.rejections import OVERALL, PER_SOURCE, Budget, RejectionLog
 
 SID = "SM" + "a" * 32

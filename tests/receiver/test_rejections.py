@@ -12,9 +12,16 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tests.receiver.test_inbound import INBOUND, text_form
-from tests.receiver.test_status import STATUS, status_form
-from tests.support.receiver import Receiver, make_settings, running_receiver, sign
+from tests.support.receiver import (
+    INBOUND,
+    STATUS,
+    Receiver,
+    make_settings,
+    running_receiver,
+    sign,
+    status_form,
+    text_form,
+)
 from wa_inbox.receiver.app import create_app
 from wa_inbox.store.sqlite import SqliteStore
 

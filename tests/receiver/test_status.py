@@ -6,27 +6,7 @@ import itertools
 
 import pytest
 
-from tests.support.receiver import BUSINESS, CUSTOMER, Receiver
-
-STATUS = "/twilio/status"
-
-
-def status_form(sid: str, status: str, **extra: str) -> dict[str, str]:
-    return {
-        "SmsSid": sid,
-        "SmsStatus": status,
-        "MessageStatus": status,
-        "ChannelToAddress": CUSTOMER.removeprefix("whatsapp:"),
-        "To": CUSTOMER,
-        "ChannelPrefix": "whatsapp",
-        "MessageSid": sid,
-        "AccountSid": "AC" + "1" * 32,
-        "From": BUSINESS,
-        "ApiVersion": "2010-04-01",
-        "ChannelInstallSid": "XE" + "3" * 32,
-        "MessagingServiceSid": "MG" + "2" * 32,
-        **extra,
-    }
+from tests.support.receiver import CUSTOMER, STATUS, Receiver, status_form
 
 
 async def test_every_order_of_queued_sent_delivered_read_ends_at_read(receiver: Receiver) -> None:

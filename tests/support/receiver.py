@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -94,3 +95,61 @@ async def running_receiver(tmp_path: Path, **sections: Any) -> AsyncIterator[Rec
             yield Receiver(url, store, db_path, client)
     finally:
         await store.close()
+
+
+# --- the webhooks as Twilio sends them ----------------------------------------------------------------
+
+INBOUND = "/twilio/inbound"
+STATUS = "/twilio/status"
+SID = "SM5b6f2c4a3e9d8b7a6c5d4e3f2a1b0c9d"
+
+
+def text_form(sid: str = SID, body: str = "Oi, meu pedido não chegou", **extra: str) -> dict[str, str]:
+    return {
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ProfileName": "Ana Silva",
+        "MessageType": "text",
+        "SmsSid": sid,
+        "WaId": "5511987654321",
+        "SmsStatus": "received",
+        "Body": body,
+        "To": BUSINESS,
+        "NumSegments": "1",
+        "ReferralNumMedia": "0",
+        "MessageSid": sid,
+        "AccountSid": "AC" + "1" * 32,
+        "From": CUSTOMER,
+        "ApiVersion": "2010-04-01",
+        "MessagingServiceSid": "MG" + "2" * 32,
+        **extra,
+    }
+
+
+def status_form(sid: str, status: str, **extra: str) -> dict[str, str]:
+    return {
+        "SmsSid": sid,
+        "SmsStatus": status,
+        "MessageStatus": status,
+        "ChannelToAddress": CUSTOMER.removeprefix("whatsapp:"),
+        "To": CUSTOMER,
+        "ChannelPrefix": "whatsapp",
+        "MessageSid": sid,
+        "AccountSid": "AC" + "1" * 32,
+        "From": BUSINESS,
+        "ApiVersion": "2010-04-01",
+        "ChannelInstallSid": "XE" + "3" * 32,
+        "MessagingServiceSid": "MG" + "2" * 32,
+        **extra,
+    }
+
+
+async def wait_healthy(client: httpx.AsyncClient, url: str) -> None:
+    for _ in range(200):
+        try:
+            if (await client.get(url + "/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError("the server did not become healthy")
