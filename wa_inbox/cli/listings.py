@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from wa_inbox import listing
+from wa_inbox.cli import rendering
 from wa_inbox.cli.common import (
     config_option,
     db_option,
@@ -71,8 +71,8 @@ def messages_list(
         found = asyncio.run(
             with_existing_store(settings, lambda store: store.list_messages(query), read_only=True)
         )
-        records = [listing.message_record(message) for message in found]
-    echo(listing.render(records, listing.MESSAGE_COLUMNS, output))
+        records = [rendering.message_record(message) for message in found]
+    echo(rendering.render(records, rendering.MESSAGE_COLUMNS, output))
 
 
 async def _remote_records(settings: Settings, query: MessageQuery) -> list[dict[str, Any]]:
@@ -87,7 +87,7 @@ async def _remote_records(settings: Settings, query: MessageQuery) -> list[dict[
             page_size=1000 if filtered else min(query.limit, 1000),
         )
         async for message in remote:
-            record = listing.remote_message_record(message)
+            record = rendering.remote_message_record(message)
             if query.status in (None, record["status"]) and query.direction in (None, record["direction"]):
                 records.append(record)
             if len(records) == query.limit:
@@ -108,11 +108,11 @@ def messages_fetch(sid: str, output: str, config_path: Path | None, db_path: Pat
     if message is None:
         click.echo(f"wa-inbox: no message with SID {sid} in {settings.store.path}.", err=True)
         sys.exit(1)
-    record = listing.message_record(message)
+    record = rendering.message_record(message)
     if output == "json":
         echo(json.dumps(record, ensure_ascii=False, indent=2))
     else:
-        echo(listing.render([record], listing.MESSAGE_COLUMNS, output))
+        echo(rendering.render([record], rendering.MESSAGE_COLUMNS, output))
 
 
 @click.group()
@@ -131,5 +131,5 @@ def conversations_list(output: str, config_path: Path | None, db_path: Path | No
     found = asyncio.run(
         with_existing_store(settings, lambda store: store.list_conversations(), read_only=True)
     )
-    records = [listing.conversation_record(conversation) for conversation in found]
-    echo(listing.render(records, listing.CONVERSATION_COLUMNS, output))
+    records = [rendering.conversation_record(conversation) for conversation in found]
+    echo(rendering.render(records, rendering.CONVERSATION_COLUMNS, output))

@@ -11,7 +11,7 @@ from urllib.request import url2pathname
 
 import click
 
-from wa_inbox import listing
+from wa_inbox.cli import rendering
 from wa_inbox.cli.common import (
     CommandError,
     config_option,
@@ -69,7 +69,7 @@ def send(
     files = [s for s in sources if isinstance(s, Path)]
     message = asyncio.run(_send(settings, draft, template, variables, files))
     if output == "json":
-        echo(json.dumps(listing.message_record(message), ensure_ascii=False, indent=2))
+        echo(json.dumps(rendering.message_record(message), ensure_ascii=False, indent=2))
     _check_sent(message)
     if output == "text":
         echo(message.sid)

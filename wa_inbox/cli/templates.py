@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from wa_inbox import listing
+from wa_inbox.cli import rendering
 from wa_inbox.cli.common import (
     config_option,
     db_option,
@@ -66,5 +66,5 @@ def templates_list(output: str, config_path: Path | None, db_path: Path | None) 
     found = asyncio.run(with_existing_store(settings, lambda store: store.list_templates(), read_only=True))
     if not found:
         click.echo("wa-inbox: no templates are stored yet: run `wa-inbox templates sync`.", err=True)
-    records = [listing.template_record(template) for template in found]
-    echo(listing.render(records, listing.TEMPLATE_COLUMNS, output))
+    records = [rendering.template_record(template) for template in found]
+    echo(rendering.render(records, rendering.TEMPLATE_COLUMNS, output))
