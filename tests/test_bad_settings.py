@@ -194,3 +194,12 @@ async def test_the_database_and_its_log_are_created_private(tmp_path: Path) -> N
 
     assert modes == {"inbox.db": 0o600, "inbox.db-wal": 0o600, "inbox.db-shm": 0o600}
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("how", ["--db", "WA_INBOX_DB"])
+def test_a_database_url_is_one_sentence_and_creates_nothing(tmp_path: Path, how: str) -> None:
+    url = "postgresql://agent@db.example/inbox"
+    args, env = (["--db", url], {}) if how == "--db" else ([], {"WA_INBOX_DB": url})
+    result = run(tmp_path, "conversations", "list", *args, **env)
+    assert_one_line_error(result, 2, "database URL")
+    assert not list(tmp_path.glob("postgresql*"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -201,6 +202,10 @@ class MediaSettings(_Section):
     """The first retry of a download waits this long, each next one twice as long (capped at 5 minutes)."""
 
 
+_DATABASE_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]+:/")
+"""`postgresql://…`, also as `Path` leaves it (`postgresql:/…`) when it came through `--db`."""
+
+
 class StoreSettings(_Section):
     path: Path = Field(default_factory=lambda: platformdirs.user_data_path(APP_NAME) / "inbox.db")
     """The SQLite database; `wa-inbox serve` and every attached TUI share it."""
@@ -212,6 +217,10 @@ class StoreSettings(_Section):
         text = str(value)
         if "\0" in text or not text.strip() or text.endswith(("/", "/.", "/..")) or text in (".", ".."):
             raise ValueError("must be the path of a file, such as /var/lib/wa-inbox/inbox.db")
+        if _DATABASE_URL.match(text):
+            raise ValueError(
+                "is a database URL; only a SQLite file path works yet, such as /var/lib/wa-inbox/inbox.db"
+            )
         return value
 
 

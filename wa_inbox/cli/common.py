@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
+from pydantic import ValidationError
 
-from wa_inbox.config import ConfigError, Settings, load_settings
+from wa_inbox.config import ConfigError, Settings, StoreSettings, load_settings
 from wa_inbox.domain.addresses import InvalidAddress
 from wa_inbox.domain.errors import describe
 from wa_inbox.store import Store, open_store
 from wa_inbox.store.errors import StoreError
-from wa_inbox.store.files import UnusableDatabase
 
 if TYPE_CHECKING:  # imported only by the commands that use them
     from twilio.rest import Client
@@ -71,7 +71,7 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except (ConfigError, InvalidAddress, UnusableDatabase) as error:
+        except (ConfigError, InvalidAddress, StoreError) as error:  # UnusableDatabase is a StoreError
             click.echo(f"wa-inbox: {error}", err=True)
             sys.exit(2)
         except CommandError as error:
@@ -84,8 +84,17 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
 def settings_for(config_path: Path | None, db_path: Path | None) -> Settings:
     settings = load_settings(config_path)
     if db_path is not None:
-        settings = settings.model_copy(update={"store": settings.store.model_copy(update={"path": db_path})})
+        settings = settings.model_copy(update={"store": _store_at(db_path)})
     return settings
+
+
+def _store_at(db_path: Path) -> StoreSettings:
+    """`--db`, validated like `[store] path` (a copy with an update would skip the checks)."""
+    try:
+        return StoreSettings.model_validate({"path": db_path})
+    except ValidationError as error:
+        reason = error.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"--db {db_path} {reason}.") from None
 
 
 async def with_existing_store(

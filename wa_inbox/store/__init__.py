@@ -9,10 +9,11 @@ besides domain dataclasses (`MessageQuery`, `Changes`) are in `wa_inbox.store.ty
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from wa_inbox.domain.clock import Clock, utc_now
 from wa_inbox.domain.lease import Lease
@@ -355,11 +356,14 @@ class Store(Protocol):
         ...
 
 
-async def open_store(path: Path, *, clock: Clock = utc_now, read_only: bool = False) -> Store:
-    """Open (creating and migrating as needed) the database at `path`. Close it with `close()`.
+def open_store(location: str | Path, *, clock: Clock = utc_now, read_only: bool = False) -> OpeningStore:
+    """Open (creating and migrating as needed) the database at `location`: `await` it for a store to
+    `close()` yourself, or `async with open_store(...) as store:` to have it closed.
 
-    A path that cannot hold the database (not SQLite, a folder that cannot be written, ...) raises
-    `files.UnusableDatabase`, whose message is one sentence with the fix. A new file is created 0600.
+    `location` is a file path (SQLite). A database URL (`postgresql://…`) is refused with one sentence
+    until a server backend exists. A path that cannot hold the database (not SQLite, a folder that
+    cannot be written, ...) raises `files.UnusableDatabase`, whose message is one sentence with the
+    fix. A new file is created 0600.
 
     `clock` is the store's "now" for the times it stamps itself (queued, claimed, read, the sender
     lease); tests pass a hand-moved one. Times that come with a value (a webhook's `received_at`)
@@ -368,6 +372,41 @@ async def open_store(path: Path, *, clock: Clock = utc_now, read_only: bool = Fa
     `read_only` is for readers that never write (`messages list`, `templates list`): such a store may
     start no writer, and a write on it raises `StoreError`.
     """
-    from wa_inbox.store.sqlite import SqliteStore
+    return OpeningStore(_path_of(location), clock, read_only)
 
-    return await SqliteStore.open(path, clock, read_only)
+
+def _path_of(location: str | Path) -> Path:
+    """A file path; a URL is refused (a `Path` made of one keeps `scheme:/`, so both are caught)."""
+    if url := _URL.match(str(location)):
+        scheme = url.group(1)
+        raise StoreError(
+            f"wa-inbox cannot use a {scheme}:// database yet: point WA_INBOX_DB (or --db) at a file path."
+        )
+    return Path(location)
+
+
+_URL = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]+):/")
+
+
+class OpeningStore:
+    """What `open_store` returns: awaitable (the store) and an async context manager (closed after)."""
+
+    def __init__(self, path: Path, clock: Clock, read_only: bool) -> None:
+        self._path, self._clock, self._read_only = path, clock, read_only
+        self._store: Store | None = None
+
+    def __await__(self) -> Generator[Any, None, Store]:
+        return self._open().__await__()
+
+    async def _open(self) -> Store:
+        from wa_inbox.store.sqlite import SqliteStore
+
+        return await SqliteStore.open(self._path, self._clock, self._read_only)
+
+    async def __aenter__(self) -> Store:
+        self._store = await self._open()
+        return self._store
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._store is not None:
+            await self._store.close()
