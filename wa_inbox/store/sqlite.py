@@ -305,11 +305,11 @@ class SqliteStore:
         `PRAGMA data_version`, which changes whenever another connection commits."""
         committed = asyncio.Event()
         self._writer.on_commit(lambda seq: committed.set())
-        seen = await reads.data_version(self._db)
+        seen = await self.data_version()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(committed.wait(), OTHER_WRITERS_POLL_SECONDS)
-            version = await reads.data_version(self._db)
+            version = await self.data_version()  # its errors are StoreErrors, like every member's
             if committed.is_set() or version != seen:
                 committed.clear()
                 seen = version

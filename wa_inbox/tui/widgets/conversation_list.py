@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from wa_inbox.domain.models import Conversation, Direction
 from wa_inbox.tui.format import display_name, plain, preview, tick, when_label, window_state
@@ -85,6 +86,7 @@ class ConversationList(InOrderKeys, ScrollView, can_focus=True):
         self._moved_at = float("-inf")
         self._held: dict[str, Conversation] = {}
         """Conversations changed while the agent was moving; sorted into place at the next pause."""
+        self._settling: Timer | None = None
 
     # --- data ---------------------------------------------------------------------------------------
 
@@ -124,14 +126,16 @@ class ConversationList(InOrderKeys, ScrollView, can_focus=True):
             self._held[address] = conversation
         self.held = len(self._held)
         self.refresh()
-        self.set_timer(HOLD_SECONDS, self._settle)
+        if self._settling is None:  # one pending check, however many changes arrive meanwhile
+            self._settling = self.set_timer(HOLD_SECONDS, self._settle)
 
     def _settle(self) -> None:
         """The agent paused: sort what changed meanwhile into place (the cursor stays on its row)."""
+        self._settling = None
         if self._held and not self._moving():
             self.upsert([])
         elif self._held:
-            self.set_timer(HOLD_SECONDS, self._settle)
+            self._settling = self.set_timer(HOLD_SECONDS, self._settle)
 
     @property
     def selected_address(self) -> str | None:
