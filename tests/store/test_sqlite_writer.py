@@ -151,6 +151,9 @@ async def test_a_killed_writer_process_is_replaced(writer: BatchWriter, tmp_path
     assert first is not None
     os.kill(first, signal.SIGKILL)
     await gone(first)
+    async with asyncio.timeout(5):
+        while writer._pipe is not None:  # noqa: ASYNC110 - until the writer has read the pipe's end
+            await asyncio.sleep(0.005)
 
     assert await writer.submit(add_contact, "after a kill") > 0
     assert writer.process_id not in (None, first)
