@@ -43,6 +43,10 @@ async def test_demo_shows_live_traffic_and_stops_on_ctrl_c(tmp_path: Path) -> No
             while counts(db)[0] <= SEEDED_INBOUND + 1 or counts(db)[1] <= SEEDED_EVENTS + 3:  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
     finally:
+        # Twice, as `timeout` and a terminal's process group deliver it: the second signal once
+        # landed mid-shutdown as a KeyboardInterrupt and left the demo hanging.
+        demo.send_signal(signal.SIGINT)
+        await asyncio.sleep(0.05)  # not coalesced with the first: it arrives during the shutdown
         demo.send_signal(signal.SIGINT)
         stdout, stderr = await asyncio.wait_for(demo.communicate(), 20)
 

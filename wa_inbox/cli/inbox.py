@@ -133,8 +133,9 @@ def demo(db_path: Path | None, pace: float, headless: bool) -> None:
 
         _run_tui(demo_backend(pace, db_path), None)
         return
+    from wa_inbox.cli.signals import run_until_signalled
     from wa_inbox.demo import run_demo
 
     configure_logging(logging.WARNING)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_demo(db_path, pace, click.echo))
+    with contextlib.suppress(KeyboardInterrupt):  # a Ctrl-C before the handlers are in place
+        asyncio.run(run_until_signalled(run_demo(db_path, pace, click.echo)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import socket
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from wa_inbox.cli.common import (
     point_twilio_option,
     settings_for,
 )
+from wa_inbox.cli.signals import stop_requested
 from wa_inbox.config import ConfigError, Settings
 from wa_inbox.logs import configure_logging
 from wa_inbox.serving import bind
@@ -64,10 +64,7 @@ async def _serve(settings: Settings, sock: socket.socket) -> None:
     """Until SIGINT or SIGTERM; then uvicorn finishes the requests in flight before the store closes."""
     from wa_inbox.runtime import running_inbox
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_requested()
     store = await open_store(settings.store.path)
     try:
         async with running_inbox(settings, store, sock, role="serve") as inbox:
