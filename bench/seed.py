@@ -212,8 +212,9 @@ def mark_tails_and_stops(
     rng.shuffle(recent)
     wanted, tails = max(1, inbound // 100), 0
     chosen = recent[: wanted * 2]
+    wanted_customers = set(chosen)
     for i, (_, c, _) in enumerate(events):
-        if c in by_customer or c in chosen:
+        if c in wanted_customers:
             by_customer.setdefault(c, []).append(i)
     for c in chosen:
         if tails >= wanted:
