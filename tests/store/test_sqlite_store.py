@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.write_commands import broken
 from tests.support.store import ANA, BUSINESS, inbound, record
 from wa_inbox.domain.models import InboundMessage
 from wa_inbox.store.codec import ts
@@ -58,13 +59,9 @@ async def test_concurrent_writes_share_commits(store: SqliteStore) -> None:
     assert store.committed_seq - seq_before < 200  # group commit: fewer commits than writes
 
 
-def broken(conn: sqlite3.Connection, seq: int) -> None:
-    conn.execute("INSERT INTO no_such_table VALUES (1)")
-
-
 async def test_a_failing_write_fails_alone_in_its_batch(store: SqliteStore) -> None:
     results = await asyncio.gather(
-        inbound(store, 1), store._writer.submit(broken), inbound(store, 2), return_exceptions=True
+        inbound(store, 1), store._writer.submit(broken, ts(NOW)), inbound(store, 2), return_exceptions=True
     )
 
     assert isinstance(results[1], sqlite3.OperationalError)

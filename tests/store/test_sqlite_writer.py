@@ -10,11 +10,17 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.store.write_commands import add_contact, half_then_fail, now_and_seq, pid, raise_unpicklable
+from wa_inbox.store.codec import ts
+from wa_inbox.store.tx import Tx
 from wa_inbox.store.writer import BatchWriter, WriterGone
+
+NOW = ts(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -49,30 +55,6 @@ async def gone(pid: int) -> None:
             await asyncio.sleep(0.005)
 
 
-def add_contact(conn: sqlite3.Connection, seq: int, address: str) -> int:
-    """Adds a contact: addresses are unique, so adding one twice fails."""
-    conn.execute("INSERT INTO contacts (address, created_at) VALUES (?, 'now')", (address,))
-    return seq
-
-
-def half_then_fail(conn: sqlite3.Connection, seq: int) -> None:
-    add_contact(conn, seq, "half")
-    add_contact(conn, seq, "a")  # 'a' is earlier in the batch: the primary key refuses it
-
-
-class Unpicklable(Exception):
-    def __init__(self, code: int, text: str) -> None:  # pickle rebuilds exceptions from .args alone
-        super().__init__(text)
-
-
-def raise_unpicklable(conn: sqlite3.Connection, seq: int) -> None:
-    raise Unpicklable(7, "seven")
-
-
-def pid(conn: sqlite3.Connection, seq: int) -> int:
-    return os.getpid()
-
-
 def contacts(tmp_path: Path) -> list[str]:
     with sqlite3.connect(tmp_path / "w.db") as conn:
         return [address for (address,) in conn.execute("SELECT address FROM contacts ORDER BY rowid")]
@@ -80,9 +62,9 @@ def contacts(tmp_path: Path) -> list[str]:
 
 async def test_a_failing_write_fails_alone_and_its_batch_commits(writer: BatchWriter, tmp_path: Path) -> None:
     outcomes = await asyncio.gather(
-        writer.submit(add_contact, "a"),
-        writer.submit(half_then_fail),
-        writer.submit(add_contact, "b"),
+        writer.submit(add_contact, NOW, "a"),
+        writer.submit(half_then_fail, NOW),
+        writer.submit(add_contact, NOW, "b"),
         return_exceptions=True,
     )
 
@@ -93,18 +75,43 @@ async def test_a_failing_write_fails_alone_and_its_batch_commits(writer: BatchWr
 
 async def test_an_exception_that_cannot_cross_the_pipe_arrives_as_text(writer: BatchWriter) -> None:
     with pytest.raises(Exception, match="Unpicklable: seven"):
-        await writer.submit(raise_unpicklable)
-    assert await writer.submit(add_contact, "after") > 0  # the writer goes on
+        await writer.submit(raise_unpicklable, NOW)
+    assert await writer.submit(add_contact, NOW, "after") > 0  # the writer goes on
 
 
 async def test_writes_run_in_the_writer_process(writer: BatchWriter) -> None:
-    assert await writer.submit(pid) == writer.process_id != os.getpid()
+    assert await writer.submit(pid, NOW) == writer.process_id != os.getpid()
+
+
+async def test_each_write_gets_its_own_time_and_its_batch_s_change_number(writer: BatchWriter) -> None:
+    later = ts(datetime(2026, 3, 1, 12, 0, tzinfo=UTC) + timedelta(seconds=1))
+    first, second = await asyncio.gather(
+        writer.submit(now_and_seq, NOW, "one"), writer.submit(now_and_seq, later, "two")
+    )
+
+    assert (first[0], first[2]) == (NOW, "one")
+    assert (second[0], second[2]) == (later, "two")
+    assert first[1] == second[1] == writer.committed_seq  # one batch
+
+
+def not_a_command(tx: Tx) -> None:
+    """Takes `tx` first, but was never registered."""
+
+
+async def test_only_registered_commands_are_submitted(writer: BatchWriter, tmp_path: Path) -> None:
+    def add_contact(tx: Tx, address: str) -> int:  # the name of a registered command, not that command
+        return 0
+
+    for function in (not_a_command, add_contact, lambda tx: None, print):
+        with pytest.raises(TypeError, match="is not a registered write command"):
+            await writer.submit(function, NOW)
+    assert contacts(tmp_path) == []
 
 
 async def test_stop_finishes_what_is_queued_then_refuses(tmp_path: Path) -> None:
     writer = BatchWriter(tmp_path / "w.db")
     await writer.start()
-    queued = [asyncio.ensure_future(writer.submit(add_contact, str(n))) for n in range(50)]
+    queued = [asyncio.ensure_future(writer.submit(add_contact, NOW, str(n))) for n in range(50)]
     await asyncio.sleep(0)  # every write is queued before the stop begins
 
     await writer.stop()
@@ -112,15 +119,15 @@ async def test_stop_finishes_what_is_queued_then_refuses(tmp_path: Path) -> None
     assert all(future.done() and not future.exception() for future in queued)
     assert len(contacts(tmp_path)) == 50
     with pytest.raises(RuntimeError, match="closed"):
-        await writer.submit(add_contact, "late")
+        await writer.submit(add_contact, NOW, "late")
 
 
 async def test_a_batch_waits_for_a_lock_held_elsewhere(writer: BatchWriter, tmp_path: Path) -> None:
     """An attached inbox writing in its own process: the batch waits, the event loop runs on."""
     other = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    add_contact(other, 0, "other")
-    write = asyncio.ensure_future(writer.submit(add_contact, "ours"))
+    add_contact(Tx(other, 0, NOW), "other")
+    write = asyncio.ensure_future(writer.submit(add_contact, NOW, "ours"))
 
     ticks = 0
     while ticks < 20:  # the event loop is free while the batch waits for the lock
@@ -141,7 +148,7 @@ async def test_the_writer_process_outlives_a_stop_signal(writer: BatchWriter, si
     assert first is not None and ignores(first, signum)  # so the kill below is discarded at once
     os.kill(first, signum)
 
-    assert await writer.submit(add_contact, "after the signal") > 0
+    assert await writer.submit(add_contact, NOW, "after the signal") > 0
     assert writer.process_id == first
 
 
@@ -155,12 +162,12 @@ async def test_a_killed_writer_process_is_replaced(writer: BatchWriter, tmp_path
         while writer._pipe is not None:  # noqa: ASYNC110 - until the writer has read the pipe's end
             await asyncio.sleep(0.005)
 
-    assert await writer.submit(add_contact, "after a kill") > 0
+    assert await writer.submit(add_contact, NOW, "after a kill") > 0
     assert writer.process_id not in (None, first)
 
     other = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # holds the batch in the process while we kill it
-    during = asyncio.ensure_future(writer.submit(add_contact, "lost"))
+    during = asyncio.ensure_future(writer.submit(add_contact, NOW, "lost"))
     while writer._reply is None or writer._reply.done():  # noqa: ASYNC110 - until the batch is with it
         await asyncio.sleep(0.005)
     os.kill(writer.process_id or 0, signal.SIGKILL)
@@ -169,7 +176,7 @@ async def test_a_killed_writer_process_is_replaced(writer: BatchWriter, tmp_path
     other.execute("ROLLBACK")
     other.close()
 
-    assert await writer.submit(add_contact, "and again") > 0
+    assert await writer.submit(add_contact, NOW, "and again") > 0
     assert contacts(tmp_path) == ["after a kill", "and again"]
 
 

@@ -5,30 +5,40 @@ the receiver (or the TUI) goes on parsing requests. In the same process they too
 receiver's time and, on a thread, fought the loop for the GIL at every statement.
 
 Protocol over one pipe, every message pickled: first this process answers `None` (ready) or the
-exception that kept it from opening the database. Then for each batch `[(command, args), ...]` it
+exception that kept it from opening the database. Then for each batch `[(name, now, args), ...]` it
 answers `(change_seq, outcomes)`, an outcome being the command's return value or the exception it
 raised, or `(None, error)` when the transaction as a whole failed and nothing of it is durable.
+
+`name` is a registered command's (`tx.COMMANDS`), `now` the write's time as the parent process's
+clock gave it when the write was submitted, `args` the rest of the command's arguments: each write
+runs as `COMMANDS[name](Tx(conn, seq, now), *args)`, `seq` being the batch's change number. This
+module imports the store's command modules, so the registry here holds every command the store
+submits; the parent names any other module that registered one (tests do), imported at start.
 """
 
 from __future__ import annotations
 
+import importlib
 import pickle
 import signal
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+# The modules that register the store's commands: imported here, so that the registry is complete
+# in the writer process (and in the fork server, which preloads this module).
+from wa_inbox.store import commands, lease, templates, webhook_log, writes  # noqa: F401
 from wa_inbox.store.migrations import migrate
-from wa_inbox.store.writes import bump_change_seq
+from wa_inbox.store.tx import COMMANDS, Tx
 
 BUSY_TIMEOUT_MS = 5000
 """How long a write waits for another process (an attached inbox, `serve`) to release the lock."""
-Command = Callable[..., Any]
-"""A write: `command(conn, seq, *args)` with `seq` the batch's change sequence number."""
-Batch = Sequence[tuple[Command, tuple[Any, ...]]]
+Write = tuple[str, str, tuple[Any, ...]]
+"""One write of a batch: (command name, its `now`, the command's other arguments)."""
+Batch = Sequence[Write]
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -44,16 +54,21 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def serve(path: Path, pipe: Connection, sys_path: list[str]) -> None:
+def serve(path: Path, pipe: Connection, sys_path: list[str], command_modules: Sequence[str] = ()) -> None:
     """Run until the store closes its end of the pipe (or its process dies), then close the database.
+
+    `command_modules` are imported first (with the parent's `sys_path`), so that the commands they
+    register are found by name here too.
 
     Ctrl+C in a terminal and systemd's stop signal the whole group of processes; the store, stopping,
     still commits what is queued, so this process leaves its ending to the store.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    sys.path.extend(entry for entry in sys_path if entry not in sys.path)  # commands are found by name
+    sys.path.extend(entry for entry in sys_path if entry not in sys.path)
     try:
+        for module in command_modules:
+            importlib.import_module(module)
         conn = connect(path)
     except Exception as error:
         pipe.send_bytes(_dumps(error))
@@ -85,10 +100,10 @@ def commit(conn: sqlite3.Connection, batch: Batch) -> tuple[int, list[Any]]:
         seq = bump_change_seq(conn)
         conn.execute("SAVEPOINT batch")
         try:
-            outcomes = [command(conn, seq, *args) for command, args in batch]
+            outcomes = [COMMANDS[name](Tx(conn, seq, now), *args) for name, now, args in batch]
         except Exception:
             conn.execute("ROLLBACK TO batch")  # undoes the writes, keeps the transaction and its lock
-            outcomes = [_isolated(conn, seq, command, args) for command, args in batch]
+            outcomes = [_isolated(Tx(conn, seq, now), name, args) for name, now, args in batch]
         conn.execute("RELEASE batch")
         conn.execute("COMMIT")
     except BaseException:
@@ -98,11 +113,26 @@ def commit(conn: sqlite3.Connection, batch: Batch) -> tuple[int, list[Any]]:
     return seq, outcomes
 
 
-def _isolated(conn: sqlite3.Connection, seq: int, command: Command, args: tuple[Any, ...]) -> Any:
+def bump_change_seq(conn: sqlite3.Connection) -> int:
+    """One sequence number per committed batch: readers ask for what changed since the last they saw."""
+    (seq,) = conn.execute(
+        "UPDATE meta SET change_seq = change_seq + 1 WHERE id = 1 RETURNING change_seq"
+    ).fetchone()
+    return int(seq)
+
+
+def _isolated(tx: Tx, name: str, args: tuple[Any, ...]) -> Any:
     """Run one write in a savepoint: if it fails, its exception is its outcome and nothing of it stays."""
+    conn = tx.conn
     conn.execute("SAVEPOINT write")
     try:
-        result = command(conn, seq, *args)
+        command = COMMANDS.get(name)
+        if command is None:
+            raise LookupError(
+                f"No write command {name!r} in the writer process: it was registered in `__main__`, or "
+                "in a module first imported after the writer process started."
+            )
+        result = command(tx, *args)
     except Exception as error:
         conn.execute("ROLLBACK TO write")
         result = error

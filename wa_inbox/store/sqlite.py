@@ -114,9 +114,9 @@ class SqliteStore:
         """
         return await self._writer.submit(
             commands.ingest_inbound,
+            ts(record.received_at),
             msg,
             commands.request(record),
-            ts(record.received_at),
             opt_action,
             confirmation,
         )
@@ -125,17 +125,17 @@ class SqliteStore:
         """Store a status callback durably; False when this (sid, status) was seen before."""
         return await self._writer.submit(
             commands.ingest_status,
+            ts(record.received_at),
             commands.status_fields(update),
             commands.request(record),
-            ts(record.received_at),
         )
 
     async def log_rejection(self, record: WebhookRecord) -> None:
         """Keep a rejected request in the raw log, as the receiver cut it, with the sizes of what came."""
         await self._writer.submit(
             webhook_log.log_rejection,
-            commands.request(record),
             ts(record.received_at),
+            commands.request(record),
             record.body_bytes,
             record.header_bytes,
         )
@@ -147,14 +147,15 @@ class SqliteStore:
         """
         removed, cutoff = 0, ts(before)
         while True:
-            batch = await self._writer.submit(webhook_log.prune, cutoff, webhook_log.PRUNE_BATCH)
+            now = ts(self._clock())
+            batch = await self._writer.submit(webhook_log.prune, now, cutoff, webhook_log.PRUNE_BATCH)
             removed += batch
             if batch < webhook_log.PRUNE_BATCH:
                 return removed
 
     async def check_writable(self) -> bool:
         """A real durable commit within two seconds: the honest answer to "can we accept webhooks now?"."""
-        commit = asyncio.ensure_future(self._writer.submit(commands.nothing))
+        commit = asyncio.ensure_future(self._writer.submit(commands.nothing, ts(self._clock())))
         try:
             async with asyncio.timeout(HEALTH_DEADLINE_SECONDS):
                 await asyncio.shield(commit)
@@ -167,7 +168,7 @@ class SqliteStore:
     async def queue_draft(self, draft: Draft, idempotency_key: str) -> int | None:
         """Queue a message for the sender; None when this key was queued before (a repeated submit)."""
         now = ts(self._clock())
-        return await self._writer.submit(writes.queue_outbound, draft, idempotency_key, now)
+        return await self._writer.submit(writes.queue_outbound, now, draft, idempotency_key)
 
     async def claim_unsent(
         self, limit: int, message_id: int | None = None, lease: Lease | None = None
@@ -176,13 +177,13 @@ class SqliteStore:
         under `lease`, only while it is the live sender lease, each claim recording it."""
         now = ts(self._clock())
         fence = (lease.owner, lease.term) if lease is not None else None
-        ids = await self._writer.submit(writes.claim_unsent, limit, now, message_id, fence)
+        ids = await self._writer.submit(writes.claim_unsent, now, limit, message_id, fence)
         return await self._jobs(ids)
 
     async def take_over_sending(self, lease: Lease) -> list[OutboundJob]:
         """The messages left `sending` under an ended sender lease, claimed anew under `lease`."""
         now = ts(self._clock())
-        ids = await self._writer.submit(sender_lease.take_over_sending, lease.owner, lease.term, now)
+        ids = await self._writer.submit(sender_lease.take_over_sending, now, lease.owner, lease.term)
         return await self._jobs(ids)
 
     async def _jobs(self, ids: Sequence[int]) -> list[OutboundJob]:
@@ -192,11 +193,11 @@ class SqliteStore:
 
     async def acquire_sender_lease(self, owner: str, duration: timedelta) -> Lease:
         now = self._clock()
-        row = await self._writer.submit(sender_lease.acquire, owner, ts(now), ts(now + duration))
+        row = await self._writer.submit(sender_lease.acquire, ts(now), owner, ts(now + duration))
         return sender_lease.to_lease(row)
 
     async def release_sender_lease(self, owner: str) -> bool:
-        return await self._writer.submit(sender_lease.release, owner, ts(self._clock()))
+        return await self._writer.submit(sender_lease.release, ts(self._clock()), owner)
 
     async def sender_lease(self) -> Lease | None:
         return await sender_lease.live(self._db, ts(self._clock()))
@@ -206,19 +207,19 @@ class SqliteStore:
     ) -> None:
         now = ts(self._clock())
         await self._writer.submit(
-            writes.record_accepted, message_id, sid, status, from_addr, messaging_service_sid, now
+            writes.record_accepted, now, message_id, sid, status, from_addr, messaging_service_sid
         )
 
     async def record_failed(self, message_id: int, error_code: int | None, error_message: str) -> None:
         now = ts(self._clock())
-        await self._writer.submit(writes.record_failed, message_id, error_code, error_message, now)
+        await self._writer.submit(writes.record_failed, now, message_id, error_code, error_message)
 
     async def set_opt_state(self, address: str, action: OptAction, source: str) -> bool:
         """Opt a contact out or in by hand or from a Twilio error, with an audit row; False if unchanged."""
-        return await self._writer.submit(commands.set_opt_state, address, action, source, ts(self._clock()))
+        return await self._writer.submit(writes.set_opt_state, ts(self._clock()), address, action, source)
 
     async def mark_read(self, address: str) -> int:
-        return await self._writer.submit(writes.mark_read, address, ts(self._clock()))
+        return await self._writer.submit(writes.mark_read, ts(self._clock()), address)
 
     async def claimed_sids(self, sids: Sequence[str]) -> set[str]:
         return await reads.claimed_sids(self._db, sids) if sids else set()
@@ -226,7 +227,7 @@ class SqliteStore:
     # --- drafts ---------------------------------------------------------------------------------
 
     async def save_draft(self, address: str, body: str) -> None:
-        await self._writer.submit(writes.save_draft, address, body, ts(self._clock()))
+        await self._writer.submit(writes.save_draft, ts(self._clock()), address, body)
 
     async def get_draft(self, address: str) -> str:
         return await reads.get_draft(self._db, address)
@@ -238,7 +239,7 @@ class SqliteStore:
 
     async def add_hosted_file(self, hosted: HostedFile) -> None:
         """Record a file copied for Twilio to fetch; the receiver serves only files recorded here."""
-        await self._writer.submit(commands.add_hosted_file, hosted, ts(self._clock()))
+        await self._writer.submit(writes.add_hosted_file, ts(self._clock()), hosted)
 
     async def get_hosted_file(self, file_id: str) -> HostedFile | None:
         return await reads.get_hosted_file(self._db, file_id)
@@ -246,24 +247,25 @@ class SqliteStore:
     async def claim_media_downloads(self, limit: int, lease: timedelta) -> list[MediaDownload]:
         """Up to `limit` inbound media items due for a download try, leased to the caller for `lease`."""
         now = self._clock()
-        ids = await self._writer.submit(commands.claim_media, limit, ts(now), ts(now + lease))
+        ids = await self._writer.submit(writes.claim_media, ts(now), limit, ts(now + lease))
         return await reads.media_downloads(self._db, ids) if ids else []
 
     async def record_media_downloaded(self, media_id: int, local_path: str, size_bytes: int) -> None:
         await self._writer.submit(
-            writes.record_media_downloaded, media_id, local_path, size_bytes, ts(self._clock())
+            writes.record_media_downloaded, ts(self._clock()), media_id, local_path, size_bytes
         )
 
     async def record_media_failed(self, media_id: int, error: str, retry_after: timedelta | None) -> None:
         """A failed try: retried after `retry_after`, or never again when it is None."""
-        retry_at = ts(self._clock() + retry_after) if retry_after is not None else None
-        await self._writer.submit(writes.record_media_failed, media_id, error, retry_at)
+        now = self._clock()
+        retry_at = ts(now + retry_after) if retry_after is not None else None
+        await self._writer.submit(writes.record_media_failed, ts(now), media_id, error, retry_at)
 
     # --- templates ------------------------------------------------------------------------------
 
     async def replace_templates(self, synced: Sequence[TemplateInfo]) -> None:
         """The account's templates as just read from Twilio, replacing the old set in one transaction."""
-        await self._writer.submit(commands.replace_templates, list(synced), ts(self._clock()))
+        await self._writer.submit(templates.replace_all, ts(self._clock()), list(synced))
 
     async def list_templates(self) -> list[TemplateInfo]:
         return await templates.list_all(self._db)

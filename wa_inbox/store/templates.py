@@ -10,17 +10,19 @@ import aiosqlite
 from wa_inbox.domain import status as status_rules
 from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.store.codec import from_json, parse_ts, to_json
+from wa_inbox.store.tx import Tx, command
 
 _COLUMNS = """sid, friendly_name, language, types, kind, body, variables, actions, media, approval,
     category, rejection_reason, synced_at"""
 
 
-def replace_all(conn: sqlite3.Connection, templates: Sequence[TemplateInfo], now: str) -> None:
-    """The whole set at once: a template deleted at Twilio disappears here too."""
-    conn.execute("DELETE FROM templates")
-    conn.executemany(
+@command
+def replace_all(tx: Tx, templates: Sequence[TemplateInfo]) -> None:
+    """The whole set at once, synced at `tx.now`: a template deleted at Twilio disappears here too."""
+    tx.conn.execute("DELETE FROM templates")
+    tx.conn.executemany(
         f"INSERT INTO templates ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [_row(template, now) for template in templates],
+        [_row(template, tx.now) for template in templates],
     )
 
 

@@ -2,35 +2,30 @@
 
 Accepted webhooks are written with their own ingest (`writes.log_webhook`), stored whole: Twilio signed
 them and they are at most `max_body_bytes`. A rejection arrives here already cut to a sample by the
-receiver (`receiver.rejections`), with the sizes of what came.
+receiver (`receiver.rejections`), with the sizes of what came. Both writes are registered commands taking
+`tx` first (see `tx`).
 """
 
 from __future__ import annotations
 
-import sqlite3
-
 from wa_inbox.store.codec import to_json
+from wa_inbox.store.tx import Tx, command
 from wa_inbox.store.writes import LoggedRequest, secret_header
 
 PRUNE_BATCH = 1000
 """Rows deleted per transaction: other writes wait for one batch at a time, never for the whole job."""
 
 
-def log_rejection(
-    conn: sqlite3.Connection,
-    seq: int,
-    req: LoggedRequest,
-    received_at: str,
-    body_bytes: int | None,
-    header_bytes: int | None,
-) -> None:
+@command
+def log_rejection(tx: Tx, req: LoggedRequest, body_bytes: int | None, header_bytes: int | None) -> None:
+    """Keep a rejected request, received at `tx.now`."""
     kind, path, verdict, reason, message_sid, body, headers = req
     kept = {k: v for k, v in headers.items() if not secret_header(k)}
-    conn.execute(
+    tx.conn.execute(
         "INSERT INTO webhook_log (received_at, kind, path, verdict, reason, message_sid, body, headers,"
         " body_bytes, header_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            received_at,
+            tx.now,
             kind,
             path,
             verdict,
@@ -44,14 +39,15 @@ def log_rejection(
     )
 
 
-def prune(conn: sqlite3.Connection, seq: int, before: str, batch: int = PRUNE_BATCH) -> int:
+@command
+def prune(tx: Tx, before: str, batch: int = PRUNE_BATCH) -> int:
     """Delete up to `batch` of the oldest rows, if they arrived before `before`; how many went.
 
     Oldest by arrival (the row id), so each batch reads only the rows it deletes and the first it
     keeps, however long the log; `received_at` has no index, which every webhook would pay for. The
     caller repeats while whole batches go.
     """
-    return conn.execute(
+    return tx.conn.execute(
         "DELETE FROM webhook_log WHERE id IN (SELECT id FROM webhook_log ORDER BY id LIMIT ?)"
         " AND received_at < ?",
         (batch, before),

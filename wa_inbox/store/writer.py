@@ -4,7 +4,7 @@ A webhook is acknowledged only after its row is committed with `synchronous=FULL
 request would cap ingest at a few thousand requests a second, so every write waiting when a batch
 leaves rides in the same transaction (and one failing write fails alone: see `committer.commit`).
 The event loop never blocks on the database: it pickles a batch into the pipe and reads the answer
-when the pipe is readable.
+when the pipe is readable. A write is a registered command (see `tx`), sent by name with its time.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from wa_inbox.store import committer
-from wa_inbox.store.committer import Command
 from wa_inbox.store.errors import StoreError
+from wa_inbox.store.tx import COMMANDS
 
 T = TypeVar("T")
 STOP_TIMEOUT_SECONDS = 30.0
@@ -71,7 +71,7 @@ class BatchWriter:
     def __init__(self, path: Path, max_batch: int = 256) -> None:
         self._path = path
         self._max_batch = max_batch
-        self._pending: deque[tuple[Command, tuple[Any, ...], asyncio.Future[Any]]] = deque()
+        self._pending: deque[tuple[str, str, tuple[Any, ...], asyncio.Future[Any]]] = deque()
         self._arrived = asyncio.Event()
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop
@@ -108,14 +108,21 @@ class BatchWriter:
     def process_id(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    async def submit(self, command: Callable[..., T], *args: Any) -> T:
-        """Run `command(conn, seq, *args)` in the writer process; module-level commands only."""
+    async def submit(self, command: Callable[..., T], now: str, *args: Any) -> T:
+        """Run `command(Tx(conn, seq, now), *args)` in the writer process, `now` being the write's
+        time as `codec.ts` formats it; TypeError for a function not registered with `@command`."""
+        name = getattr(command, "__name__", None)
+        if name is None or COMMANDS.get(name) is not command:
+            raise TypeError(
+                f"{command!r} is not a registered write command: the store submits only module-level "
+                "functions decorated with `@command` (wa_inbox.store.tx), taking `tx` first."
+            )
         if self._stopping:
             raise RuntimeError("the store is closed")
         if self._process is None:
             raise StoreError("This store was opened read-only: it cannot write.")
         future: asyncio.Future[T] = self._loop.create_future()
-        self._pending.append((command, args, future))
+        self._pending.append((name, now, args, future))
         self._arrived.set()
         return await future
 
@@ -128,10 +135,10 @@ class BatchWriter:
                 continue
             batch = [pending.popleft() for _ in range(min(len(pending), self._max_batch))]
             try:
-                seq, outcomes = await self._commit([(command, args) for command, args, _ in batch])
+                seq, outcomes = await self._commit([(name, now, args) for name, now, args, _ in batch])
             except Exception as error:  # the transaction failed as a whole: nothing in it is durable
                 seq, outcomes = None, [error] * len(batch)
-            for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+            for (_, _, _, future), outcome in zip(batch, outcomes, strict=True):
                 if future.cancelled():
                     continue
                 if isinstance(outcome, Exception):
@@ -163,7 +170,7 @@ class BatchWriter:
         ours, theirs = context.Pipe()
         process = context.Process(
             target=committer.serve,
-            args=(self._path, theirs, sys.path),
+            args=(self._path, theirs, sys.path, _command_modules()),
             name="wa-inbox-writer",
             daemon=True,
         )
@@ -207,3 +214,10 @@ class BatchWriter:
         self.committed_seq = seq
         for listener in self._listeners:
             listener(seq)
+
+
+def _command_modules() -> list[str]:
+    """The modules that registered commands in this process, for the writer process to import too
+    (the store's own it imports anyway; this brings the others, a test's say). `__main__` is not the
+    same module there."""
+    return sorted({command.__module__ for command in COMMANDS.values()} - {"__main__"})

@@ -1,13 +1,15 @@
-"""Write transactions' steps, run by the writer inside the batch transaction it opened.
+"""Write transactions' steps, run by the writer process inside the batch transaction it opened.
 
-Every function here takes the open `sqlite3.Connection` and `now` already formatted (once per write,
-not once per column: it showed in the ingest profile), never commits, and returns plain values. Those
-the store submits whole take the batch's change number second, as commands do (see `commands`).
+Every write step here takes `tx: Tx` first (see `tx`): the open connection, the batch's change
+number and the write's time, formatted once per write in the parent process (not once per column: it
+showed in the ingest profile). No step takes a connection, a change number or "now" of its own; a
+second time (a lease's end, a retry) is an ordinary argument. Steps never commit and return plain
+values. Those the store submits whole are registered with `@command`; the rest are called by commands
+(see `commands`) and by each other. A write entry point exists once: no function here shares its name
+with one in `commands`.
 """
 
 from __future__ import annotations
-
-import sqlite3
 
 from wa_inbox.domain import status as status_rules
 from wa_inbox.domain.errors import describe
@@ -22,6 +24,7 @@ from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.store import lease as sender_lease
 from wa_inbox.store.codec import to_json
+from wa_inbox.store.tx import Tx, command
 
 _SECRET_HEADERS = frozenset({"x-twilio-signature", "authorization", "cookie", "proxy-authorization"})
 
@@ -31,45 +34,35 @@ def secret_header(name: str) -> bool:
     return name.lower() in _SECRET_HEADERS
 
 
-def bump_change_seq(conn: sqlite3.Connection) -> int:
-    """One sequence number per committed batch: readers ask for what changed since the last they saw."""
-    (seq,) = conn.execute(
-        "UPDATE meta SET change_seq = change_seq + 1 WHERE id = 1 RETURNING change_seq"
-    ).fetchone()
-    return int(seq)
-
-
 LoggedRequest = tuple[str, str, str, str | None, str | None, str, dict[str, str]]
 """A webhook for the raw log: (kind, path, verdict, reason, message sid, body, headers), in plain values."""
 
 
-def log_webhook(
-    conn: sqlite3.Connection, request: LoggedRequest, received_at: str, verdict: Verdict | None = None
-) -> None:
-    """Keep the request in the raw log; `verdict` overrides the request's once the write knows it."""
+def log_webhook(tx: Tx, request: LoggedRequest, verdict: Verdict | None = None) -> None:
+    """Keep the request in the raw log, received at `tx.now`; `verdict` overrides the request's once
+    the write knows it."""
     kind, path, logged_verdict, reason, message_sid, body, headers = request
     kept = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
-    conn.execute(
+    tx.conn.execute(
         "INSERT INTO webhook_log (received_at, kind, path, verdict, reason, message_sid, body, headers)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (received_at, kind, path, verdict or logged_verdict, reason, message_sid, body, to_json(kept)),
+        (tx.now, kind, path, verdict or logged_verdict, reason, message_sid, body, to_json(kept)),
     )
 
 
-def ensure_contact(conn: sqlite3.Connection, address: str, now: str) -> None:
-    conn.execute(
+def ensure_contact(tx: Tx, address: str) -> None:
+    tx.conn.execute(
         "INSERT INTO contacts (address, created_at) VALUES (?, ?) ON CONFLICT (address) DO NOTHING",
-        (address, now),
+        (address, tx.now),
     )
 
 
-def insert_inbound(
-    conn: sqlite3.Connection, msg: InboundMessage, raw_body: str, now: str, seq: int
-) -> int | None:
+def insert_inbound(tx: Tx, msg: InboundMessage, raw_body: str) -> int | None:
     """Store a customer's message once; None when Twilio sent it before (a retry)."""
-    ensure_contact(conn, msg.from_addr, now)
+    ensure_contact(tx, msg.from_addr)
+    now, seq = tx.now, tx.seq
     location = msg.location
-    row = conn.execute(
+    row = tx.conn.execute(
         """INSERT INTO messages (
             sid, direction, contact_address, from_addr, to_addr, messaging_service_sid, body,
             message_type, num_media, latitude, longitude, location_address, location_label,
@@ -106,8 +99,8 @@ def insert_inbound(
     if row is None:
         return None
     message_id = int(row[0])
-    _insert_media(conn, message_id, [(m.index, m.url, m.content_type, None) for m in msg.media])
-    conn.execute(
+    _insert_media(tx, message_id, [(m.index, m.url, m.content_type, None) for m in msg.media])
+    tx.conn.execute(
         "UPDATE contacts SET profile_name = COALESCE(?, profile_name), wa_id = COALESCE(?, wa_id),"
         " last_inbound_at = ?, change_seq = ? WHERE address = ?",
         (msg.profile_name, msg.wa_id, now, seq, msg.from_addr),
@@ -115,49 +108,46 @@ def insert_inbound(
     return message_id
 
 
+@command
 def set_opt_state(
-    conn: sqlite3.Connection,
-    address: str,
-    action: OptAction,
-    source: str,
-    message_sid: str | None,
-    now: str,
-    seq: int,
+    tx: Tx, address: str, action: OptAction, source: str, message_sid: str | None = None
 ) -> bool:
-    """Flip the opt-out flag with an audit row; False when the contact was already in that state."""
+    """Flip the opt-out flag with an audit row, making the contact first if it is new; False when the
+    contact was already in that state.
+
+    Submitted whole for an agent's change by hand; a STOP/START keyword and a Twilio error that means
+    opted out call it inside their ingest, with the message that carried it.
+    """
+    ensure_contact(tx, address)
+    now = tx.now
     opted_out = action is OptAction.STOP
-    changed = conn.execute(
+    changed = tx.conn.execute(
         "UPDATE contacts SET opted_out = ?, opted_out_at = ?, opted_out_source = ?, change_seq = ?"
         " WHERE address = ? AND opted_out != ?",
         (
             opted_out,
             now if opted_out else None,
             source if opted_out else None,
-            seq,
+            tx.seq,
             address,
             opted_out,
         ),
     ).rowcount
     if not changed:
         return False
-    conn.execute(
+    tx.conn.execute(
         "INSERT INTO opt_events (contact_address, action, source, message_sid, at) VALUES (?, ?, ?, ?, ?)",
         (address, action, source, message_sid, now),
     )
     return True
 
 
-def queue_outbound(
-    conn: sqlite3.Connection,
-    seq: int,
-    draft: Draft,
-    idempotency_key: str,
-    now: str,
-    opt_confirmation: bool = False,
-) -> int | None:
+@command
+def queue_outbound(tx: Tx, draft: Draft, idempotency_key: str, opt_confirmation: bool = False) -> int | None:
     """Queue a message in local state `pending` for the sender; None if that key was queued before."""
-    ensure_contact(conn, draft.to, now)
-    row = conn.execute(
+    ensure_contact(tx, draft.to)
+    now = tx.now
+    row = tx.conn.execute(
         "INSERT INTO messages (idempotency_key, direction, contact_address, to_addr, body, num_media,"
         " template_sid, template_variables, status, status_rank, created_at, updated_at,"
         " read_by_agent_at, opt_confirmation, change_seq)"
@@ -177,35 +167,29 @@ def queue_outbound(
             now,
             now,
             opt_confirmation,
-            seq,
+            tx.seq,
         ),
     ).fetchone()
     if row is None:
         return None
     message_id = int(row[0])
     media = [(i, m.url, m.content_type or "", m.size_bytes) for i, m in enumerate(draft.media)]
-    _insert_media(conn, message_id, media)
+    _insert_media(tx, message_id, media)
     return message_id
 
 
-def _insert_media(
-    conn: sqlite3.Connection, message_id: int, items: list[tuple[int, str, str, int | None]]
-) -> None:
+def _insert_media(tx: Tx, message_id: int, items: list[tuple[int, str, str, int | None]]) -> None:
     """(position, url, content type, size) of each attachment, inbound or outbound."""
-    conn.executemany(
+    tx.conn.executemany(
         "INSERT INTO media (message_id, position, twilio_url, content_type, size_bytes)"
         " VALUES (?, ?, ?, ?, ?)",
         [(message_id, *item) for item in items],
     )
 
 
+@command
 def claim_unsent(
-    conn: sqlite3.Connection,
-    seq: int,
-    limit: int,
-    now: str,
-    message_id: int | None = None,
-    lease: tuple[str, int] | None = None,
+    tx: Tx, limit: int, message_id: int | None = None, lease: tuple[str, int] | None = None
 ) -> list[int]:
     """Move pending messages (or just `message_id`) to `sending` before any request leaves.
 
@@ -214,38 +198,32 @@ def claim_unsent(
     lease, and each claim records it; without, the claim records no owner (seeding, tests), and any
     holder's recovery takes it as left behind.
     """
-    if lease is not None and not sender_lease.holds(conn, *lease, now):
+    if lease is not None and not sender_lease.holds(tx, *lease):
         return []
     owner, term = lease if lease is not None else (None, None)
-    rows = conn.execute(
+    rows = tx.conn.execute(
         "UPDATE messages SET status = 'sending', sending_started_at = ?, attempts = attempts + 1,"
         " sending_owner = ?, sending_term = ?, change_seq = ? WHERE id IN (SELECT id FROM messages"
         " WHERE status = 'pending' AND (? IS NULL OR id = ?) ORDER BY id LIMIT ?) RETURNING id",
-        (now, owner, term, seq, message_id, message_id, limit),
+        (tx.now, owner, term, tx.seq, message_id, message_id, limit),
     ).fetchall()
     return sorted(int(row[0]) for row in rows)
 
 
+@command
 def record_accepted(
-    conn: sqlite3.Connection,
-    seq: int,
-    message_id: int,
-    sid: str,
-    status: str,
-    from_addr: str | None,
-    messaging_service_sid: str | None,
-    now: str,
+    tx: Tx, message_id: int, sid: str, status: str, from_addr: str | None, messaging_service_sid: str | None
 ) -> None:
     """Give the row Twilio's SID. Callbacks may have beaten the response here: fold their row in."""
     rank = status_rules.rank(status)
-    early = conn.execute(
+    early = tx.conn.execute(
         "DELETE FROM messages WHERE sid = ? AND idempotency_key IS NULL"
         " RETURNING status, status_rank, error_code, error_message",
         (sid,),
     ).fetchone()
     if early is not None and early[1] > rank:
         status, rank = early[0], early[1]
-    conn.execute(
+    tx.conn.execute(
         "UPDATE messages SET sid = ?, status = ?, status_rank = ?, from_addr = COALESCE(?, from_addr),"
         " messaging_service_sid = ?, error_code = COALESCE(?, error_code),"
         " error_message = COALESCE(?, error_message), updated_at = ?, change_seq = ? WHERE id = ?",
@@ -257,45 +235,43 @@ def record_accepted(
             messaging_service_sid,
             early[2] if early else None,
             early[3] if early else None,
-            now,
-            seq,
+            tx.now,
+            tx.seq,
             message_id,
         ),
     )
 
 
-def record_failed(
-    conn: sqlite3.Connection, seq: int, message_id: int, error_code: int | None, error_message: str, now: str
-) -> None:
-    conn.execute(
+@command
+def record_failed(tx: Tx, message_id: int, error_code: int | None, error_message: str) -> None:
+    tx.conn.execute(
         "UPDATE messages SET status = 'failed', status_rank = ?, error_code = ?, error_message = ?,"
         " updated_at = ?, change_seq = ? WHERE id = ?",
-        (status_rules.rank("failed"), error_code, error_message, now, seq, message_id),
+        (status_rules.rank("failed"), error_code, error_message, tx.now, tx.seq, message_id),
     )
 
 
-def apply_status(conn: sqlite3.Connection, update: StatusUpdate, now: str, seq: int) -> bool:
+def apply_status(tx: Tx, update: StatusUpdate) -> bool:
     """Record a callback once; move the message only up in rank. False for a repeated callback."""
-    new_event = conn.execute(
+    new_event = tx.conn.execute(
         "INSERT INTO status_events (message_sid, status, error_code, error_message, received_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_sid, status) DO NOTHING",
-        (update.sid, update.status, update.error_code, update.error_message, now),
+        (update.sid, update.status, update.error_code, update.error_message, tx.now),
     ).rowcount
     if not new_event:
         return False
-    if not _raise_status(conn, update, now, seq) and not _message_exists(conn, update.sid):
-        _insert_placeholder(conn, update, now, seq)
+    if not _raise_status(tx, update) and not _message_exists(tx, update.sid):
+        _insert_placeholder(tx, update)
     info = describe(update.error_code)
     if info is not None and info.marks_opted_out and update.to_addr:
-        ensure_contact(conn, update.to_addr, now)
-        set_opt_state(conn, update.to_addr, OptAction.STOP, f"twilio error {info.code}", update.sid, now, seq)
+        set_opt_state(tx, update.to_addr, OptAction.STOP, f"twilio error {info.code}", update.sid)
     return True
 
 
-def _raise_status(conn: sqlite3.Connection, update: StatusUpdate, now: str, seq: int) -> bool:
+def _raise_status(tx: Tx, update: StatusUpdate) -> bool:
     rank = status_rules.rank(update.status)
     return bool(
-        conn.execute(
+        tx.conn.execute(
             "UPDATE messages SET status = ?, status_rank = ?, error_code = COALESCE(?, error_code),"
             " error_message = COALESCE(?, error_message), updated_at = ?, change_seq = ?"
             " WHERE sid = ? AND status_rank < ?",
@@ -304,8 +280,8 @@ def _raise_status(conn: sqlite3.Connection, update: StatusUpdate, now: str, seq:
                 rank,
                 update.error_code,
                 update.error_message,
-                now,
-                seq,
+                tx.now,
+                tx.seq,
                 update.sid,
                 rank,
             ),
@@ -313,16 +289,17 @@ def _raise_status(conn: sqlite3.Connection, update: StatusUpdate, now: str, seq:
     )
 
 
-def _message_exists(conn: sqlite3.Connection, sid: str) -> bool:
-    return conn.execute("SELECT 1 FROM messages WHERE sid = ?", (sid,)).fetchone() is not None
+def _message_exists(tx: Tx, sid: str) -> bool:
+    return tx.conn.execute("SELECT 1 FROM messages WHERE sid = ?", (sid,)).fetchone() is not None
 
 
-def _insert_placeholder(conn: sqlite3.Connection, update: StatusUpdate, now: str, seq: int) -> None:
+def _insert_placeholder(tx: Tx, update: StatusUpdate) -> None:
     """A callback for a message sent elsewhere (the console, say) becomes an outbound row we can show."""
     if not update.to_addr:
         return
-    ensure_contact(conn, update.to_addr, now)
-    conn.execute(
+    ensure_contact(tx, update.to_addr)
+    now = tx.now
+    tx.conn.execute(
         "INSERT INTO messages (sid, direction, contact_address, from_addr, to_addr,"
         " messaging_service_sid, status, status_rank, error_code, error_message, created_at,"
         " updated_at, read_by_agent_at, change_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -340,85 +317,87 @@ def _insert_placeholder(conn: sqlite3.Connection, update: StatusUpdate, now: str
             now,
             now,
             now,
-            seq,
+            tx.seq,
         ),
     )
 
 
-def mark_read(conn: sqlite3.Connection, seq: int, address: str, now: str) -> int:
+@command
+def mark_read(tx: Tx, address: str) -> int:
     """The agent opened the conversation: its inbound messages are read."""
-    return conn.execute(
+    return tx.conn.execute(
         "UPDATE messages SET read_by_agent_at = ?, change_seq = ?"
         " WHERE contact_address = ? AND direction = 'in' AND read_by_agent_at IS NULL",
-        (now, seq, address),
+        (tx.now, tx.seq, address),
     ).rowcount
 
 
-def save_draft(conn: sqlite3.Connection, seq: int, address: str, body: str, now: str) -> None:
+@command
+def save_draft(tx: Tx, address: str, body: str) -> None:
     """Keep the composer's unsent text for `address`; a blank one deletes the draft.
 
     Not in the change feed (no `change_seq` is set): a draft is typed often, and another agent's
     screen has nothing to redraw for it. The batch's sequence number still moves, as for any write.
     """
     if not body.strip():
-        conn.execute("DELETE FROM drafts WHERE contact_address = ?", (address,))
+        tx.conn.execute("DELETE FROM drafts WHERE contact_address = ?", (address,))
         return
-    conn.execute(
+    tx.conn.execute(
         "INSERT INTO drafts (contact_address, body, updated_at) VALUES (?, ?, ?) ON CONFLICT"
         " (contact_address) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-        (address, body, now),
+        (address, body, tx.now),
     )
 
 
-def add_hosted_file(conn: sqlite3.Connection, hosted: HostedFile, now: str) -> None:
-    conn.execute(
+@command
+def add_hosted_file(tx: Tx, hosted: HostedFile) -> None:
+    tx.conn.execute(
         "INSERT INTO media_files (id, path, filename, content_type, size_bytes, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (hosted.id, hosted.path, hosted.filename, hosted.content_type, hosted.size_bytes, now),
+        (hosted.id, hosted.path, hosted.filename, hosted.content_type, hosted.size_bytes, tx.now),
     )
 
 
-def claim_media(conn: sqlite3.Connection, limit: int, now: str, lease_until: str) -> list[int]:
+@command
+def claim_media(tx: Tx, limit: int, lease_until: str) -> list[int]:
     """Lease up to `limit` due inbound media items to the downloader, counting the try.
 
     The lease is the next attempt time: after a crash the item simply falls due again.
     """
-    rows = conn.execute(
+    rows = tx.conn.execute(
         "UPDATE media SET attempts = attempts + 1, next_attempt_at = ? WHERE id IN ("
         " SELECT f.id FROM media f JOIN messages m ON m.id = f.message_id"
         " WHERE m.direction = 'in' AND f.local_path IS NULL AND f.gave_up = 0"
         " AND (f.next_attempt_at IS NULL OR f.next_attempt_at <= ?) ORDER BY f.id LIMIT ?) RETURNING id",
-        (lease_until, now, limit),
+        (lease_until, tx.now, limit),
     ).fetchall()
     return sorted(int(row[0]) for row in rows)
 
 
-def record_media_downloaded(
-    conn: sqlite3.Connection, seq: int, media_id: int, local_path: str, size_bytes: int, now: str
-) -> None:
-    conn.execute(
+@command
+def record_media_downloaded(tx: Tx, media_id: int, local_path: str, size_bytes: int) -> None:
+    tx.conn.execute(
         "UPDATE media SET local_path = ?, size_bytes = ?, fetched_at = ?, next_attempt_at = NULL,"
         " last_error = NULL WHERE id = ?",
-        (local_path, size_bytes, now, media_id),
+        (local_path, size_bytes, tx.now, media_id),
     )
-    _touch_message_of(conn, media_id, seq)
+    _touch_message_of(tx, media_id)
 
 
-def record_media_failed(
-    conn: sqlite3.Connection, seq: int, media_id: int, error: str, retry_at: str | None
-) -> None:
+@command
+def record_media_failed(tx: Tx, media_id: int, error: str, retry_at: str | None) -> None:
     """Note why a try failed; without `retry_at`, give up, which the screen then shows."""
-    conn.execute(
+    tx.conn.execute(
         "UPDATE media SET last_error = ?, next_attempt_at = ?, gave_up = ? WHERE id = ?",
         (error, retry_at, retry_at is None, media_id),
     )
     if retry_at is None:
-        _touch_message_of(conn, media_id, seq)
+        _touch_message_of(tx, media_id)
 
 
-def _touch_message_of(conn: sqlite3.Connection, media_id: int, seq: int) -> None:
+def _touch_message_of(tx: Tx, media_id: int) -> None:
     """Put the message back in the change feed: one of its attachments changed."""
-    conn.execute(
+    tx.conn.execute(
         "UPDATE messages SET change_seq = ? WHERE id = (SELECT message_id FROM media WHERE id = ?)",
-        (seq, media_id),
+        (tx.seq, media_id),
     )
