@@ -21,9 +21,9 @@ from pathlib import Path
 
 from wa_inbox.config import Settings
 from wa_inbox.domain.models import InboundMessage, Verdict, WebhookKind, WebhookRecord
+from wa_inbox.running.services import attached
 from wa_inbox.store import open_store
 from wa_inbox.tui.app import InboxApp
-from wa_inbox.tui.services import attached
 from wa_inbox.tui.widgets.conversation_list import ConversationList
 
 BUSINESS = "whatsapp:+14155238886"

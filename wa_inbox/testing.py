@@ -19,8 +19,8 @@ from wa_inbox.emulator.app import create_emulator
 from wa_inbox.emulator.config import EmulatorConfig
 from wa_inbox.emulator.emulator import Emulator
 from wa_inbox.gateway.outbox import Outbox
-from wa_inbox.runtime import running_inbox
-from wa_inbox.serving import bind, serve_in_background
+from wa_inbox.running.inbox import running_inbox
+from wa_inbox.running.sockets import bind, serve_in_background
 from wa_inbox.store import Store, open_store
 
 BUSINESS = "whatsapp:+14155238886"

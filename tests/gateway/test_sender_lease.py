@@ -27,7 +27,7 @@ from tests.support.world import QUICK_LEASE, customer_writes, eventually, quick
 from wa_inbox.domain.policy import Draft
 from wa_inbox.gateway.client import make_twilio_client
 from wa_inbox.gateway.outbox import Outbox
-from wa_inbox.serving import bind
+from wa_inbox.running.sockets import bind
 from wa_inbox.testing import EmulatedInbox, emulated_inbox
 
 ANA = "whatsapp:+5511987654321"

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.receiver import INBOUND, STATUS, TOKEN, sign, status_form, text_form, wait_healthy
-from wa_inbox.serving import bind
+from wa_inbox.running.sockets import bind
 
 BURST = 2000
 KILL_AFTER = 700

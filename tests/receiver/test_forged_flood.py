@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.support.receiver import STATUS, TOKEN, sign, status_form, wait_healthy
-from wa_inbox.serving import bind
+from wa_inbox.running.sockets import bind
 
 FORGED_REQUESTS = 3000
 BODY_BYTES = 60_000

@@ -20,7 +20,7 @@ from tests.support.world import eventually, quick
 from wa_inbox.config import Settings
 from wa_inbox.domain.models import InboundMessage, MediaRef, Message, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.emulator.customers import tiny_png
-from wa_inbox.serving import bind, serve_in_background
+from wa_inbox.running.sockets import bind, serve_in_background
 from wa_inbox.store import Store
 from wa_inbox.testing import BUSINESS, EmulatedInbox, emulated_inbox
 

@@ -16,7 +16,7 @@ from twilio.request_validator import RequestValidator
 
 from wa_inbox.config import Settings
 from wa_inbox.receiver.app import create_app
-from wa_inbox.serving import bind, serve_in_background
+from wa_inbox.running.sockets import bind, serve_in_background
 from wa_inbox.store.sqlite import SqliteStore
 
 TOKEN = "0123456789abcdef0123456789abcdef"

@@ -20,11 +20,11 @@ from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.emulator.templates import Template
+from wa_inbox.running.services import Backend, Services, attached
 from wa_inbox.store import Store
 from wa_inbox.testing import BUSINESS, EmulatedInbox
 from wa_inbox.tui.app import InboxApp
 from wa_inbox.tui.format import display_name
-from wa_inbox.tui.services import Backend, Services, attached
 from wa_inbox.tui.widgets.conversation_list import ConversationList
 from wa_inbox.tui.widgets.status_bar import StatusBar
 from wa_inbox.tui.widgets.thread_view import ThreadView

@@ -11,10 +11,10 @@ from textual.widgets import OptionList
 from tests.support.tui import inbound, offline_backend, template_info, until, world_backend
 from tests.support.world import customer_writes, eventually, running_world
 from wa_inbox.emulator.templates import BY_NAME
+from wa_inbox.running.services import Backend
 from wa_inbox.store import open_store
 from wa_inbox.tui.app import InboxApp
 from wa_inbox.tui.screens.template_picker import TemplatePicker
-from wa_inbox.tui.services import Backend
 
 ANA = "whatsapp:+5511987654321"
 

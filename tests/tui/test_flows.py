@@ -30,10 +30,10 @@ from tests.support.world import customer_writes, eventually, running_world
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import Direction
 from wa_inbox.emulator.templates import BY_NAME
+from wa_inbox.running.services import attached
 from wa_inbox.testing import EmulatedInbox
 from wa_inbox.tui.screens.failed import FailedMessageScreen
 from wa_inbox.tui.screens.template_picker import TemplatePicker
-from wa_inbox.tui.services import attached
 from wa_inbox.tui.widgets.composer import Composer
 
 

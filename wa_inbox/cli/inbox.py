@@ -26,7 +26,7 @@ from wa_inbox.logs import configure_logging
 from wa_inbox.store import files
 
 if TYPE_CHECKING:  # imported only by the commands that use them
-    from wa_inbox.tui.services import Backend, Services
+    from wa_inbox.running.services import Backend, Services
 
 
 @click.group(invoke_without_command=True)
@@ -59,7 +59,7 @@ def main(
 
 def _embedded(settings: Settings, port: int, ngrok: bool, point_twilio: bool) -> Backend:
     """The inbox's own receiver and sender; with --ngrok they start inside the tunnel."""
-    from wa_inbox.tui.services import embedded
+    from wa_inbox.running.services import embedded
 
     check_tunnel_flags(ngrok, point_twilio)
     if not ngrok:
@@ -83,7 +83,7 @@ def _embedded(settings: Settings, port: int, ngrok: bool, point_twilio: bool) ->
 @friendly_errors
 def tui(attach: bool, config_path: Path | None, db_path: Path | None) -> None:
     """The inbox on the database a `wa-inbox serve` on this host writes (several agents at once)."""
-    from wa_inbox.tui.services import attached
+    from wa_inbox.running.services import attached
 
     settings = settings_for(config_path, db_path)
     if not settings.store.path.is_file():
@@ -129,7 +129,7 @@ def demo(db_path: Path | None, pace: float, headless: bool) -> None:
     if db_path is not None:
         files.prepare(db_path)
     if not headless:
-        from wa_inbox.tui.services import demo as demo_backend
+        from wa_inbox.running.services import demo as demo_backend
 
         _run_tui(demo_backend(pace, db_path), None)
         return

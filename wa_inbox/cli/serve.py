@@ -22,7 +22,7 @@ from wa_inbox.cli.common import (
 from wa_inbox.cli.signals import stop_requested
 from wa_inbox.config import ConfigError, Settings
 from wa_inbox.logs import configure_logging
-from wa_inbox.serving import bind
+from wa_inbox.running.sockets import bind
 from wa_inbox.store import files, open_store
 
 
@@ -62,7 +62,7 @@ async def _serve_through_ngrok(settings: Settings, sock: socket.socket, point_tw
 
 async def _serve(settings: Settings, sock: socket.socket) -> None:
     """Until SIGINT or SIGTERM; then uvicorn finishes the requests in flight before the store closes."""
-    from wa_inbox.runtime import running_inbox
+    from wa_inbox.running.inbox import running_inbox
 
     stop = stop_requested()
     store = await open_store(settings.store.path)

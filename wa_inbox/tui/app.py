@@ -17,10 +17,10 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from wa_inbox.domain.clock import utc_now
+from wa_inbox.running.services import Backend, Services, hold
 from wa_inbox.tui.messages import ServicesReady, StoreChanged
 from wa_inbox.tui.screens.inbox import InboxScreen
 from wa_inbox.tui.screens.log import LogBuffer, LogScreen
-from wa_inbox.tui.services import Backend, Services, hold
 from wa_inbox.tui.styles import stylesheet
 
 

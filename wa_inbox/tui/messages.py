@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from wa_inbox.tui.services import Services
+from wa_inbox.running.services import Services
 
 
 @dataclass

@@ -26,10 +26,10 @@ from wa_inbox.domain.models import Contact, Conversation, Direction, Message
 from wa_inbox.domain.policy import Draft, standing_refusal
 from wa_inbox.gateway.outbox import Outbox
 from wa_inbox.gateway.submission import Refused
+from wa_inbox.running.services import Services
 from wa_inbox.store import Lease, Store
 from wa_inbox.tui.format import FAILED, display_name, plain, sanitize, window_state
 from wa_inbox.tui.messages import StoreChanged
-from wa_inbox.tui.services import Services
 from wa_inbox.tui.widgets.composer import Composer
 from wa_inbox.tui.widgets.conversation_list import ConversationList
 from wa_inbox.tui.widgets.notice_line import NoticeLine

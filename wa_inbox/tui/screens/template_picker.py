@@ -21,8 +21,8 @@ from wa_inbox.domain import window
 from wa_inbox.domain.models import Contact
 from wa_inbox.domain.policy import Draft, sendable, template_draft
 from wa_inbox.domain.templates import TemplateInfo, matches
+from wa_inbox.running.services import Services
 from wa_inbox.tui.format import display_name, plain
-from wa_inbox.tui.services import Services
 
 
 class TemplatePicker(ModalScreen[Draft | None]):

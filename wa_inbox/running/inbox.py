@@ -1,6 +1,7 @@
-"""The running inbox: the receiver on a socket, the media downloader and, when it can send, the sender.
+"""The running inbox: the receiver on a socket, the media downloader, webhook-log pruning and, when it
+can send, the sender with its template sync.
 
-`serve`, `demo` and (later) the TUI's embedded mode all start it the same way.
+`serve`, the demo (through `wa_inbox.testing`) and the TUI's embedded mode all start it the same way.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from wa_inbox.gateway.template_sync import TemplateSync
 from wa_inbox.receiver.app import create_app
 from wa_inbox.receiver.connections import fit_open_files
 from wa_inbox.retention import pruning_webhook_log
-from wa_inbox.serving import Listening, serve_in_background
+from wa_inbox.running.sockets import Listening, serve_in_background
 from wa_inbox.store import Store
 
 log = logging.getLogger(__name__)

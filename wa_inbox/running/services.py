@@ -52,8 +52,8 @@ def embedded(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> B
 
     @contextlib.asynccontextmanager
     async def start() -> AsyncIterator[Services]:
-        from wa_inbox.runtime import running_inbox
-        from wa_inbox.serving import bind
+        from wa_inbox.running.inbox import running_inbox
+        from wa_inbox.running.sockets import bind
 
         settings.require_receiver()
         sock = bind(host, port)
