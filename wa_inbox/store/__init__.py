@@ -32,9 +32,18 @@ from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.store.errors import StoreConflict, StoreError
-from wa_inbox.store.types import Changes, MessageQuery
+from wa_inbox.store.types import Changes, ConversationCounts, MessageQuery
 
-__all__ = ["Changes", "Lease", "MessageQuery", "Store", "StoreConflict", "StoreError", "open_store"]
+__all__ = [
+    "Changes",
+    "ConversationCounts",
+    "Lease",
+    "MessageQuery",
+    "Store",
+    "StoreConflict",
+    "StoreError",
+    "open_store",
+]
 
 
 class Store(Protocol):
@@ -334,11 +343,21 @@ class Store(Protocol):
         ...
 
     async def list_conversations(
-        self, limit: int | None = None, addresses: Sequence[str] | None = None
+        self,
+        limit: int | None = None,
+        addresses: Sequence[str] | None = None,
+        after: Conversation | None = None,
     ) -> list[Conversation]:
-        """Conversations (all, or only those with `addresses`), latest message first (ones without
-        messages last), at most `limit`: each with its contact, latest message, unread count and
-        when its 24-hour window closes."""
+        """Conversations in list order: latest message first, ones without messages last (by
+        address, descending, among themselves). At most `limit`; only those with `addresses`, or
+        the page that follows `after` (a conversation from the previous page, usually its last).
+        Each with its contact, latest message, unread count and when its 24-hour window closes.
+        A page costs the same however many conversations and messages the database holds."""
+        ...
+
+    async def conversation_counts(self) -> ConversationCounts:
+        """How many conversations there are, how many have unread messages, and how many unread
+        messages in all; as cheap as a page."""
         ...
 
     async def last_webhook_at(self) -> datetime | None:

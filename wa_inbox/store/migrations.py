@@ -238,6 +238,65 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE messages ADD COLUMN sending_term INTEGER
         """,
     ),
+    (
+        "010_conversations",
+        # The inbox's read model: one row per conversation with what its list needs, kept by triggers
+        # in the transaction of the write that changes it (whatever the write path), so that the
+        # list, its counts and its jumps read a page by index and never scan messages. The tick,
+        # window and opt-out are read through the row's keys (the last message, the contact).
+        # `status` and `assignee` are the team inbox's; `change_seq` is the change feed's.
+        """
+        CREATE INDEX messages_unread ON messages (contact_address)
+            WHERE direction = 'in' AND read_by_agent_at IS NULL;
+        CREATE INDEX contacts_by_last_inbound ON contacts (last_inbound_at);
+
+        CREATE TABLE conversations (
+            address TEXT PRIMARY KEY REFERENCES contacts (address),
+            last_message_id INTEGER NOT NULL DEFAULT 0,
+            unread INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'open',
+            assignee TEXT,
+            change_seq INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO conversations (address, last_message_id, unread, change_seq)
+        SELECT c.address,
+            COALESCE((SELECT MAX(m.id) FROM messages m WHERE m.contact_address = c.address), 0),
+            (SELECT COUNT(*) FROM messages u WHERE u.contact_address = c.address
+                AND u.direction = 'in' AND u.read_by_agent_at IS NULL),
+            c.change_seq
+        FROM contacts c;
+        CREATE INDEX conversations_by_activity ON conversations (last_message_id, address);
+        CREATE INDEX conversations_unread ON conversations (last_message_id) WHERE unread > 0;
+        CREATE INDEX conversations_by_change ON conversations (change_seq);
+
+        CREATE TRIGGER conversations_new_contact AFTER INSERT ON contacts BEGIN
+            INSERT INTO conversations (address, change_seq) VALUES (new.address, new.change_seq)
+            ON CONFLICT (address) DO NOTHING;
+        END;
+        CREATE TRIGGER conversations_new_message AFTER INSERT ON messages BEGIN
+            UPDATE conversations SET
+                last_message_id = max(last_message_id, new.id),
+                unread = unread + (new.direction = 'in' AND new.read_by_agent_at IS NULL),
+                change_seq = max(change_seq, new.change_seq)
+            WHERE address = new.contact_address;
+        END;
+        CREATE TRIGGER conversations_read AFTER UPDATE OF read_by_agent_at ON messages
+            WHEN new.direction = 'in' AND (old.read_by_agent_at IS NULL) != (new.read_by_agent_at IS NULL)
+        BEGIN
+            UPDATE conversations SET
+                unread = unread + (CASE WHEN new.read_by_agent_at IS NULL THEN 1 ELSE -1 END),
+                change_seq = max(change_seq, new.change_seq)
+            WHERE address = new.contact_address;
+        END;
+        CREATE TRIGGER conversations_message_gone AFTER DELETE ON messages BEGIN
+            UPDATE conversations SET
+                unread = unread - (old.direction = 'in' AND old.read_by_agent_at IS NULL),
+                last_message_id = COALESCE(
+                    (SELECT MAX(id) FROM messages WHERE contact_address = old.contact_address), 0)
+            WHERE address = old.contact_address;
+        END
+        """,
+    ),
 ]
 
 

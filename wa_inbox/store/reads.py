@@ -25,7 +25,7 @@ from wa_inbox.domain.models import (
     WebhookRecord,
 )
 from wa_inbox.store.codec import from_json, parse_required_ts, parse_ts
-from wa_inbox.store.types import Changes, MessageQuery
+from wa_inbox.store.types import Changes, ConversationCounts, MessageQuery
 
 __all__ = ["Changes", "MessageQuery"]  # re-exported: they were defined here before wa_inbox.store.types
 
@@ -148,24 +148,49 @@ async def get_contact(db: aiosqlite.Connection, address: str) -> Contact | None:
 
 
 async def list_conversations(
-    db: aiosqlite.Connection, limit: int | None = None, addresses: Sequence[str] | None = None
+    db: aiosqlite.Connection,
+    limit: int | None = None,
+    addresses: Sequence[str] | None = None,
+    after: Conversation | None = None,
 ) -> list[Conversation]:
-    """Contacts by latest activity (all, or just `addresses`), with last message and unread count."""
-    where = f"WHERE c.address IN ({','.join('?' * len(addresses))})" if addresses is not None else ""
+    """A page of the read model in list order (latest message first, those without one last), all
+    by the `conversations_by_activity` index: the page after `after`, or just `addresses`."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if addresses is not None:
+        clauses.append(f"v.address IN ({','.join('?' * len(addresses))})")
+        params.extend(addresses)
+    if after is not None:
+        clauses.append("(v.last_message_id, v.address) < (?, ?)")
+        params.extend([after.last_message.id if after.last_message else 0, after.contact.address])
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = f"""
-        SELECT {_CONTACT_COLUMNS},
-            (SELECT COUNT(*) FROM messages u WHERE u.contact_address = c.address
-                AND u.direction = 'in' AND u.read_by_agent_at IS NULL) AS unread,
-            (SELECT MAX(id) FROM messages l WHERE l.contact_address = c.address) AS last_id
-        FROM contacts c {where} ORDER BY last_id IS NULL, last_id DESC LIMIT ?"""
-    rows = list(await db.execute_fetchall(sql, [*(addresses or ()), -1 if limit is None else limit]))
-    last_ids = [row[8] for row in rows if row[8] is not None]
+        SELECT {_CONTACT_COLUMNS}, v.unread, v.last_message_id
+        FROM conversations v JOIN contacts c ON c.address = v.address {where}
+        ORDER BY v.last_message_id DESC, v.address DESC LIMIT ?"""
+    rows = list(await db.execute_fetchall(sql, [*params, -1 if limit is None else limit]))
+    return await _conversations(db, rows)
+
+
+async def _conversations(db: aiosqlite.Connection, rows: list[sqlite3.Row]) -> list[Conversation]:
+    """Each row with its last message, read by primary key for the page alone."""
+    last_ids = [row[8] for row in rows if row[8]]
     marks = ",".join("?" * len(last_ids))
     last = await db.execute_fetchall(
         f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} WHERE m.id IN ({marks})", last_ids
     )
     by_id = {message.id: message for message in await _with_media(db, last)}
     return [_conversation(row, by_id.get(row[8])) for row in rows]
+
+
+async def conversation_counts(db: aiosqlite.Connection) -> ConversationCounts:
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE unread > 0), COALESCE(SUM(unread), 0) FROM conversations"
+        )
+    )
+    total, unread_conversations, unread_messages = rows[0]
+    return ConversationCounts(int(total), int(unread_conversations), int(unread_messages))
 
 
 async def get_draft(db: aiosqlite.Connection, address: str) -> str:

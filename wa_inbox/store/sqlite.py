@@ -36,7 +36,7 @@ from wa_inbox.store.codec import ts
 from wa_inbox.store.committer import BUSY_TIMEOUT_MS
 from wa_inbox.store.errors import StoreConflict, StoreError
 from wa_inbox.store.migrations import MIGRATIONS
-from wa_inbox.store.types import Changes, MessageQuery
+from wa_inbox.store.types import Changes, ConversationCounts, MessageQuery
 from wa_inbox.store.writer import BatchWriter
 
 HEALTH_DEADLINE_SECONDS = 2.0
@@ -321,9 +321,15 @@ class SqliteStore:
         return await reads.get_contact(self._db, address)
 
     async def list_conversations(
-        self, limit: int | None = None, addresses: Sequence[str] | None = None
+        self,
+        limit: int | None = None,
+        addresses: Sequence[str] | None = None,
+        after: Conversation | None = None,
     ) -> list[Conversation]:
-        return await reads.list_conversations(self._db, limit, addresses)
+        return await reads.list_conversations(self._db, limit, addresses, after)
+
+    async def conversation_counts(self) -> ConversationCounts:
+        return await reads.conversation_counts(self._db)
 
     async def last_webhook_at(self) -> datetime | None:
         return await reads.last_webhook_at(self._db)

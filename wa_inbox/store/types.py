@@ -29,3 +29,12 @@ class Changes:
     seq: int
     messages: list[Message]
     conversations: list[Conversation]
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationCounts:
+    """The inbox's totals, from the read model whatever the page on screen."""
+
+    conversations: int
+    unread_conversations: int
+    unread_messages: int
