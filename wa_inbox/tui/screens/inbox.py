@@ -42,6 +42,10 @@ STATUS_SECONDS = 5.0
 """How often the status line looks at the sender lease and the webhook log when nothing else changed."""
 DRAFT_SAVE_SECONDS = 1.0
 """A draft is written to the store this long after the last key (and at once when the agent moves away)."""
+FIRST_PAGE = 100
+"""Conversations read before the first paint: more than any screen shows."""
+FILL_PAGE = 1000
+"""Conversations read per page after it, until the list is whole."""
 
 
 class InboxScreen(Screen[None]):
@@ -131,7 +135,8 @@ class InboxScreen(Screen[None]):
         store = self._store()
         self._seq = (await store.changes_since(-1)).seq
         conversations = self.query_one(ConversationList)
-        conversations.load(await store.list_conversations())
+        conversations.load(await store.list_conversations(limit=FIRST_PAGE))
+        self._fill_list()
         await self._refresh_status()
         composer = self.query_one(Composer)
         if conversations.conversations and composer.address is None:
@@ -142,6 +147,16 @@ class InboxScreen(Screen[None]):
             self.query_one("#thread-header", Static).update("No conversations yet: they appear here live.")
         if self.focused is None:
             conversations.focus()
+
+    @work(exclusive=True, group="fill", exit_on_error=False)
+    async def _fill_list(self) -> None:
+        """The rest of the list, a page at a time after the first paint; the change feed meanwhile
+        patches what is loaded (a conversation that moves up leaves the pages still to come)."""
+        conversations = self.query_one(ConversationList)
+        page, size = conversations.conversations, FIRST_PAGE
+        while len(page) == size:
+            page, size = await self._store().list_conversations(limit=FILL_PAGE, after=page[-1]), FILL_PAGE
+            conversations.extend(page)
 
     @on(StoreChanged)
     @work(exclusive=True, group="changes", exit_on_error=False)

@@ -100,6 +100,16 @@ class ConversationList(InOrderKeys, ScrollView, can_focus=True):
         self._rows = list(conversations)
         self._reindex(selected)
 
+    def extend(self, page: Iterable[Conversation]) -> None:
+        """Append the next page read from the store (below what is shown: nothing moves); a
+        conversation the change feed already placed keeps its place."""
+        fresh = [c for c in page if c.contact.address not in self._index]
+        start = len(self._rows)
+        self._rows.extend(fresh)
+        self._index.update((c.contact.address, start + i) for i, c in enumerate(fresh))
+        self.virtual_size = Size(self.size.width, len(self._rows))
+        self.refresh()
+
     def upsert(self, changed: Iterable[Conversation]) -> None:
         """Merge what the change feed brought, keeping the order by latest activity; while the agent
         is moving through the list, rows change in place and the order waits for a pause."""
