@@ -47,7 +47,7 @@ async def test_the_list_fills_in_pages_to_the_whole_inbox_in_store_order(
 
     async with running_app(offline_backend(tmp_path / "inbox.db")) as (app, pilot):
         await until(pilot, lambda: len(app.inbox.conversations) == CUSTOMERS)
+        shown = [c.contact.address for c in app.inbox.conversations]
 
     assert shown_before_page == [10, 50, 90, 130, 170, 210, 250]  # the last page read came back empty
-    assert [c.contact.address for c in app.inbox.conversations] == order
-    assert len({c.contact.address for c in app.inbox.conversations}) == CUSTOMERS
+    assert shown == order
