@@ -71,6 +71,24 @@ async def test_search_matches_every_word_newest_first_up_to_the_limit(store: Sto
     assert await store.search("nada\x00") == []  # a control character is no error
 
 
+async def test_search_ranks_the_closer_match_first_and_pages(store: Store) -> None:
+    await inbound(store, 1, "refund")
+    await inbound(
+        store, 2, "hello, about my order from last week: the box came open, can I get a refund please"
+    )
+    await inbound(store, 3, "refund refund")
+    for n in range(10, 16):
+        await inbound(store, n, f"refund status {n}")
+
+    best = await store.search("refund", limit=3)
+    rest = await store.search("refund", limit=10, offset=3)
+
+    assert [m.body for m in best][:2] == ["refund refund", "refund"]  # relevance, not age
+    assert best[2].body.startswith("refund status")
+    assert rest[-1].body.startswith("hello, about my order")  # the weakest match last
+    assert len(best) + len(rest) == 9 and {m.id for m in best}.isdisjoint(m.id for m in rest)
+
+
 async def test_mark_read_clears_unread(store: Store) -> None:
     await inbound(store, 1)
     await inbound(store, 2)

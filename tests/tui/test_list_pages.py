@@ -7,14 +7,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from textual.widgets import OptionList, Static
 
-from tests.support.tui import inbound, offline_backend, running_app, until
+from tests.support.tui import inbound, offline_backend, running_app, type_text, until
 from wa_inbox.domain.models import Conversation
 from wa_inbox.store import open_store
 from wa_inbox.tui.screens import inbox
+from wa_inbox.tui.screens.search import MESSAGES
 from wa_inbox.tui.widgets.conversation_list import ConversationList
 
 CUSTOMERS = 250
+SEARCH_HITS = 70
 
 
 async def seeded(path: Path) -> list[str]:
@@ -51,3 +54,21 @@ async def test_the_list_fills_in_pages_to_the_whole_inbox_in_store_order(
 
     assert shown_before_page == [10, 50, 90, 130, 170, 210, 250]  # the last page read came back empty
     assert shown == order
+
+
+async def test_search_results_come_a_page_at_a_time_as_the_agent_reaches_the_end(tmp_path: Path) -> None:
+    at = datetime.now(UTC)
+    async with open_store(tmp_path / "inbox.db") as store:
+        for n in range(SEARCH_HITS):
+            await inbound(store, "whatsapp:+34611000001", f"parcel number {n} is late", at, name="Zoe")
+    async with running_app(offline_backend(tmp_path / "inbox.db")) as (app, pilot):
+        await pilot.press("ctrl+f")
+        await type_text(pilot, "parcel")
+        results = app.screen.query_one(OptionList)
+        await until(pilot, lambda: results.option_count == MESSAGES)  # the first page
+
+        await pilot.press("down", "end")
+        await until(pilot, lambda: results.option_count == SEARCH_HITS)
+        summary = str(app.screen.query_one("#search-summary", Static).render())
+
+    assert summary == f"0 customers, {SEARCH_HITS} messages, best match first"

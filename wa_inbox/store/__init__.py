@@ -312,10 +312,12 @@ class Store(Protocol):
         the page before it; an empty list is the beginning."""
         ...
 
-    async def search(self, text: str, limit: int = 100) -> list[Message]:
+    async def search(self, text: str, limit: int = 50, offset: int = 0) -> list[Message]:
         """Messages whose text has every word of `text` as a word prefix, ignoring case and accents,
-        newest first, at most `limit`; [] for text with no words. Never raises for what was typed
-        (quotes, operators, control characters are plain text)."""
+        best match first (bm25 relevance among the newest 2,000 matches, then newest first): the
+        page of at most `limit` after skipping `offset`. [] for text with no words. Never raises for
+        what was typed (quotes, operators, control characters are plain text). A page costs about
+        the same however many messages the database holds."""
         ...
 
     async def find_contacts(self, text: str, limit: int = 20) -> list[Contact]:

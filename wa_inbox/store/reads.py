@@ -88,18 +88,30 @@ async def thread_page(
     return list(reversed(await _with_media(db, rows)))
 
 
-async def search(db: aiosqlite.Connection, text: str, limit: int) -> list[Message]:
-    """Messages whose body matches every word of `text` (accents ignored), newest first."""
+RANKED_WINDOW = 2000
+"""Search ranks this many of the newest matches by relevance. Ranking every match of a common word in
+a year of messages costs seconds; ranking the newest costs the same however long the history, and
+an agent looking for a conversation looks for recent ones first."""
+
+
+async def search(db: aiosqlite.Connection, text: str, limit: int, offset: int = 0) -> list[Message]:
+    """Messages whose body has every word of `text` as a word prefix (accents ignored): the newest
+    RANKED_WINDOW matches by bm25 relevance (ties newest first), the page at `offset`."""
     words = [w.replace('"', '""') for w in _printable(text).split()]
     if not words:
         return []
     match = " ".join(f'"{w}"*' for w in words)
-    rows = await db.execute_fetchall(
-        f"SELECT {_MESSAGE_COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid {_LOOKUPS}"
-        " WHERE messages_fts MATCH ? ORDER BY m.id DESC LIMIT ?",
-        [match, limit],
+    hits = await db.execute_fetchall(
+        "SELECT id FROM (SELECT rowid AS id, bm25(messages_fts) AS score FROM messages_fts"
+        " WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY score, id DESC LIMIT ? OFFSET ?",
+        [match, max(RANKED_WINDOW, offset + limit), limit, offset],
     )
-    return await _with_media(db, rows)
+    ids = [row[0] for row in hits]
+    rows = await db.execute_fetchall(
+        f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} WHERE m.id IN ({','.join('?' * len(ids))})", ids
+    )
+    by_id = {message.id: message for message in await _with_media(db, rows)}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 async def find_contacts(db: aiosqlite.Connection, text: str, limit: int) -> list[Contact]:

@@ -290,8 +290,8 @@ class SqliteStore:
     async def thread_page(self, address: str, before_id: int | None = None, limit: int = 50) -> list[Message]:
         return await reads.thread_page(self._db, address, before_id, limit)
 
-    async def search(self, text: str, limit: int = 100) -> list[Message]:
-        return await reads.search(self._db, text, limit)
+    async def search(self, text: str, limit: int = 50, offset: int = 0) -> list[Message]:
+        return await reads.search(self._db, text, limit, offset)
 
     async def find_contacts(self, text: str, limit: int = 20) -> list[Contact]:
         return await reads.find_contacts(self._db, text, limit)
