@@ -23,7 +23,7 @@ from wa_inbox.cli.common import (
 )
 from wa_inbox.config import ConfigError, Settings
 from wa_inbox.logs import configure_logging
-from wa_inbox.store import files
+from wa_inbox.store import files, upgrade_in_place
 
 if TYPE_CHECKING:  # imported only by the commands that use them
     from wa_inbox.running.services import Backend, Services
@@ -102,6 +102,8 @@ def _run_tui(backend: Backend, settings: Settings | None) -> None:
     log_dir = platformdirs.user_log_path("wa-inbox")
     log_dir.mkdir(parents=True, exist_ok=True)
     configure_logging(logging.INFO, log_dir / "wa-inbox.log")
+    if settings is not None:  # a long upgrade shows on the terminal, before the inbox takes it
+        upgrade_in_place(settings.store.path, click.echo)
     tui = (settings or Settings()).tui
     app = InboxApp(backend, bell=tui.bell)
     app.set_keymap({"composer.send": tui.send_key, "composer.newline": tui.newline_key})

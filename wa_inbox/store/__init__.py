@@ -396,6 +396,19 @@ def open_store(location: str | Path, *, clock: Clock = utc_now, read_only: bool 
     return OpeningStore(_path_of(location), clock, read_only)
 
 
+def upgrade_in_place(location: str | Path, report: Callable[[str], None]) -> list[str]:
+    """Bring the database at `location` to the newest schema now, in this process, and return the
+    steps applied ([] when it was current or does not exist yet). A step that runs longer than a
+    second says so through `report`, a line at a time. The inbox calls this before it takes the
+    terminal, so a long upgrade of a year of messages is a visible wait, not a blank screen. Each
+    step is one transaction: stopped midway (even by kill -9), the database keeps the schema it had.
+    """
+    from wa_inbox.store.sqlite import upgrade_file
+
+    path = _path_of(location)
+    return upgrade_file(path, report) if path.exists() else []
+
+
 def _path_of(location: str | Path) -> Path:
     """A file path; a URL is refused (a `Path` made of one keeps `scheme:/`, so both are caught)."""
     if url := _URL.match(str(location)):

@@ -31,7 +31,7 @@ from typing import Any
 # The modules that register the store's commands: imported here, so that the registry is complete
 # in the writer process (and in the fork server, which preloads this module).
 from wa_inbox.store import commands, lease, templates, webhook_log, writes  # noqa: F401
-from wa_inbox.store.migrations import migrate
+from wa_inbox.store.migrations import Report, migrate
 from wa_inbox.store.tx import COMMANDS, Tx
 
 BUSY_TIMEOUT_MS = 5000
@@ -41,7 +41,8 @@ Write = tuple[str, str, tuple[Any, ...]]
 Batch = Sequence[Write]
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, report: Report | None = None) -> sqlite3.Connection:
+    """The write connection, on the newest schema (a long upgrade says how it goes to `report`)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
@@ -50,7 +51,7 @@ def connect(path: Path) -> sqlite3.Connection:
     # Statement and savepoint journals in memory: on disk, every batch opened, wrote and unlinked a
     # temporary file. They only ever hold the pages one batch changes.
     conn.execute("PRAGMA temp_store = MEMORY")
-    migrate(conn)
+    migrate(conn, report=report)
     return conn
 
 
@@ -69,7 +70,7 @@ def serve(path: Path, pipe: Connection, sys_path: list[str], command_modules: Se
     try:
         for module in command_modules:
             importlib.import_module(module)
-        conn = connect(path)
+        conn = connect(path, report=_to_stderr)
     except Exception as error:
         pipe.send_bytes(_dumps(error))
         return
@@ -159,6 +160,11 @@ def _portable(reply: Any) -> Any:
     if isinstance(reply, list):
         return [_portable(item) for item in reply]
     return reply
+
+
+def _to_stderr(line: str) -> None:
+    """A long upgrade, opened by `serve` or a CLI command, reports on the terminal (or the journal)."""
+    print(f"wa-inbox: {line}", file=sys.stderr, flush=True)
 
 
 class WriteFailed(Exception):

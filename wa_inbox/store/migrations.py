@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -300,19 +302,64 @@ MIGRATIONS: list[tuple[str, str]] = [
 ]
 
 
-def migrate(conn: sqlite3.Connection, steps: Sequence[tuple[str, str]] = MIGRATIONS) -> list[str]:
+Report = Callable[[str], None]
+"""Where a long upgrade says how it goes: a line at a time, for a person waiting at a terminal."""
+REPORT_AFTER = 1.0
+"""Seconds a step runs before it is reported (and then about once a second)."""
+
+
+def migrate(
+    conn: sqlite3.Connection, steps: Sequence[tuple[str, str]] = MIGRATIONS, report: Report | None = None
+) -> list[str]:
     """Apply every step not yet recorded; returns the names applied.
 
     `steps` is for tests, which build a database as an older version left it with `MIGRATIONS[:k]`.
+    With `report`, a step that takes longer than REPORT_AFTER says so while it runs, and when done.
     """
     conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {name for (name,) in conn.execute("SELECT name FROM migrations")}
     applied = []
     for name, script in steps:
         if name not in done:
-            _apply(conn, name, script)
+            with _reporting(conn, name, report):
+                _apply(conn, name, script)
             applied.append(name)
     return applied
+
+
+def pending(conn: sqlite3.Connection, steps: Sequence[tuple[str, str]] = MIGRATIONS) -> list[str]:
+    """The steps this database has not had yet (all of them for a new one)."""
+    recorded = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'")
+    done = {name for (name,) in conn.execute("SELECT name FROM migrations")} if recorded.fetchone() else set()
+    return [name for name, _ in steps if name not in done]
+
+
+@contextlib.contextmanager
+def _reporting(conn: sqlite3.Connection, name: str, report: Report | None) -> Iterator[None]:
+    """SQLite calls back every few thousand instructions while the step runs; a line a second."""
+    if report is None:
+        yield
+        return
+    started = last = time.monotonic()
+
+    def progress() -> int:
+        nonlocal last
+        now = time.monotonic()
+        if now - started >= REPORT_AFTER and now - last >= 1.0:
+            last = now
+            report(
+                f"Upgrading the database ({name}): {now - started:.0f} s so far, nothing is lost if stopped."
+            )
+        return 0
+
+    conn.set_progress_handler(progress, 100_000)
+    try:
+        yield
+    finally:
+        conn.set_progress_handler(None, 0)
+    took = time.monotonic() - started
+    if took >= REPORT_AFTER:
+        report(f"Upgraded the database ({name}) in {took:.1f} s.")
 
 
 def _apply(conn: sqlite3.Connection, name: str, script: str) -> None:

@@ -30,12 +30,12 @@ from wa_inbox.domain.models import (
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
-from wa_inbox.store import commands, files, reads, templates, webhook_log, writes
+from wa_inbox.store import commands, committer, files, migrations, reads, templates, webhook_log, writes
 from wa_inbox.store import lease as sender_lease
 from wa_inbox.store.codec import ts
 from wa_inbox.store.committer import BUSY_TIMEOUT_MS
 from wa_inbox.store.errors import StoreConflict, StoreError
-from wa_inbox.store.migrations import MIGRATIONS
+from wa_inbox.store.migrations import Report
 from wa_inbox.store.types import Changes, ConversationCounts, MessageQuery
 from wa_inbox.store.writer import BatchWriter
 
@@ -341,14 +341,32 @@ class SqliteStore:
         return await reads.count_rejected_webhooks(self._db)
 
 
+def upgrade_file(path: Path, report: Report) -> list[str]:
+    """`upgrade_in_place` for an SQLite file: the migrations the writer would run, run here."""
+    todo = _pending(path)
+    if todo:
+        files.check(path)
+        try:
+            with contextlib.closing(committer.connect(path, report)):
+                pass
+        except sqlite3.DatabaseError as error:
+            raise files.UnusableDatabase(f"The database {path} cannot be upgraded ({error}).") from None
+    return todo
+
+
 def _schema_is_current(path: Path) -> bool:
     """Every migration step is recorded in the database at `path` (read without writing anything)."""
+    return not _pending(path)
+
+
+def _pending(path: Path) -> list[str]:
+    """The steps the database at `path` lacks, read without writing; all of them for a new or foreign
+    file (the writer creates or judges it)."""
     try:
         with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
-            done = {name for (name,) in conn.execute("SELECT name FROM migrations")}
+            return migrations.pending(conn)
     except sqlite3.Error:
-        return False  # a new or foreign file: the writer creates or judges it
-    return {name for name, _ in MIGRATIONS} <= done
+        return [name for name, _ in migrations.MIGRATIONS]
 
 
 def _translate_errors(store_class: type) -> None:
