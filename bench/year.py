@@ -248,6 +248,7 @@ def main() -> None:
     if not args.db.exists():
         parser.error(f"{args.db} does not exist: make it with bench/seed.py")
     rows: dict[str, Row] = {}
+    load_before = os.getloadavg()[0]
     with copied(args.db) as (db, home):
         name, conversations = asyncio.run(store_reads(db, args, rows))
         rows["wa-inbox conversations list"] = Row(
@@ -260,7 +261,9 @@ def main() -> None:
         rows["inbox start (tui --attach) to list"] = Row([s for s, _ in starts], f"until {name!r} shows")
         peak = statistics.median(rss for _, rss in starts)
         size = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
+    load = (load_before, os.getloadavg()[0])
     print(f"{args.db}: {size / 2**20:,.0f} MiB, {conversations:,} conversations")
+    print(f"load average (1 min) {load[0]:.1f} before, {load[1]:.1f} after, on {os.cpu_count()} CPUs")
     print(f"{'measurement':<38} {'median':>10} {'p95':>10} {'max':>10} {'runs':>5}  note")
     for label, row in rows.items():
         print(
@@ -275,6 +278,7 @@ def main() -> None:
             "conversations": conversations,
             "rows": {label: row.as_json() for label, row in rows.items()},
             "inbox_peak_rss_mib": round(peak),
+            "load_average_before_after": load,
         }
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 
