@@ -147,7 +147,7 @@ async def seed_sent_messages(db: Path, count: int) -> None:
     store = await SqliteStore.open(db)
     try:
         body = "Seu pedido saiu para entrega."
-        drafts = [Draft(to=f"whatsapp:{customer(m)}", body=body) for m in range(count)]
+        drafts = [Draft(address=f"whatsapp:{customer(m)}", body=body) for m in range(count)]
         ids = await asyncio.gather(*(store.queue_draft(d, f"bench-{m}") for m, d in enumerate(drafts)))
         while await store.claim_unsent(1000):
             pass

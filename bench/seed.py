@@ -476,9 +476,9 @@ async def callbacks(
     try:
         accepted, updates = [], []
         for job in jobs:
-            whens = planned.get(job.to_addr)
+            whens = planned.get(job.address)
             created = whens.pop(0) if whens else job.created_at  # a STOP's confirmation has no plan
-            write, chain = seeder.callbacks(job.to_addr, created, job.id, seeder.sid(True))
+            write, chain = seeder.callbacks(job.address, created, job.id, seeder.sid(True))
             accepted.append(write)
             updates.extend(chain)
         await asyncio.gather(*accepted)

@@ -57,7 +57,7 @@ async def test_template_by_name_with_a_variable(world: EmulatedInbox) -> None:
     assert sent["params"]["ContentSid"] == BY_NAME["order_shipped"].sid
     assert json.loads(sent["params"]["ContentVariables"]) == {"1": "Ava"}
     stored = await world.store.get_message(sid)
-    assert stored is not None and stored.template_sid == BY_NAME["order_shipped"].sid
+    assert stored is not None and stored.content_sid == BY_NAME["order_shipped"].sid
 
 
 async def test_session_text_to_a_customer_who_wrote(world: EmulatedInbox) -> None:

@@ -129,7 +129,7 @@ class LiveLog:
         if key in self._seen:
             return
         self._seen.add(key)
-        who = message.contact_address
+        who = message.address
         if message.direction is Direction.INBOUND:
             what = message.body or (f"[{message.media[0].content_type}]" if message.media else "[location]")
             self._echo(f"← {who}: {what}")
@@ -147,7 +147,7 @@ class LiveLog:
         if outbox is None or not fresh or message.body.strip().upper() in ("STOP", "START"):
             return
         with contextlib.suppress(Refused):
-            await outbox.submit(Draft(message.contact_address, "Thanks! An agent will look at this now."))
+            await outbox.submit(Draft(message.address, "Thanks! An agent will look at this now."))
 
 
 async def run_demo(db_path: Path | None, pace: float, echo: Callable[[str], None]) -> None:

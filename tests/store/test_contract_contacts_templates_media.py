@@ -63,7 +63,7 @@ async def test_a_stop_keyword_opts_out_and_queues_its_confirmation_once(store: S
     contact = await store.get_contact(ANA)
     assert contact is not None and contact.opted_out and contact.opted_out_source == "keyword 'STOP'"
     (job,) = await store.claim_unsent(10)
-    assert (job.to_addr, job.body, job.opt_confirmation) == (ANA, "You are unsubscribed.", True)
+    assert (job.address, job.body, job.opt_confirmation) == (ANA, "You are unsubscribed.", True)
 
 
 async def test_templates_are_replaced_as_a_whole_and_listed_by_name(backend: Backend) -> None:

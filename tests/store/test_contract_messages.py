@@ -144,7 +144,7 @@ async def test_a_draft_is_queued_once_per_key_and_claimed_once(store: Store) -> 
 
     assert first is not None and again is None and second is not None
     assert sorted(job.id for jobs in claimed for job in jobs) == [first, second]
-    assert [(job.to_addr, job.body) for jobs in claimed for job in jobs if job.id == first] == [(ANA, "hi")]
+    assert [(job.address, job.body) for jobs in claimed for job in jobs if job.id == first] == [(ANA, "hi")]
     queued = await store.get_message_by_id(first)
     assert queued is not None and (queued.status, queued.direction) == ("sending", Direction.OUTBOUND)
 

@@ -61,7 +61,7 @@ async def test_a_template_message_carries_the_template_name(store: Store) -> Non
 
     await store.replace_templates([])  # deleted at Twilio since
     message = await store.get_message(OURS)
-    assert message is not None and (message.template_sid, message.template_name) == (HX, None)
+    assert message is not None and (message.content_sid, message.template_name) == (HX, None)
 
 
 async def test_a_session_message_has_no_template_name(store: Store) -> None:

@@ -81,7 +81,7 @@ async def test_data_version_moves_when_another_process_commits(store: SqliteStor
     [
         "WHERE m.sid = ?",
         "WHERE m.id = ?",
-        "WHERE m.contact_address = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?",
+        "WHERE m.address = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?",
         "WHERE m.change_seq > ? ORDER BY m.change_seq, m.id LIMIT ?",
     ],
 )

@@ -143,17 +143,24 @@ def previous_release(path: Path) -> None:
 
 
 def snapshot(path: Path) -> dict[str, Any]:
-    """What must survive, read with plain SQL."""
+    """What must survive, read with plain SQL (by the column names of the schema at hand)."""
     with closing(sqlite3.connect(path)) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(messages)")}
+
+        def renamed(old: str, new: str) -> str:
+            return old if old in columns else new
+
         return {
             "messages": conn.execute(
-                "SELECT id, sid, direction, contact_address, body, status, error_code, template_sid,"
-                " template_variables, read_by_agent_at FROM messages ORDER BY id"
+                f"SELECT id, sid, direction, {renamed('contact_address', 'address')}, body, status,"
+                f" error_code, {renamed('template_sid', 'content_sid')},"
+                f" {renamed('template_variables', 'content_variables')}, read_by_agent_at"
+                " FROM messages ORDER BY id"
             ).fetchall(),
             "opted_out": conn.execute(
                 "SELECT address FROM contacts WHERE opted_out ORDER BY address"
             ).fetchall(),
-            "opt_events": conn.execute("SELECT * FROM opt_events ORDER BY id").fetchall(),
+            "opt_events": conn.execute("SELECT * FROM opt_events ORDER BY id").fetchall(),  # by position
             "status_events": conn.execute(
                 "SELECT message_sid, status FROM status_events ORDER BY id"
             ).fetchall(),
@@ -213,14 +220,14 @@ async def test_the_previous_release_upgrades_in_place_with_everything_kept(
         "messages"
     ]:
         message = by_sid[sid]
-        assert (message.id, message.direction.value, message.contact_address, message.body) == (
+        assert (message.id, message.direction.value, message.address, message.body) == (
             row_id,
             direction,
             customer,
             body,
         )
-        assert (message.status, message.error_code, message.template_sid) == (status, error_code, template)
-        assert message.template_variables == (json.loads(variables) if variables else None)
+        assert (message.status, message.error_code, message.content_sid) == (status, error_code, template)
+        assert message.content_variables == (json.loads(variables) if variables else None)
         assert (message.read_by_agent_at is None) == (read is None)
     unread: dict[str, int] = {}
     last: dict[str, int] = {}

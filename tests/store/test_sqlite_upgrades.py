@@ -42,7 +42,17 @@ def tables(conn: sqlite3.Connection) -> set[str]:
     return {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
+RENAMED = {
+    "contact_address": "address",
+    "template_sid": "content_sid",
+    "template_variables": "content_variables",
+}
+"""Columns `011_one_vocabulary` renamed: a release from then on writes the new names."""
+
+
 def insert(conn: sqlite3.Connection, table: str, **values: object) -> int:
+    present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    values = {RENAMED[k] if k not in present and k in RENAMED else k: v for k, v in values.items()}
     columns = ", ".join(values)
     marks = ", ".join("?" * len(values))
     cursor = conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(values.values()))
@@ -299,7 +309,7 @@ async def test_an_older_database_upgrades_with_nothing_lost(tmp_path: Path, k: i
     assert [(m.url, m.content_type, m.local_path, m.size_bytes) for m in photo.media] == [
         ("https://api.twilio.com/m/0", "image/jpeg", "/data/media/in/0.jpg", 2048)
     ]
-    assert (template.status, template.template_sid, template.template_variables) == (
+    assert (template.status, template.content_sid, template.content_variables) == (
         "delivered",
         HX,
         {"1": "Ana"},

@@ -135,7 +135,7 @@ def sent_to(db: Path, address: str) -> list[str]:
     """Bodies of the agent's messages to `address` that were not seeded by the demo."""
     seeded = {"Olá Ana! Vou verificar agora.", "Any news on your order?"}
     bodies = rows(
-        db, "SELECT body FROM messages WHERE direction = 'out' AND contact_address = ? ORDER BY id", address
+        db, "SELECT body FROM messages WHERE direction = 'out' AND address = ? ORDER BY id", address
     )
     return [body for (body,) in bodies if body not in seeded]
 
@@ -144,7 +144,7 @@ def accepted(db: Path, address: str, body: str) -> bool:
     """Twilio (the emulator) took the agent's message `body` to `address`: a double send is queued by then."""
     found = rows(
         db,
-        "SELECT 1 FROM messages WHERE direction = 'out' AND contact_address = ? AND body = ?"
+        "SELECT 1 FROM messages WHERE direction = 'out' AND address = ? AND body = ?"
         " AND status IN ('accepted', 'queued', 'sent', 'delivered', 'read')",
         address,
         body,
@@ -156,7 +156,7 @@ def unread(db: Path) -> set[str]:
     """Addresses with an inbound message the agent has not seen."""
     found = rows(
         db,
-        "SELECT DISTINCT contact_address FROM messages WHERE direction = 'in' AND read_by_agent_at IS NULL",
+        "SELECT DISTINCT address FROM messages WHERE direction = 'in' AND read_by_agent_at IS NULL",
     )
     return {address for (address,) in found}
 

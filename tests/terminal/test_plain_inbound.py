@@ -14,7 +14,7 @@ def a_plain_text_from_a_new_customer(db: Path) -> tuple[str, str, str] | None:
     found = rows(
         db,
         "SELECT c.profile_name, c.address, m.body FROM messages m"
-        " JOIN contacts c ON c.address = m.contact_address"
+        " JOIN contacts c ON c.address = m.address"
         " WHERE m.direction = 'in' AND m.message_type = 'text' AND length(m.body) >= 10 ORDER BY m.id",
     )
     return next(

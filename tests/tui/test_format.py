@@ -165,7 +165,7 @@ BASE = Message(
     id=1,
     sid="SM" + "a" * 32,
     direction=Direction.INBOUND,
-    contact_address="whatsapp:+5511987654321",
+    address="whatsapp:+5511987654321",
     from_addr="whatsapp:+5511987654321",
     to_addr="whatsapp:+14155238886",
     body="Hi",
@@ -179,8 +179,8 @@ BASE = Message(
     button_payload=None,
     referral={},
     replied_to_sid=None,
-    template_sid=None,
-    template_variables=None,
+    content_sid=None,
+    content_variables=None,
     created_at=NOW,
     updated_at=NOW,
     read_by_agent_at=None,
@@ -218,8 +218,8 @@ def test_a_reply_quotes_the_text_it_replies_to() -> None:
 
 def test_a_template_shows_its_name_else_its_sid() -> None:
     sid = "HX" + "c" * 32
-    assert extras(template_sid=sid) == [f"📄 template {sid}"]
-    assert extras(template_sid=sid, template_name="order_shipped") == ["📄 template order_shipped"]
+    assert extras(content_sid=sid) == [f"📄 template {sid}"]
+    assert extras(content_sid=sid, template_name="order_shipped") == ["📄 template order_shipped"]
 
 
 @pytest.mark.parametrize("hostile", [*HOSTILE, "\x1b[2J\x1b[H", "a\u202eb", "x" * 10_000])
@@ -236,7 +236,7 @@ def test_extras_keep_outside_strings_as_text(hostile: str) -> None:
             referral={"ReferralHeadline": hostile},
             replied_to_sid="SM1",
             replied_to_body=hostile,
-            template_sid="HX1",
+            content_sid="HX1",
             template_name=hostile,
         )
     )

@@ -129,7 +129,7 @@ async def _send(
     try:
         async with twilio_client(settings) as client:
             if template is not None:
-                draft = await _template_draft(client, draft.to, template, variables)
+                draft = await _template_draft(client, draft.address, template, variables)
             for path in files:  # checked, then copied for the receiver to serve, before anything is queued
                 draft = await MediaHost(settings, store).attach(draft, path)
             resync = TemplateSync(client, store).after_error

@@ -146,7 +146,7 @@ class Message:
     id: int
     sid: str | None
     direction: Direction
-    contact_address: str
+    address: str
     from_addr: str | None
     to_addr: str | None
     body: str
@@ -160,15 +160,15 @@ class Message:
     button_payload: str | None
     referral: Mapping[str, str]
     replied_to_sid: str | None
-    template_sid: str | None
-    template_variables: Mapping[str, str] | None
+    content_sid: str | None
+    content_variables: Mapping[str, str] | None
     created_at: datetime
     updated_at: datetime
     read_by_agent_at: datetime | None
     replied_to_body: str | None = None
     """The text of the message this one replies to, when that message is stored here; else None."""
     template_name: str | None = None
-    """The name of the template at `template_sid`, while the synced templates still have it."""
+    """The name of the template at `content_sid`, while the synced templates still have it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +186,8 @@ class OutboundJob:
     """A queued outbound message as the sender sees it: what to send, and how far it got."""
 
     id: int
-    to_addr: str
+    address: str
+    """The customer it goes to."""
     body: str
     media_urls: tuple[str, ...]
     content_sid: str | None

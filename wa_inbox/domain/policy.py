@@ -34,7 +34,8 @@ class Attachment:
 class Draft:
     """What an agent asks to send: text, one attachment (with an optional caption) or a template."""
 
-    to: str
+    address: str
+    """The customer it goes to."""
     body: str = ""
     media: tuple[Attachment, ...] = ()
     content_sid: str | None = None
@@ -163,7 +164,7 @@ def _window(draft: Draft, contact: Contact | None, now: datetime) -> str | None:
         return None
     if draft.is_template:
         return _unapproved(draft)
-    who = _who(contact, draft.to)
+    who = _who(contact, draft.address)
     if last is None:
         return f"Not sent: {who} has never written to you, so only an approved template can start the chat."
     closed = window.expires_at(last)

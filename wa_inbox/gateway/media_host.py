@@ -69,7 +69,7 @@ class MediaHost:
         """`draft` with `path` attached as a signed link; `Refused` (nothing copied) if it cannot go."""
         local = await asyncio.to_thread(_read, path, self._cap)
         checked = _with(draft, Attachment(str(path), local.content_type, local.size_bytes, local.name))
-        contact = await self._store.get_contact(draft.to)
+        contact = await self._store.get_contact(draft.address)
         if reason := refusal(checked, contact, self._clock(), self._limits):
             raise Refused(reason)
         hosted = await asyncio.to_thread(self._keep, local)

@@ -319,7 +319,7 @@ class Outbox:
 
     def _create_params(self, job: OutboundJob) -> dict[str, Any]:
         name, sender = self._sender(job)
-        params: dict[str, Any] = {"to": job.to_addr, name: sender}
+        params: dict[str, Any] = {"to": job.address, name: sender}
         if self._settings.twilio.public_base_url:
             params["status_callback"] = (
                 self._settings.twilio.public_base_url + self._settings.webhooks.status_path
@@ -338,7 +338,7 @@ class Outbox:
     def _sender(self, job: OutboundJob) -> tuple[str, str]:
         """The Messaging Service for the recipient's country, else the default one, else the From."""
         routing, twilio = self._settings.routing, self._settings.twilio
-        country = country_of(job.to_addr)
+        country = country_of(job.address)
         service = routing.get(country or "") or routing.get("default") or twilio.messaging_service_sid
         if service:
             return "messaging_service_sid", service
@@ -363,7 +363,7 @@ class Outbox:
         info = describe(outcome.code)
         if info is not None and info.marks_opted_out and not job.opt_confirmation:
             # Not for our own STOP confirmation: a START may have come in while it was refused.
-            await self._store.set_opt_state(job.to_addr, OptAction.STOP, f"twilio error {info.code}")
+            await self._store.set_opt_state(job.address, OptAction.STOP, f"twilio error {info.code}")
         await self._store.record_failed(job.id, outcome.code, info.meaning if info else outcome.message)
         if info is not None and info.template_problem and job.content_sid and self._on_template_error:
             await self._on_template_error(info.code)
@@ -375,7 +375,7 @@ class Outbox:
         since = (job.sending_started_at or job.created_at) - LOOKBACK
         candidates = [
             m
-            for m in await self._client.messages.list_async(to=job.to_addr, limit=50)
+            for m in await self._client.messages.list_async(to=job.address, limit=50)
             if m.date_created is not None
             and m.date_created >= since
             and str(m.direction).startswith("outbound")
@@ -414,8 +414,8 @@ class Outbox:
             return None  # the STOP confirmation is the one message an opted-out customer may get
         media = tuple(Attachment(url) for url in job.media_urls)
         body = "" if job.content_sid else job.body  # a template's stored body is only its preview
-        draft = Draft(job.to_addr, body, media, job.content_sid, job.content_variables or {})
-        contact = await self._store.get_contact(job.to_addr)
+        draft = Draft(job.address, body, media, job.content_sid, job.content_variables or {})
+        contact = await self._store.get_contact(job.address)
         return refusal(draft, contact, self._clock(), self._limits)
 
     async def _back_off(self, attempt: int, deadline: datetime) -> None:

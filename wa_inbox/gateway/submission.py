@@ -37,7 +37,7 @@ class Submitter:
 
     async def submit(self, draft: Draft, idempotency_key: str | None = None) -> int:
         """Queue `draft` if Twilio would take it, else raise `Refused`; returns the message id."""
-        contact = await self._store.get_contact(draft.to)
+        contact = await self._store.get_contact(draft.address)
         if reason := refusal(draft, contact, self._clock(), self._limits):
             raise Refused(reason)
         message_id = await self._store.queue_draft(draft, idempotency_key or uuid.uuid4().hex)

@@ -71,7 +71,7 @@ def ingest_inbound(
     source = f"keyword {msg.body.strip()!r}"
     changed = writes.set_opt_state(tx, msg.from_addr, opt_action, source, msg.sid)
     if changed and confirmation:
-        draft = Draft(to=msg.from_addr, body=confirmation)
+        draft = Draft(address=msg.from_addr, body=confirmation)
         key = f"opt-confirmation:{msg.sid}"
         writes.queue_outbound(tx, draft, key, opt_confirmation=opt_action is OptAction.STOP)
     return True

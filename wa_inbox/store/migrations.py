@@ -299,6 +299,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         END
         """,
     ),
+    (
+        "011_one_vocabulary",
+        # One name per concept (CONTRIBUTING.md, "Vocabulary"): the customer is `address`, a template
+        # is its Content API `content_sid` and `content_variables`, as in the code. Renames only:
+        # SQLite rewrites the indexes and triggers that name these columns, and copies no row.
+        """
+        ALTER TABLE messages RENAME COLUMN contact_address TO address;
+        ALTER TABLE messages RENAME COLUMN template_sid TO content_sid;
+        ALTER TABLE messages RENAME COLUMN template_variables TO content_variables;
+        ALTER TABLE opt_events RENAME COLUMN contact_address TO address;
+        ALTER TABLE drafts RENAME COLUMN contact_address TO address
+        """,
+    ),
 ]
 
 

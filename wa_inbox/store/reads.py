@@ -29,13 +29,13 @@ from wa_inbox.store.types import Changes, ConversationCounts, MessageQuery
 
 __all__ = ["Changes", "MessageQuery"]  # re-exported: they were defined here before wa_inbox.store.types
 
-_MESSAGE_COLUMNS = """m.id, m.sid, m.direction, m.contact_address, m.from_addr, m.to_addr, m.body,
+_MESSAGE_COLUMNS = """m.id, m.sid, m.direction, m.address, m.from_addr, m.to_addr, m.body,
     m.status, m.error_code, m.error_message, m.message_type, m.latitude, m.longitude,
     m.location_address, m.location_label, m.button_text, m.button_payload, m.referral,
-    m.replied_to_sid, m.template_sid, m.template_variables, m.created_at, m.updated_at,
+    m.replied_to_sid, m.content_sid, m.content_variables, m.created_at, m.updated_at,
     m.read_by_agent_at, r.body, t.friendly_name"""
 _LOOKUPS = """LEFT JOIN messages r ON r.sid = m.replied_to_sid
-    LEFT JOIN templates t ON t.sid = m.template_sid"""
+    LEFT JOIN templates t ON t.sid = m.content_sid"""
 """What the thread shows beside a message: the text it quotes and its template's name. Both by a unique
 index (messages' sid, templates' primary key), one lookup per message read."""
 _MESSAGES = f"messages m {_LOOKUPS}"
@@ -81,7 +81,7 @@ async def thread_page(
 ) -> list[Message]:
     """One page of a conversation, oldest first, ending just before `before_id` (or at the newest)."""
     rows = await db.execute_fetchall(
-        f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} WHERE m.contact_address = ? AND m.id < ?"
+        f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} WHERE m.address = ? AND m.id < ?"
         " ORDER BY m.id DESC LIMIT ?",
         [address, before_id if before_id is not None else 2**63 - 1, limit],
     )
@@ -141,7 +141,7 @@ async def changes_since(db: aiosqlite.Connection, since: int, limit: int = 1000)
         return Changes(seq, [], [])
     messages = await messages_changed_since(db, since, limit)
     touched = await db.execute_fetchall("SELECT address FROM contacts WHERE change_seq > ?", [since])
-    addresses = sorted({m.contact_address for m in messages} | {row[0] for row in touched})
+    addresses = sorted({m.address for m in messages} | {row[0] for row in touched})
     conversations = await list_conversations(db, addresses=addresses) if addresses else []
     return Changes(seq, messages, conversations)
 
@@ -206,7 +206,7 @@ async def conversation_counts(db: aiosqlite.Connection) -> ConversationCounts:
 
 
 async def get_draft(db: aiosqlite.Connection, address: str) -> str:
-    rows = list(await db.execute_fetchall("SELECT body FROM drafts WHERE contact_address = ?", [address]))
+    rows = list(await db.execute_fetchall("SELECT body FROM drafts WHERE address = ?", [address]))
     return str(rows[0][0]) if rows else ""
 
 
@@ -215,7 +215,7 @@ async def count_drafts(db: aiosqlite.Connection) -> int:
     return int(rows[0][0])
 
 
-_JOB_COLUMNS = """id, to_addr, body, template_sid, template_variables, opt_confirmation, created_at,
+_JOB_COLUMNS = """id, to_addr, body, content_sid, content_variables, opt_confirmation, created_at,
     sending_started_at, attempts"""
 
 
@@ -344,7 +344,7 @@ def _message(row: sqlite3.Row, media: tuple[MediaRef, ...]) -> Message:
         id=row[0],
         sid=row[1],
         direction=Direction(row[2]),
-        contact_address=row[3],
+        address=row[3],
         from_addr=row[4],
         to_addr=row[5],
         body=row[6],
@@ -358,8 +358,8 @@ def _message(row: sqlite3.Row, media: tuple[MediaRef, ...]) -> Message:
         button_payload=row[16],
         referral=from_json(row[17]) or {},
         replied_to_sid=row[18],
-        template_sid=row[19],
-        template_variables=from_json(row[20]),
+        content_sid=row[19],
+        content_variables=from_json(row[20]),
         created_at=parse_required_ts(row[21]),
         updated_at=parse_required_ts(row[22]),
         read_by_agent_at=parse_ts(row[23]),
@@ -371,7 +371,7 @@ def _message(row: sqlite3.Row, media: tuple[MediaRef, ...]) -> Message:
 def _job(row: sqlite3.Row, media_urls: tuple[str, ...]) -> OutboundJob:
     return OutboundJob(
         id=row[0],
-        to_addr=row[1],
+        address=row[1],
         body=row[2],
         media_urls=media_urls,
         content_sid=row[3],

@@ -39,7 +39,7 @@ async def send_errors(db: aiosqlite.Connection, after_seq: int, upto_seq: int) -
     failures = sorted(status_rules.FAILURES)
     rows = await db.execute_fetchall(
         "SELECT DISTINCT error_code FROM messages WHERE change_seq > ? AND change_seq <= ?"
-        " AND template_sid IS NOT NULL AND sid IS NOT NULL AND error_code IS NOT NULL"
+        " AND content_sid IS NOT NULL AND sid IS NOT NULL AND error_code IS NOT NULL"
         f" AND status IN ({','.join('?' * len(failures))}) ORDER BY error_code",
         [after_seq, upto_seq, *failures],
     )

@@ -64,7 +64,7 @@ def insert_inbound(tx: Tx, msg: InboundMessage, raw_body: str) -> int | None:
     location = msg.location
     row = tx.conn.execute(
         """INSERT INTO messages (
-            sid, direction, contact_address, from_addr, to_addr, messaging_service_sid, body,
+            sid, direction, address, from_addr, to_addr, messaging_service_sid, body,
             message_type, num_media, latitude, longitude, location_address, location_label,
             button_text, button_payload, referral, replied_to_sid, forwarded, frequently_forwarded,
             status, status_rank, raw_body, created_at, updated_at, change_seq)
@@ -136,7 +136,7 @@ def set_opt_state(
     if not changed:
         return False
     tx.conn.execute(
-        "INSERT INTO opt_events (contact_address, action, source, message_sid, at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO opt_events (address, action, source, message_sid, at) VALUES (?, ?, ?, ?, ?)",
         (address, action, source, message_sid, now),
     )
     return True
@@ -145,18 +145,18 @@ def set_opt_state(
 @command
 def queue_outbound(tx: Tx, draft: Draft, idempotency_key: str, opt_confirmation: bool = False) -> int | None:
     """Queue a message in local state `pending` for the sender; None if that key was queued before."""
-    ensure_contact(tx, draft.to)
+    ensure_contact(tx, draft.address)
     now = tx.now
     row = tx.conn.execute(
-        "INSERT INTO messages (idempotency_key, direction, contact_address, to_addr, body, num_media,"
-        " template_sid, template_variables, status, status_rank, created_at, updated_at,"
+        "INSERT INTO messages (idempotency_key, direction, address, to_addr, body, num_media,"
+        " content_sid, content_variables, status, status_rank, created_at, updated_at,"
         " read_by_agent_at, opt_confirmation, change_seq)"
         " VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
         (
             idempotency_key,
-            draft.to,
-            draft.to,
+            draft.address,
+            draft.address,
             draft.body or draft.preview,
             len(draft.media),
             draft.content_sid,
@@ -300,7 +300,7 @@ def _insert_placeholder(tx: Tx, update: StatusUpdate) -> None:
     ensure_contact(tx, update.to_addr)
     now = tx.now
     tx.conn.execute(
-        "INSERT INTO messages (sid, direction, contact_address, from_addr, to_addr,"
+        "INSERT INTO messages (sid, direction, address, from_addr, to_addr,"
         " messaging_service_sid, status, status_rank, error_code, error_message, created_at,"
         " updated_at, read_by_agent_at, change_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -327,7 +327,7 @@ def mark_read(tx: Tx, address: str) -> int:
     """The agent opened the conversation: its inbound messages are read."""
     return tx.conn.execute(
         "UPDATE messages SET read_by_agent_at = ?, change_seq = ?"
-        " WHERE contact_address = ? AND direction = 'in' AND read_by_agent_at IS NULL",
+        " WHERE address = ? AND direction = 'in' AND read_by_agent_at IS NULL",
         (tx.now, tx.seq, address),
     ).rowcount
 
@@ -340,11 +340,11 @@ def save_draft(tx: Tx, address: str, body: str) -> None:
     screen has nothing to redraw for it. The batch's sequence number still moves, as for any write.
     """
     if not body.strip():
-        tx.conn.execute("DELETE FROM drafts WHERE contact_address = ?", (address,))
+        tx.conn.execute("DELETE FROM drafts WHERE address = ?", (address,))
         return
     tx.conn.execute(
-        "INSERT INTO drafts (contact_address, body, updated_at) VALUES (?, ?, ?) ON CONFLICT"
-        " (contact_address) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+        "INSERT INTO drafts (address, body, updated_at) VALUES (?, ?, ?) ON CONFLICT"
+        " (address) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
         (address, body, tx.now),
     )
 

@@ -171,8 +171,8 @@ def describe_extras(message: Message) -> list[Text]:
         quote = " ".join((message.replied_to_body or "")[: QUOTE_CHARS * 4].split())
         what = _one_line(quote, QUOTE_CHARS) if quote else Text("reply to an earlier message")
         lines.append(Text.assemble("↩ ", what))
-    if message.template_name or message.template_sid:
-        template = message.template_name or message.template_sid or ""
+    if message.template_name or message.content_sid:
+        template = message.template_name or message.content_sid or ""
         lines.append(Text.assemble("📄 template ", _one_line(template, 80)))
     return lines
 

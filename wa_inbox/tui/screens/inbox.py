@@ -165,11 +165,11 @@ class InboxScreen(Screen[None]):
         self._seq = changes.seq
         self.query_one(ConversationList).upsert(changes.conversations)
         current = self.contact.address if self.contact else None
-        mine = [m for m in changes.messages if m.contact_address == current]
+        mine = [m for m in changes.messages if m.address == current]
         if mine:
             self.query_one(ThreadView).merge(mine)
         self._refresh_contact(changes.conversations)
-        self._announce([m for m in changes.messages if m.contact_address != current])
+        self._announce([m for m in changes.messages if m.address != current])
         if self.opened and current and any(_unread_inbound(m) for m in mine):
             # It arrived in front of the agent. The first await after `_seq` moved: the write is queued
             # before a newer change can cancel this (exclusive) worker.
@@ -191,9 +191,9 @@ class InboxScreen(Screen[None]):
             return
         rows = {c.contact.address: c.contact for c in self.query_one(ConversationList).conversations}
         for message in fresh:
-            contact = rows.get(message.contact_address)
-            who = display_name(contact) if contact else message.contact_address.removeprefix("whatsapp:")
-            self.notices.announce(message.contact_address, who, message.body)
+            contact = rows.get(message.address)
+            who = display_name(contact) if contact else message.address.removeprefix("whatsapp:")
+            self.notices.announce(message.address, who, message.body)
         if getattr(self.app, "bell_on_message", False) and not self.notices.quiet:
             self.app.bell()
 
@@ -357,7 +357,7 @@ class InboxScreen(Screen[None]):
         try:
             await self._services().submitter.submit(draft)
         except Refused as refused:
-            self._give_back(draft.to, typed)
+            self._give_back(draft.address, typed)
             self._refuse(str(refused))
             return
         self._refusal = None
@@ -463,7 +463,7 @@ class InboxScreen(Screen[None]):
         try:
             with_file = await MediaHost(services.settings, services.store).attach(draft, path)
         except (Refused, ConfigError) as refused:
-            self._give_back(draft.to, draft.body)
+            self._give_back(draft.address, draft.body)
             self._refuse(str(refused))
             return
         self._send(with_file, typed=draft.body)
@@ -479,7 +479,7 @@ class InboxScreen(Screen[None]):
 
     def _search_chosen(self, found: Message | str | None) -> None:
         if isinstance(found, Message):
-            self.open(found.contact_address)
+            self.open(found.address)
             self._reveal_when_shown(found)
         elif found is not None:
             self.open(found)
@@ -492,7 +492,7 @@ class InboxScreen(Screen[None]):
         thread = self.query_one(ThreadView)
         store = self._store()
         while not thread.reveal(message.id) and thread.oldest_id is not None and not thread.complete:
-            page = await store.thread_page(message.contact_address, thread.oldest_id, PAGE)
+            page = await store.thread_page(message.address, thread.oldest_id, PAGE)
             thread.prepend(page, complete=len(page) < PAGE)
 
     def action_health(self) -> None:

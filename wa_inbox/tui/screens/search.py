@@ -111,8 +111,6 @@ def _contact_label(contact: Contact) -> Text:
 
 
 def _message_label(message: Message, query: str) -> Text:
-    label = Text(
-        f"{local(message.created_at):%Y-%m-%d %H:%M}  {message.contact_address.removeprefix('whatsapp:')}  "
-    )
+    label = Text(f"{local(message.created_at):%Y-%m-%d %H:%M}  {message.address.removeprefix('whatsapp:')}  ")
     label.append_text(snippet(message.body, query, SNIPPET_CHARS))
     return label
