@@ -7,7 +7,6 @@ keeps simulated customers talking, answers them from a stand-in agent, and logs 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import secrets
 import tempfile
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from wa_inbox.domain import status as status_rules
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import Direction, InboundMessage, Message, StatusUpdate, Verdict, WebhookKind
 from wa_inbox.domain.models import WebhookRecord as Record
@@ -24,16 +24,6 @@ from wa_inbox.domain.policy import Draft
 from wa_inbox.gateway.submission import Refused
 from wa_inbox.store import Store
 from wa_inbox.testing import BUSINESS, EmulatedInbox, emulated_inbox
-
-TICKS = {
-    "pending": "🕓",
-    "sending": "🕓",
-    "accepted": "🕓",
-    "queued": "🕓",
-    "sent": "✓",
-    "delivered": "✓✓",
-    "read": "✓✓ read",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,19 +102,17 @@ class LiveLog:
         self._echo = echo
         self._seen: set[tuple[int, str]] = set()
         self._seq = 0
-        self._changed = asyncio.Event()
-        demo.store.on_commit(lambda seq: self._changed.set())
 
     async def run(self) -> None:
-        while True:
-            await self._changed.wait()
-            self._changed.clear()
-            for message in await self._demo.store.messages_changed_since(self._seq):
+        """Follows the store's change feed, as the inbox does."""
+        async for _ in self._demo.store.changes():
+            changes = await self._demo.store.changes_since(self._seq)
+            for message in changes.messages:
                 await self._show(message)
-            self._seq = self._demo.store.committed_seq
+            self._seq = changes.seq
 
     async def _show(self, message: Message) -> None:
-        tick = TICKS.get(message.status, message.status)
+        tick = f"{status_rules.tick(message.status)} {message.status}"
         key = (message.id, tick)
         if key in self._seen:
             return
@@ -135,7 +123,7 @@ class LiveLog:
             self._echo(f"← {who}: {what}")
             await self._reply(message)
             return
-        if message.status in ("failed", "undelivered"):
+        if message.status in status_rules.FAILED:
             info = describe(message.error_code)
             tick = f"✗ {message.error_code or ''} {info.meaning if info else message.error_message or ''}"
         self._echo(f"→ {who}: {message.body[:40]!r} {tick}")

@@ -49,7 +49,7 @@ _UNREACHABLE = "Check the network, and WA_INBOX_TWILIO_BASE_URL if it is set."
 _UNKNOWN_SERVICE = "Check TWILIO_MESSAGING_SERVICE_SID and [routing]: each must be a service of this account."
 
 
-class Verdict(StrEnum):
+class Outcome(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -59,7 +59,7 @@ class Verdict(StrEnum):
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     name: str
-    verdict: Verdict
+    outcome: Outcome
     detail: str
     """What was found, in a few words."""
     fix: str | None = None
@@ -67,15 +67,15 @@ class CheckResult:
 
 
 def _passed(name: str, detail: str) -> CheckResult:
-    return CheckResult(name, Verdict.PASSED, detail)
+    return CheckResult(name, Outcome.PASSED, detail)
 
 
 def _failed(name: str, detail: str, fix: str) -> CheckResult:
-    return CheckResult(name, Verdict.FAILED, detail, fix)
+    return CheckResult(name, Outcome.FAILED, detail, fix)
 
 
 def _skipped(name: str, detail: str) -> CheckResult:
-    return CheckResult(name, Verdict.SKIPPED, detail)
+    return CheckResult(name, Outcome.SKIPPED, detail)
 
 
 async def run_checks(
@@ -92,7 +92,7 @@ async def run_checks(
         return [unset, _skipped(WEBHOOKS, "needs credentials"), *local, _skipped(CLOCK, "needs credentials")]
     try:
         credentials = await check_credentials(client, settings)
-        if credentials.verdict is Verdict.PASSED:
+        if credentials.outcome is Outcome.PASSED:
             webhooks = await check_webhooks(client, settings)
         else:
             webhooks = _skipped(WEBHOOKS, "needs working credentials")

@@ -24,7 +24,7 @@ from wa_inbox.doctor import (
     SELF_TEST_SID,
     WEBHOOKS,
     CheckResult,
-    Verdict,
+    Outcome,
     check_database,
     check_env_file,
     run_checks,
@@ -54,7 +54,7 @@ def with_token(settings: Settings, token: str) -> Settings:
 
 async def test_a_correct_setup_is_all_green_and_leaves_the_inbox_alone(world: EmulatedInbox) -> None:
     results = await run_checks(world.settings)
-    assert [(r.name, r.verdict) for r in results if r.verdict is not Verdict.PASSED] == []
+    assert [(r.name, r.outcome) for r in results if r.outcome is not Outcome.PASSED] == []
     assert len(results) == 6
     assert await world.store.list_conversations() == []
     assert await world.store.list_messages(MessageQuery()) == []
@@ -74,7 +74,7 @@ async def test_a_wrong_webhook_url_is_reported_with_its_fix(world: EmulatedInbox
     await world.emulator.configure_service(sid, inbound_request_url=STALE_TUNNEL, inbound_method="GET")
 
     webhooks = by_name(await run_checks(world.settings))[WEBHOOKS]
-    assert webhooks.verdict is Verdict.FAILED
+    assert webhooks.outcome is Outcome.FAILED
     assert STALE_TUNNEL in webhooks.detail and "GET" in webhooks.detail
     expected = world.receiver_url + world.settings.webhooks.inbound_path
     assert webhooks.fix is not None and f"POST {expected}" in webhooks.fix
@@ -87,13 +87,13 @@ async def test_a_wrong_webhook_url_is_reported_with_its_fix(world: EmulatedInbox
 async def test_a_wrong_token_fails_the_credentials_and_the_signed_self_test(world: EmulatedInbox) -> None:
     checks = by_name(await run_checks(with_token(world.settings, "0" * 32)))
     credentials, self_test = checks[CREDENTIALS], checks[SELF_TEST]
-    assert credentials.verdict is Verdict.FAILED and "20003" in credentials.detail
+    assert credentials.outcome is Outcome.FAILED and "20003" in credentials.detail
     info = describe(20003)
     assert info is not None and credentials.fix == info.action
-    assert self_test.verdict is Verdict.FAILED and "403" in self_test.detail
+    assert self_test.outcome is Outcome.FAILED and "403" in self_test.detail
     assert self_test.fix is not None and "TWILIO_AUTH_TOKEN" in self_test.fix
-    assert checks[WEBHOOKS].verdict is Verdict.SKIPPED
-    assert checks[CLOCK].verdict is Verdict.PASSED  # Twilio dates its refusals too
+    assert checks[WEBHOOKS].outcome is Outcome.SKIPPED
+    assert checks[CLOCK].outcome is Outcome.PASSED  # Twilio dates its refusals too
 
     run = await run_cli(world.settings, "doctor", env={"TWILIO_AUTH_TOKEN": "0" * 32})
     assert run.status == 1
@@ -104,10 +104,10 @@ async def test_without_credentials_what_needs_twilio_is_not_checked(world: Emula
     twilio = world.settings.twilio.model_copy(update={"account_sid": None})
     checks = by_name(await run_checks(world.settings.model_copy(update={"twilio": twilio})))
     credentials = checks[CREDENTIALS]
-    assert credentials.verdict is Verdict.FAILED
+    assert credentials.outcome is Outcome.FAILED
     assert credentials.fix is not None and credentials.fix.startswith("TWILIO_ACCOUNT_SID is not set")
-    assert (checks[WEBHOOKS].verdict, checks[CLOCK].verdict) == (Verdict.SKIPPED, Verdict.SKIPPED)
-    assert checks[SELF_TEST].verdict is Verdict.PASSED  # the receiver needs only the token
+    assert (checks[WEBHOOKS].outcome, checks[CLOCK].outcome) == (Outcome.SKIPPED, Outcome.SKIPPED)
+    assert checks[SELF_TEST].outcome is Outcome.PASSED  # the receiver needs only the token
 
 
 async def test_a_database_path_that_is_a_folder(world: EmulatedInbox, tmp_path: Path) -> None:
@@ -126,7 +126,7 @@ async def test_a_database_another_writer_holds(world: EmulatedInbox) -> None:
         database = await check_database(world.settings)
     finally:
         holder.close()
-    assert database.verdict is Verdict.FAILED
+    assert database.outcome is Outcome.FAILED
     assert database.fix is not None and "write lock" in database.fix
 
 
@@ -135,14 +135,14 @@ def test_an_env_file_others_can_read(tmp_path: Path) -> None:
     env.write_text("TWILIO_AUTH_TOKEN=secret\n")
     os.chmod(env, 0o644)
     shared = check_env_file(env)
-    assert (shared.verdict, shared.fix) == (Verdict.FAILED, f"Run `chmod 600 {env}`: it holds secrets.")
+    assert (shared.outcome, shared.fix) == (Outcome.FAILED, f"Run `chmod 600 {env}`: it holds secrets.")
     os.chmod(env, 0o600)
-    assert check_env_file(env).verdict is Verdict.PASSED
-    assert check_env_file(tmp_path / "absent").verdict is Verdict.PASSED
+    assert check_env_file(env).outcome is Outcome.PASSED
+    assert check_env_file(tmp_path / "absent").outcome is Outcome.PASSED
 
 
 async def test_a_clock_minutes_off_twilio_s(world: EmulatedInbox) -> None:
     late = await run_checks(world.settings, now=lambda: datetime.now(UTC) + timedelta(minutes=5))
     clock = by_name(late)[CLOCK]
-    assert clock.verdict is Verdict.FAILED and clock.detail.startswith("this clock is +30")
+    assert clock.outcome is Outcome.FAILED and clock.detail.startswith("this clock is +30")
     assert clock.fix is not None and "time synchronisation" in clock.fix

@@ -5,7 +5,7 @@ from itertools import permutations
 
 import pytest
 
-from wa_inbox.domain.status import FAILURES, PENDING, TERMINAL, rank, supersedes
+from wa_inbox.domain.status import FAILED, PENDING, TERMINAL, rank, supersedes, tick
 
 
 def apply(current: str, new: str) -> str:
@@ -40,7 +40,15 @@ def test_unknown_status_ranks_like_queued() -> None:
 
 def test_sets() -> None:
     assert frozenset({"read", "failed", "undelivered", "canceled"}) == TERMINAL
-    assert frozenset({"failed", "undelivered"}) == FAILURES
+    assert frozenset({"failed", "undelivered", "canceled"}) == FAILED
+    assert [tick(s) for s in ("pending", "sent", "delivered", "read", "canceled", "new")] == [
+        "🕓",
+        "✓",
+        "✓✓",
+        "✓✓",
+        "✗",
+        "·",
+    ]
 
 
 @pytest.mark.parametrize("order", list(permutations(["queued", "sent", "delivered", "read"])))

@@ -19,13 +19,13 @@ DOCTOR_MARKS = {"passed": "✓", "failed": "✗", "skipped": "–"}
 @friendly_errors
 def doctor(config_path: Path | None, db_path: Path | None) -> None:
     """Check the setup, one line per check with the fix for each failure; exit status 1 if one fails."""
-    from wa_inbox.doctor import Verdict, run_checks
+    from wa_inbox.doctor import Outcome, run_checks
 
     settings = settings_for(config_path, db_path)
     results = asyncio.run(run_checks(settings))
     for result in results:
-        echo(f"{DOCTOR_MARKS[result.verdict]} {result.name}: {result.detail}")
+        echo(f"{DOCTOR_MARKS[result.outcome]} {result.name}: {result.detail}")
         if result.fix:
             echo(f"  → {result.fix}")
-    if any(result.verdict is Verdict.FAILED for result in results):
+    if any(result.outcome is Outcome.FAILED for result in results):
         sys.exit(1)

@@ -26,7 +26,7 @@ from wa_inbox.config import Settings
 from wa_inbox.domain.addresses import to_whatsapp
 from wa_inbox.domain.models import Message
 from wa_inbox.domain.policy import Attachment, Draft
-from wa_inbox.domain.status import FAILURES
+from wa_inbox.domain.status import FAILED
 from wa_inbox.store import open_store
 
 if TYPE_CHECKING:  # imported only by the commands that use them
@@ -161,7 +161,7 @@ async def _template_draft(client: Client, to: str, name_or_sid: str, variables: 
 
 def _check_sent(message: Message) -> None:
     """Exit 1 unless Twilio took the message."""
-    if message.status in FAILURES:
+    if message.status in FAILED:
         raise CommandError(twilio_refused("message", message.error_code, message.error_message), 1)
     if message.sid is None:
         raise CommandError(

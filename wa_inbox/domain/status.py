@@ -14,7 +14,22 @@ PENDING = "pending"
 """Our local state before Twilio has accepted the message."""
 
 TERMINAL: frozenset[str] = frozenset({"read", "failed", "undelivered", "canceled"})
-FAILURES: frozenset[str] = frozenset({"failed", "undelivered"})
+FAILED: frozenset[str] = frozenset({"failed", "undelivered", "canceled"})
+"""The one meaning of "failed": the message did not reach the customer and never will (the ✗ on
+screen, `send`'s exit status, the template re-sync all ask this set)."""
+TICKS: dict[str, str] = {
+    PENDING: "🕓",
+    "sending": "🕓",
+    "accepted": "🕓",
+    "scheduled": "🕓",
+    "queued": "🕓",
+    "sent": "✓",
+    "delivered": "✓✓",
+    "partially_delivered": "✓✓",
+    "read": "✓✓",
+}
+"""WhatsApp's delivery marks for an outbound status; read is ✓✓ too (the inbox colours it, a plain
+log names the status beside it). A failed one is ✗, a status Twilio adds later ·."""
 
 _UNKNOWN_RANK = 1
 _RANKS: dict[str, int] = {
@@ -30,6 +45,11 @@ _RANKS: dict[str, int] = {
     "partially_delivered": 4,
     **dict.fromkeys(TERMINAL, 5),
 }
+
+
+def tick(status: str) -> str:
+    """The delivery mark of an outbound message in `status`."""
+    return "✗" if status in FAILED else TICKS.get(status, "·")
 
 
 def rank(status: str) -> int:

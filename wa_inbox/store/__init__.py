@@ -333,6 +333,11 @@ class Store(Protocol):
         """
         ...
 
+    async def change_number(self) -> int:
+        """The latest change number committed to the database by any process: where a reader that
+        has just read everything it shows starts following the feed. As cheap as a row."""
+        ...
+
     def changes(self) -> AsyncIterator[None]:
         """The change feed: yields once something was committed since the last yield, by this process
         or by any other on the same database; then read what changed with `changes_since`. A reader
@@ -363,8 +368,8 @@ class Store(Protocol):
         ...
 
     async def last_webhook_at(self) -> datetime | None:
-        """When the latest request reached the receiver, accepted or not (the demo's seeded rows
-        aside); None before the first. Cheap however long the log."""
+        """When the latest request written to the log arrived, accepted or not; None before the
+        first. Cheap however long the log."""
         ...
 
     async def rejected_webhooks(self, limit: int = 200) -> list[WebhookRecord]:

@@ -134,9 +134,14 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else " " for c in text)
 
 
+async def change_number(db: aiosqlite.Connection) -> int:
+    ((seq,),) = list(await db.execute_fetchall("SELECT change_seq FROM meta WHERE id = 1"))
+    return int(seq)
+
+
 async def changes_since(db: aiosqlite.Connection, since: int, limit: int = 1000) -> Changes:
     """Messages and conversations touched by batches after `since`; `seq` is where the reader now is."""
-    ((seq,),) = list(await db.execute_fetchall("SELECT change_seq FROM meta WHERE id = 1"))
+    seq = await change_number(db)
     if seq == since:
         return Changes(seq, [], [])
     messages = await messages_changed_since(db, since, limit)
@@ -263,17 +268,13 @@ async def claimed_sids(db: aiosqlite.Connection, sids: Sequence[str]) -> set[str
 
 
 async def last_webhook_at(db: aiosqlite.Connection) -> datetime | None:
-    """When the latest request reached the receiver (the demo's seeded rows aside).
+    """When the latest request written to the log arrived.
 
     Read backwards along the row id, the table's own index: the newest row comes first, so this reads
-    one row (a few in the demo) however long the log. An index on `received_at` would cost every
+    one row however long the log. An index on `received_at` would cost every
     webhook an entry.
     """
-    rows = list(
-        await db.execute_fetchall(
-            "SELECT received_at FROM webhook_log WHERE path != '/seed' ORDER BY id DESC LIMIT 1"
-        )
-    )
+    rows = list(await db.execute_fetchall("SELECT received_at FROM webhook_log ORDER BY id DESC LIMIT 1"))
     return parse_ts(rows[0][0]) if rows else None
 
 

@@ -296,6 +296,9 @@ class SqliteStore:
     async def find_contacts(self, text: str, limit: int = 20) -> list[Contact]:
         return await reads.find_contacts(self._db, text, limit)
 
+    async def change_number(self) -> int:
+        return await reads.change_number(self._db)
+
     async def changes_since(self, since: int) -> Changes:
         return await reads.changes_since(self._db, since)
 

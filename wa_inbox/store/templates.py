@@ -36,7 +36,7 @@ async def list_all(db: aiosqlite.Connection) -> list[TemplateInfo]:
 
 async def send_errors(db: aiosqlite.Connection, after_seq: int, upto_seq: int) -> list[int]:
     """Error codes of template messages Twilio accepted and later failed, written in (after, upto]."""
-    failures = sorted(status_rules.FAILURES)
+    failures = sorted(status_rules.FAILED)
     rows = await db.execute_fetchall(
         "SELECT DISTINCT error_code FROM messages WHERE change_seq > ? AND change_seq <= ?"
         " AND content_sid IS NOT NULL AND sid IS NOT NULL AND error_code IS NOT NULL"

@@ -14,19 +14,9 @@ from rich.text import Text
 
 from wa_inbox.domain import window
 from wa_inbox.domain.models import Contact, Direction, MediaRef, Message
+from wa_inbox.domain.status import FAILED
+from wa_inbox.domain.status import tick as status_tick
 
-TICKS = {
-    "pending": "🕓",
-    "sending": "🕓",
-    "accepted": "🕓",
-    "scheduled": "🕓",
-    "queued": "🕓",
-    "sent": "✓",
-    "delivered": "✓✓",
-    "partially_delivered": "✓✓",
-    "read": "✓✓",
-}
-FAILED = frozenset({"failed", "undelivered", "canceled"})
 AMBER_BELOW_SECONDS = 2 * 3600
 
 PLAIN_LIMIT = 2000
@@ -86,9 +76,9 @@ ATTACHED_CHARS = 120
 
 def tick(message: Message) -> str:
     """The delivery mark of an outbound message; failures carry their code."""
-    if message.status in FAILED:
-        return f"✗ {message.error_code}" if message.error_code else "✗"
-    return TICKS.get(message.status, "·")
+    if message.status in FAILED and message.error_code:
+        return f"✗ {message.error_code}"
+    return status_tick(message.status)
 
 
 def display_name(contact: Contact) -> str:

@@ -36,7 +36,7 @@ class HealthScreen(ModalScreen[None]):
         results = await run_checks(self._settings)
         lines = []
         for result in results:
-            lines.append(f"{MARKS[result.verdict]} {result.name}: {result.detail}")
+            lines.append(f"{MARKS[result.outcome]} {result.name}: {result.detail}")
             if result.fix:
                 lines.append(f"    → {result.fix}")
         lines.append("\n(r checks again, escape closes)")

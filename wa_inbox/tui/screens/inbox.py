@@ -24,11 +24,12 @@ from textual.widgets import Footer, Static
 from wa_inbox.config import ConfigError
 from wa_inbox.domain.models import Contact, Conversation, Direction, Message
 from wa_inbox.domain.policy import Draft, standing_refusal
+from wa_inbox.domain.status import FAILED
 from wa_inbox.gateway.outbox import Outbox
 from wa_inbox.gateway.submission import Refused
 from wa_inbox.running.services import Services
 from wa_inbox.store import Lease, Store
-from wa_inbox.tui.format import FAILED, display_name, plain, sanitize, window_state
+from wa_inbox.tui.format import display_name, plain, sanitize, window_state
 from wa_inbox.tui.messages import StoreChanged
 from wa_inbox.tui.widgets.composer import Composer
 from wa_inbox.tui.widgets.conversation_list import ConversationList
@@ -133,7 +134,7 @@ class InboxScreen(Screen[None]):
     async def _load(self) -> None:
         """The top conversation is shown, not opened: nothing is read until the agent opens it."""
         store = self._store()
-        self._seq = (await store.changes_since(-1)).seq
+        self._seq = await store.change_number()
         conversations = self.query_one(ConversationList)
         conversations.load(await store.list_conversations(limit=FIRST_PAGE))
         self._fill_list()

@@ -21,7 +21,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from wa_inbox.domain.models import Direction, Message
-from wa_inbox.tui.format import FAILED, day_label, describe_extras, local, plain, tick
+from wa_inbox.domain.status import FAILED
+from wa_inbox.tui.format import day_label, describe_extras, local, plain, tick
 from wa_inbox.tui.widgets.keys import InOrderKeys
 
 BODY_LIMIT = 4096
