@@ -32,7 +32,7 @@ class InboxApp(App[None]):
     BINDINGS = [
         Binding("f1", "help", "Help"),
         Binding("ctrl+l", "log", "Log", show=False),
-        Binding("ctrl+q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),  # in any dialog too
     ]
 
     def __init__(self, backend: Backend, clock: Callable[[], datetime] = utc_now, bell: bool = False) -> None:
