@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.store.write_commands import broken
-from tests.support.store import ANA, BUSINESS, inbound, record
-from wa_inbox.domain.models import InboundMessage, MediaFile, MediaFileKind
+from tests.support.store import ANA, inbound
+from wa_inbox.domain.models import MediaFile, MediaFileKind
 from wa_inbox.store.codec import ts
 from wa_inbox.store.migrations import MIGRATIONS
 from wa_inbox.store.reads import _MESSAGE_COLUMNS, _MESSAGES
