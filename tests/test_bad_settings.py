@@ -65,6 +65,7 @@ def test_a_bad_public_base_url_is_one_sentence(tmp_path: Path, url: str, fragmen
         ("[media]\npresign_ttl_seconds = 99999999999999\n", ["media.presign_ttl_seconds"]),
         ("[receiver]\nmax_connections = 2\n", ["receiver.max_connections"]),
         ("[retention]\nwebhook_log_days = 0\n", ["retention.webhook_log_days"]),
+        ("[retention]\nmedia_days = 0\n", ["retention.media_days", "keep media forever"]),
         ('[store]\npath = "/nonexistent-wa-inbox-test/"\n', ["store.path"]),
         ('[store]\npath = "a\\u0000b.db"\n', ["store.path"]),
     ],

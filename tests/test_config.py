@@ -289,3 +289,19 @@ def test_env_example_names_every_variable_with_placeholders() -> None:
     env = dotenv_values(SERVER / ".env.example")
     with pytest.raises(ConfigError):  # an unedited copy is refused, not half-used
         load_settings(env={k: v for k, v in env.items() if v is not None})
+
+
+def test_media_is_kept_forever_unless_media_days_is_set(tmp_path: Path) -> None:
+    assert load_settings(env={}).retention.media_days is None
+    config = write(tmp_path / "c.toml", "[retention]\nmedia_days = 90\n")
+    assert load_settings(config, env={}).retention.media_days == 90
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "36501", "true", '"30"', "1.5"])
+def test_a_bad_media_days_is_one_sentence(tmp_path: Path, value: str) -> None:
+    config = write(tmp_path / "c.toml", f"[retention]\nmedia_days = {value}\n")
+
+    with pytest.raises(ConfigError) as error:
+        load_settings(config, env={})
+
+    assert_one_sentence(str(error.value), "retention.media_days")

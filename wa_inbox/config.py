@@ -250,6 +250,15 @@ class TuiSettings(_Section):
 class RetentionSettings(_Section):
     webhook_log_days: int = Field(30, gt=0, le=36500)
     """The server deletes raw webhook log rows older than this, hourly; the dedupe keys stay."""
+    media_days: int | None = Field(None, strict=True)
+    """The server deletes media files (downloaded and sent) older than this, hourly; unset keeps them."""
+
+    @field_validator("media_days")
+    @classmethod
+    def _days(cls, value: int | None) -> int | None:
+        if value is not None and not 0 < value <= 36500:
+            raise ValueError("must be a number of days from 1 to 36500, or left unset to keep media forever")
+        return value
 
 
 class DevSettings(_Section):

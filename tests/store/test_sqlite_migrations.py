@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from wa_inbox.domain.models import Verdict
@@ -26,8 +26,10 @@ def older(path: Path, before: str) -> sqlite3.Connection:
 
 
 def old_inbound(conn: sqlite3.Connection, n: int, referral: dict[str, str] | None) -> None:
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(messages)")}
+    address = "contact_address" if "contact_address" in columns else "address"  # 011 renamed it
     conn.execute(
-        "INSERT INTO messages (sid, direction, contact_address, body, referral, status, status_rank,"
+        f"INSERT INTO messages (sid, direction, {address}, body, referral, status, status_rank,"
         " created_at, updated_at) VALUES (?, 'in', ?, 'hi', ?, 'received', 0, ?, ?)",
         (f"SM{n:032x}", ANA, json.dumps(referral) if referral is not None else None, T, T),
     )
@@ -86,3 +88,27 @@ async def test_migration_008_cuts_old_rejections_to_samples(tmp_path: Path) -> N
         (Verdict.MALFORMED, None, {"host": "h"}),
         (Verdict.FORBIDDEN, 60_005, {}),
     ]
+
+
+async def test_migration_012_ages_files_downloaded_before_fetched_at_by_their_message(tmp_path: Path) -> None:
+    with older(tmp_path / "inbox.db", "012_media_retention") as conn:
+        old_inbound(conn, 1, None)
+        conn.execute(
+            "INSERT INTO media (message_id, position, twilio_url, content_type, local_path, size_bytes)"
+            " VALUES (1, 0, 'https://api.twilio.com/m/0', 'image/jpeg', '/m/inbound/1.jpg', 10),"
+            " (1, 1, 'https://api.twilio.com/m/1', 'image/jpeg', NULL, NULL)"
+        )
+    conn.close()
+
+    store = await SqliteStore.open(tmp_path / "inbox.db")
+    try:
+        (old,) = await store.expired_media(NOW, 10)
+        claimable = await store.claim_media_downloads(10, timedelta(minutes=1))
+        await store.record_media_removed([old], "removed after 30 days")
+        again = await store.claim_media_downloads(10, timedelta(minutes=1))
+    finally:
+        await store.close()
+
+    assert (old.path, ts(old.stored_at)) == ("/m/inbound/1.jpg", T)  # the message's time
+    assert [job.index for job in claimable] == [1]  # the one never downloaded is still due
+    assert again == []  # the removed one is not

@@ -16,6 +16,7 @@ import pytest
 
 from tests.store.write_commands import broken
 from tests.support.store import ANA, inbound
+from wa_inbox.domain.models import MediaFile, MediaFileKind
 from wa_inbox.store.codec import ts
 from wa_inbox.store.migrations import MIGRATIONS
 from wa_inbox.store.reads import _MESSAGE_COLUMNS, _MESSAGES
@@ -132,3 +133,26 @@ async def test_last_webhook_reads_the_newest_row_not_the_table(store: SqliteStor
 
     assert last == NOW - timedelta(seconds=1)  # the demo's seeded row does not count
     assert per_read < 0.005
+
+
+@pytest.mark.parametrize("cursor", ["none", "inbound", "hosted"])
+async def test_a_page_of_expired_media_reads_along_the_partial_indexes(
+    store: SqliteStore, cursor: str
+) -> None:
+    after = {
+        "none": None,
+        "inbound": MediaFile(MediaFileKind.INBOUND, "7", "/x", NOW),
+        "hosted": MediaFile(MediaFileKind.HOSTED, "f" * 32, "/y", NOW),
+    }[cursor]
+    statements: list[str] = []
+    await store._db.set_trace_callback(statements.append)
+    await store.expired_media(NOW, 500, after)
+    await store._db.set_trace_callback(None)
+    (sql,) = [s for s in statements if "media_files" in s]
+
+    with closing(sqlite3.connect(store.path)) as conn:
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+
+    assert any(step.startswith("SEARCH media USING INDEX media_on_disk (fetched_at") for step in plan), plan
+    assert any(step.startswith("SEARCH media_files USING INDEX media_files_on_disk (") for step in plan), plan
+    assert not [step for step in plan if step.startswith("SCAN media")]

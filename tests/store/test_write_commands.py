@@ -47,6 +47,7 @@ def test_the_store_s_writes_are_registered_by_their_names() -> None:
         "claim_media",
         "record_media_downloaded",
         "record_media_failed",
+        "record_media_removed",
         "acquire",
         "release",
         "take_over_sending",

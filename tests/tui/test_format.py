@@ -253,3 +253,11 @@ def test_a_preview_reads_a_bounded_part_of_the_body() -> None:
     assert fmt.preview(replace(BASE, body="a\n b\tc")) == "a b c"
     assert fmt.preview(replace(BASE, body="x" * 100_000)) == "x" * fmt.PREVIEW_LIMIT
     assert fmt.preview(replace(BASE, direction=Direction.OUTBOUND, body="[b]ok")) == "You: [b]ok"
+
+
+def test_media_removed_by_retention_says_so_rather_than_downloading() -> None:
+    url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
+    removed = MediaRef(0, url, "image/jpeg", size_bytes=2048, removed="removed after 30 days")
+
+    assert extras(media=(removed,)) == ["📎 image/jpeg  removed after 30 days"]
+    assert extras(media=(MediaRef(0, url, "image/jpeg"),)) == ["📎 image/jpeg  downloading…"]

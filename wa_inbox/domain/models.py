@@ -42,6 +42,8 @@ class MediaRef:
     """Why an inbound item will not be downloaded, once every try failed or it was refused."""
     size_bytes: int | None = None
     """Known once the file is here (downloaded, or attached by us)."""
+    removed: str | None = None
+    """Why the downloaded copy is gone, when retention removed it ("removed after 30 days")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,28 @@ class HostedFile:
     filename: str
     content_type: str
     size_bytes: int
+    removed: str | None = None
+    """Why the file is gone, when retention removed it ("removed after 30 days"): not served again."""
+
+
+class MediaFileKind(StrEnum):
+    INBOUND = "inbound"
+    """A customer's media item, downloaded into the data dir."""
+    HOSTED = "hosted"
+    """A file an agent attached, copied into the data dir for Twilio to fetch."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    """A media file the store records as on disk, for retention to remove once it is old enough."""
+
+    kind: MediaFileKind
+    key: str
+    """Which one, within its kind: the media item's id (as text) or the hosted file's id."""
+    path: str
+    """Where the store says the file is; retention checks it is inside the media folder."""
+    stored_at: datetime
+    """When it landed on disk: downloaded (inbound) or attached (hosted)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,8 @@ _HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-s
 
 
 class MediaLinks:
-    """GET /media/{token}/{filename}: 404 unless genuine, 410 once expired, else the file's bytes."""
+    """GET /media/{token}/{filename}: 404 unless genuine, 410 once expired or removed by retention, else
+    the file's bytes."""
 
     def __init__(self, key: bytes, slot: StoreSlot) -> None:
         self._key = key
@@ -37,6 +38,8 @@ class MediaLinks:
         hosted = await self._slot.store.get_hosted_file(file_id)
         if hosted is None:
             return _not_found()
+        if hosted.removed is not None:  # retention deleted it: gone for good, not a bad link
+            return PlainTextResponse(f"This file was {hosted.removed}.", status_code=410)
         try:
             stat = await asyncio.to_thread(os.stat, hosted.path)
         except OSError:  # recorded, but removed from the data dir since

@@ -1,5 +1,5 @@
-"""The running inbox: the receiver on a socket, the media downloader, webhook-log pruning and, when it
-can send, the sender with its template sync.
+"""The running inbox: the receiver on a socket, the media downloader, retention (webhook log and
+media files) and, when it can send, the sender with its template sync.
 
 `serve`, the demo (through `wa_inbox.testing`) and the TUI's embedded mode all start it the same way.
 """
@@ -23,7 +23,7 @@ from wa_inbox.gateway.outbox import Outbox
 from wa_inbox.gateway.template_sync import TemplateSync
 from wa_inbox.receiver.app import create_app
 from wa_inbox.receiver.connections import fit_open_files
-from wa_inbox.retention import pruning_webhook_log
+from wa_inbox.retention import pruning_webhook_log, removing_old_media
 from wa_inbox.running.sockets import Listening, serve_in_background
 from wa_inbox.store import Store
 
@@ -57,6 +57,7 @@ async def running_inbox(
         ) as listening,
         downloading_media(settings, store),
         pruning_webhook_log(settings, store),
+        removing_old_media(settings, store),
     ):
         client = make_twilio_client(settings, twilio_transport) if send and _can_send(settings) else None
         if client is None:

@@ -23,6 +23,7 @@ from wa_inbox.domain.models import (
     HostedFile,
     InboundMessage,
     MediaDownload,
+    MediaFile,
     Message,
     OutboundJob,
     StatusUpdate,
@@ -252,7 +253,8 @@ class Store(Protocol):
         ...
 
     async def get_hosted_file(self, file_id: str) -> HostedFile | None:
-        """The hosted file recorded under `file_id`; None when there is none."""
+        """The hosted file recorded under `file_id`; None when there is none. One that retention
+        removed is still returned, with `removed` saying why, so its link can answer "gone"."""
         ...
 
     async def claim_media_downloads(self, limit: int, lease: timedelta) -> list[MediaDownload]:
@@ -271,6 +273,30 @@ class Store(Protocol):
     async def record_media_failed(self, media_id: int, error: str, retry_after: timedelta | None) -> None:
         """A failed download try of item `media_id`: tried again after `retry_after`, or, when that is
         None, never again, and its message shows `error` (a change of the message)."""
+        ...
+
+    async def expired_media(
+        self, before: datetime, limit: int, after: MediaFile | None = None
+    ) -> list[MediaFile]:
+        """Media files recorded as on disk that were stored before `before`, for retention to remove:
+        downloaded inbound items, aged from when they were downloaded, and hosted files, from when
+        they were attached. Oldest first (ties by kind, then key), at most `limit`; with `after` (a
+        file of the previous page, usually its last), the page that follows it, so a caller that
+        leaves some files alone still moves on. A file recorded as removed is never listed. Each
+        page costs about the same however many files the database records.
+        """
+        ...
+
+    async def record_media_removed(self, files: Sequence[MediaFile], reason: str) -> int:
+        """`files` (as `expired_media` gave them) are gone from disk: record each as removed now,
+        with `reason` (a phrase the screens show, such as "removed after 30 days"), in one commit;
+        how many were not recorded as removed before (a file recorded already, or unknown, is left
+        as it is, so repeating the call is harmless).
+
+        An inbound item loses its `local_path`, its `MediaRef.removed` says `reason` (a change of
+        its message), and it is never claimed for download again. A hosted file stays recorded:
+        `get_hosted_file` returns it with `removed` set. An empty `files` writes nothing.
+        """
         ...
 
     async def replace_templates(self, synced: Sequence[TemplateInfo]) -> None:

@@ -312,6 +312,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE drafts RENAME COLUMN contact_address TO address
         """,
     ),
+    (
+        "012_media_retention",
+        # `[retention] media_days`: a file retention removed is recorded, not forgotten, so the thread
+        # says why it is gone and the downloader never fetches it again (`local_path` is cleared and
+        # `removed_at` set, which `media_to_download` now leaves out). Inbound files age from when
+        # they were downloaded: rows downloaded before `fetched_at` existed take their message's time.
+        """
+        ALTER TABLE media ADD COLUMN removed_at TEXT;
+        ALTER TABLE media ADD COLUMN removed_reason TEXT;
+        ALTER TABLE media_files ADD COLUMN removed_at TEXT;
+        ALTER TABLE media_files ADD COLUMN removed_reason TEXT;
+        UPDATE media SET fetched_at = (SELECT created_at FROM messages WHERE messages.id = media.message_id)
+        WHERE local_path IS NOT NULL AND fetched_at IS NULL;
+        DROP INDEX media_to_download;
+        CREATE INDEX media_to_download ON media (id)
+            WHERE local_path IS NULL AND gave_up = 0 AND removed_at IS NULL;
+        CREATE INDEX media_on_disk ON media (fetched_at, id) WHERE local_path IS NOT NULL;
+        CREATE INDEX media_files_on_disk ON media_files (created_at, id) WHERE removed_at IS NULL
+        """,
+    ),
 ]
 
 

@@ -17,6 +17,8 @@ from wa_inbox.domain.models import (
     HostedFile,
     Location,
     MediaDownload,
+    MediaFile,
+    MediaFileKind,
     MediaRef,
     Message,
     OutboundJob,
@@ -24,7 +26,7 @@ from wa_inbox.domain.models import (
     WebhookKind,
     WebhookRecord,
 )
-from wa_inbox.store.codec import from_json, parse_required_ts, parse_ts
+from wa_inbox.store.codec import from_json, parse_required_ts, parse_ts, ts
 from wa_inbox.store.types import Changes, ConversationCounts, MessageQuery
 
 __all__ = ["Changes", "MessageQuery"]  # re-exported: they were defined here before wa_inbox.store.types
@@ -252,10 +254,48 @@ async def media_downloads(db: aiosqlite.Connection, ids: Sequence[int]) -> list[
 async def get_hosted_file(db: aiosqlite.Connection, file_id: str) -> HostedFile | None:
     rows = list(
         await db.execute_fetchall(
-            "SELECT id, path, filename, content_type, size_bytes FROM media_files WHERE id = ?", [file_id]
+            "SELECT id, path, filename, content_type, size_bytes, removed_reason FROM media_files"
+            " WHERE id = ?",
+            [file_id],
         )
     )
     return HostedFile(*rows[0]) if rows else None
+
+
+async def expired_media(
+    db: aiosqlite.Connection, before: str, limit: int, after: MediaFile | None
+) -> list[MediaFile]:
+    """Files on disk stored before `before`, by (stored time, kind, id), after the cursor `after`.
+
+    Each kind reads at most `limit` rows along its partial index (`media_on_disk`, by download time
+    and id; `media_files_on_disk`, by attach time and id) from the cursor on, and the two are merged:
+    a page reads at most twice `limit` rows, however many files have expired. "hosted" sorts before
+    "inbound", so after an inbound cursor every hosted file of the same instant was listed already.
+    """
+    since, inbound_id, hosted_id = "", 0, ""
+    hosted_after = "(created_at, id) > (:since, :hosted_id)"
+    if after is not None:
+        since = ts(after.stored_at)
+        if after.kind is MediaFileKind.INBOUND:
+            inbound_id = int(after.key)
+            hosted_after = "created_at > :since"
+        else:
+            hosted_id = after.key
+    rows = await db.execute_fetchall(
+        "SELECT * FROM (SELECT 'inbound' AS kind, id AS key, local_path AS path, fetched_at AS stored_at"
+        "  FROM media WHERE local_path IS NOT NULL AND fetched_at < :before"
+        "  AND (fetched_at, id) > (:since, :inbound_id) ORDER BY fetched_at, id LIMIT :limit)"
+        " UNION ALL"
+        " SELECT * FROM (SELECT 'hosted', id, path, created_at FROM media_files"
+        f"  WHERE removed_at IS NULL AND created_at < :before AND {hosted_after}"
+        "  ORDER BY created_at, id LIMIT :limit)"
+        " ORDER BY stored_at, kind, key LIMIT :limit",
+        {"since": since, "before": before, "inbound_id": inbound_id, "hosted_id": hosted_id, "limit": limit},
+    )
+    return [
+        MediaFile(MediaFileKind(kind), str(key), path, parse_required_ts(stored_at))
+        for kind, key, path, stored_at in rows
+    ]
 
 
 async def claimed_sids(db: aiosqlite.Connection, sids: Sequence[str]) -> set[str]:
@@ -331,7 +371,7 @@ async def _with_media(db: aiosqlite.Connection, rows: Iterable[sqlite3.Row]) -> 
         marks = ",".join("?" * len(ids))
         for message_id, *ref in await db.execute_fetchall(
             f"SELECT message_id, position, twilio_url, content_type, local_path,"
-            f" CASE WHEN gave_up THEN last_error END, size_bytes FROM media"
+            f" CASE WHEN gave_up THEN last_error END, size_bytes, removed_reason FROM media"
             f" WHERE message_id IN ({marks}) ORDER BY message_id, position",
             ids,
         ):

@@ -22,6 +22,8 @@ from wa_inbox.domain.models import (
     HostedFile,
     InboundMessage,
     MediaDownload,
+    MediaFile,
+    MediaFileKind,
     Message,
     OutboundJob,
     StatusUpdate,
@@ -260,6 +262,21 @@ class SqliteStore:
         now = self._clock()
         retry_at = ts(now + retry_after) if retry_after is not None else None
         await self._writer.submit(writes.record_media_failed, ts(now), media_id, error, retry_at)
+
+    async def expired_media(
+        self, before: datetime, limit: int, after: MediaFile | None = None
+    ) -> list[MediaFile]:
+        return await reads.expired_media(self._db, ts(before), limit, after)
+
+    async def record_media_removed(self, files: Sequence[MediaFile], reason: str) -> int:
+        """Record each of `files` as removed by retention, in one commit; how many were not before."""
+        inbound = [int(f.key) for f in files if f.kind is MediaFileKind.INBOUND]
+        hosted = [f.key for f in files if f.kind is MediaFileKind.HOSTED]
+        if not inbound and not hosted:
+            return 0
+        return await self._writer.submit(
+            writes.record_media_removed, ts(self._clock()), inbound, hosted, reason
+        )
 
     # --- templates ------------------------------------------------------------------------------
 

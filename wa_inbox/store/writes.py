@@ -367,7 +367,7 @@ def claim_media(tx: Tx, limit: int, lease_until: str) -> list[int]:
     rows = tx.conn.execute(
         "UPDATE media SET attempts = attempts + 1, next_attempt_at = ? WHERE id IN ("
         " SELECT f.id FROM media f JOIN messages m ON m.id = f.message_id"
-        " WHERE m.direction = 'in' AND f.local_path IS NULL AND f.gave_up = 0"
+        " WHERE m.direction = 'in' AND f.local_path IS NULL AND f.gave_up = 0 AND f.removed_at IS NULL"
         " AND (f.next_attempt_at IS NULL OR f.next_attempt_at <= ?) ORDER BY f.id LIMIT ?) RETURNING id",
         (lease_until, tx.now, limit),
     ).fetchall()
@@ -393,6 +393,32 @@ def record_media_failed(tx: Tx, media_id: int, error: str, retry_at: str | None)
     )
     if retry_at is None:
         _touch_message_of(tx, media_id)
+
+
+@command
+def record_media_removed(tx: Tx, media_ids: list[int], hosted_ids: list[str], reason: str) -> int:
+    """Retention removed these files from disk: record it, with `reason`, at `tx.now`; how many were
+    not recorded as removed before.
+
+    An inbound item loses its `local_path` (its message changes, and shows `reason`); `removed_at`
+    keeps the downloader away from it. A hosted file keeps its row, so its link answers "gone".
+    """
+    count = 0
+    for media_id in media_ids:
+        changed = tx.conn.execute(
+            "UPDATE media SET local_path = NULL, removed_at = ?, removed_reason = ?, next_attempt_at = NULL"
+            " WHERE id = ? AND removed_at IS NULL",
+            (tx.now, reason, media_id),
+        ).rowcount
+        if changed:
+            _touch_message_of(tx, media_id)
+            count += 1
+    for file_id in hosted_ids:
+        count += tx.conn.execute(
+            "UPDATE media_files SET removed_at = ?, removed_reason = ? WHERE id = ? AND removed_at IS NULL",
+            (tx.now, reason, file_id),
+        ).rowcount
+    return count
 
 
 def _touch_message_of(tx: Tx, media_id: int) -> None:

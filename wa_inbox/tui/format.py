@@ -181,7 +181,10 @@ def _one_line(text: str, limit: int) -> Text:
 
 
 def _media_state(media: MediaRef) -> Text:
-    """Where an attachment stands: on disk with its size (o opens it), on its way, or given up."""
+    """Where an attachment stands: on disk with its size (o opens it), on its way, given up, or removed
+    by retention (never "downloading…" again)."""
+    if media.removed:
+        return _one_line(media.removed, ATTACHED_CHARS)
     if media.local_path:
         size = f"{media.size_bytes / 1000:,.0f} kB · " if media.size_bytes is not None else ""
         return Text(f"{size}o opens it")
