@@ -196,6 +196,34 @@ async def test_list_messages_filters_newest_first(store: Store) -> None:
     assert [m.body for m in await store.list_messages(MessageQuery(to_addr=ANA))] == ["reply"]
 
 
+async def test_message_pages_walk_every_message_once_newest_first(store: Store) -> None:
+    await asyncio.gather(*(inbound(store, n, f"message {n}", address=(ANA, BEN)[n % 2]) for n in range(25)))
+    everything = [m.sid for m in await store.list_messages(MessageQuery(limit=100))]
+
+    walked: list[str | None] = []
+    before_id: int | None = None
+    while page := await store.list_messages(MessageQuery(limit=7, before_id=before_id)):
+        assert len(page) <= 7
+        walked.extend(m.sid for m in page)
+        assert len(walked) <= 25, "a page came twice"
+        before_id = page[-1].id
+        await inbound(store, 100 + len(walked), "arrives while paging")  # newer: never in a later page
+
+    assert len(everything) == 25
+    assert walked == everything
+
+
+async def test_message_pages_keep_the_filters(store: Store) -> None:
+    for n in range(12):
+        await inbound(store, n, f"message {n}", address=(ANA, BEN)[n % 2])
+
+    first = await store.list_messages(MessageQuery(from_addr=BEN, limit=4))
+    second = await store.list_messages(MessageQuery(from_addr=BEN, limit=4, before_id=first[-1].id))
+
+    assert [m.body for m in first] == [f"message {n}" for n in (11, 9, 7, 5)]
+    assert [m.body for m in second] == ["message 3", "message 1"]
+
+
 async def test_the_change_feed_reports_what_changed_after_a_change_number(store: Store) -> None:
     start = await store.changes_since(0)
     assert (start.messages, start.conversations) == ([], [])

@@ -67,6 +67,8 @@ def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
         "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
         "PYTHONIOENCODING": "utf-8",
     }
+    if "PYTHONPATH" in os.environ:  # which wa-inbox runs (a worktree's), not a setting of it
+        base["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.run(
         [sys.executable, "-m", "wa_inbox", *args],
         env={**base, **env},

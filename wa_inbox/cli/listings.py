@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import sys
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +27,12 @@ from wa_inbox.cli.common import (
 from wa_inbox.config import Settings
 from wa_inbox.domain.addresses import to_whatsapp
 from wa_inbox.domain.models import Direction
-from wa_inbox.store import MessageQuery
+from wa_inbox.store import MessageQuery, Store
 
 REMOTE_SCAN = 10_000
 """`messages list --remote` with --status or --direction looks through at most this many messages."""
+PAGE = 1000
+"""Records read from the store (or Twilio) and written out at a time: what a listing holds in memory."""
 
 
 @click.group()
@@ -39,7 +45,9 @@ def messages() -> None:
 @click.option("--from", "from_addr", help="Only messages from this number.")
 @click.option("--direction", type=click.Choice(["in", "out"]), help="Only inbound or outbound.")
 @click.option("--status", help="Only messages in this status (queued, sent, delivered, read, failed, …).")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option(
+    "--limit", default=50, show_default=True, type=click.IntRange(0), help="At most this many; 0 for all."
+)
 @click.option("--remote", is_flag=True, help="Ask Twilio instead of the local database.")
 @click.option("--output", type=click.Choice(["json", "tsv", "csv"]), default="tsv", show_default=True)
 @config_option
@@ -56,7 +64,7 @@ def messages_list(
     config_path: Path | None,
     db_path: Path | None,
 ) -> None:
-    """Newest first."""
+    """Newest first, written as they are read (a page at a time), so that `--limit 0` of a year is a pipe."""
     query = MessageQuery(
         to_addr=to_whatsapp(to_addr) if to_addr else None,
         from_addr=to_whatsapp(from_addr) if from_addr else None,
@@ -65,34 +73,62 @@ def messages_list(
         limit=limit,
     )
     settings = settings_for(config_path, db_path)
-    if remote:
-        records = asyncio.run(_remote_records(settings, query))
-    else:
-        found = asyncio.run(
-            with_existing_store(settings, lambda store: store.list_messages(query), read_only=True)
-        )
-        records = [rendering.message_record(message) for message in found]
-    echo(rendering.render(records, rendering.MESSAGE_COLUMNS, output))
+    out = rendering.RecordStream(rendering.MESSAGE_COLUMNS, output, _write)
+    with _quiet_when_the_reader_leaves():
+        if remote:
+            asyncio.run(_remote_records(settings, query, out))
+        else:
+            asyncio.run(
+                with_existing_store(settings, lambda store: _local_records(store, query, out), read_only=True)
+            )
+        out.end()
 
 
-async def _remote_records(settings: Settings, query: MessageQuery) -> list[dict[str, Any]]:
+async def _local_records(store: Store, query: MessageQuery, out: rendering.RecordStream) -> None:
+    """Page by page (keyset, `before_id`), the next page read while this one is written."""
+    left = query.limit or None
+    page = asyncio.ensure_future(store.list_messages(replace(query, limit=_page_size(left))))
+    try:
+        while True:
+            messages = await page
+            size = _page_size(left)
+            if left is not None:
+                left -= len(messages)
+            more = len(messages) == size and left != 0
+            if more:
+                after = replace(query, limit=_page_size(left), before_id=messages[-1].id)
+                page = asyncio.ensure_future(store.list_messages(after))
+            out.page([rendering.message_record(message) for message in messages])
+            if not more:
+                return
+    finally:
+        page.cancel()  # the read ahead, when the output failed (the reader left)
+
+
+async def _remote_records(settings: Settings, query: MessageQuery, out: rendering.RecordStream) -> None:
     """Twilio filters by number; status and direction are checked here, reading page by page."""
     numbers = {"to": query.to_addr, "from_": query.from_addr}
     filtered = query.status is not None or query.direction is not None
+    wanted = query.limit or None
     records: list[dict[str, Any]] = []
+    found = 0
     async with twilio_client(settings) as client:
         remote = await client.messages.stream_async(
             **{name: number for name, number in numbers.items() if number},
-            limit=REMOTE_SCAN if filtered else query.limit,
-            page_size=1000 if filtered else min(query.limit, 1000),
+            limit=REMOTE_SCAN if filtered else wanted,
+            page_size=PAGE if filtered else _page_size(wanted),
         )
         async for message in remote:
             record = rendering.remote_message_record(message)
             if query.status in (None, record["status"]) and query.direction in (None, record["direction"]):
                 records.append(record)
-            if len(records) == query.limit:
+                found += 1
+            if len(records) == PAGE:
+                out.page(records)
+                records = []
+            if found == wanted:
                 break
-    return records
+    out.page(records)
 
 
 @messages.command("fetch")
@@ -121,15 +157,63 @@ def conversations() -> None:
 
 
 @conversations.command("list")
+@click.option(
+    "--limit", default=0, show_default=True, type=click.IntRange(0), help="At most this many; 0 for all."
+)
 @click.option("--output", type=click.Choice(["json", "tsv", "csv"]), default="tsv", show_default=True)
 @config_option
 @db_option
 @friendly_errors
-def conversations_list(output: str, config_path: Path | None, db_path: Path | None) -> None:
-    """By latest activity."""
+def conversations_list(limit: int, output: str, config_path: Path | None, db_path: Path | None) -> None:
+    """By latest activity, written a page at a time as they are read."""
     settings = settings_for(config_path, db_path)
-    found = asyncio.run(
-        with_existing_store(settings, lambda store: store.list_conversations(), read_only=True)
-    )
-    records = [rendering.conversation_record(conversation) for conversation in found]
-    echo(rendering.render(records, rendering.CONVERSATION_COLUMNS, output))
+    out = rendering.RecordStream(rendering.CONVERSATION_COLUMNS, output, _write)
+    with _quiet_when_the_reader_leaves():
+        asyncio.run(
+            with_existing_store(
+                settings, lambda store: _conversations(store, limit or None, out), read_only=True
+            )
+        )
+        out.end()
+
+
+async def _conversations(store: Store, left: int | None, out: rendering.RecordStream) -> None:
+    """Page by page along the read model's index (`after=`), the next read while this one is written."""
+    page = asyncio.ensure_future(store.list_conversations(limit=_page_size(left)))
+    try:
+        while True:
+            found = await page
+            size = _page_size(left)
+            if left is not None:
+                left -= len(found)
+            more = len(found) == size and left != 0
+            if more:
+                page = asyncio.ensure_future(
+                    store.list_conversations(limit=_page_size(left), after=found[-1])
+                )
+            out.page([rendering.conversation_record(conversation) for conversation in found])
+            if not more:
+                return
+    finally:
+        page.cancel()
+
+
+def _page_size(left: int | None) -> int:
+    """A page of PAGE, or fewer when only `left` more are wanted (None: all)."""
+    return PAGE if left is None else min(PAGE, left)
+
+
+def _write(text: str) -> None:
+    click.echo(text, nl=False)
+
+
+@contextlib.contextmanager
+def _quiet_when_the_reader_leaves() -> Iterator[None]:
+    """`wa-inbox messages list --limit 0 | head`: the reader closing the pipe ends the listing quietly
+    (status 0), as it does `cat`'s output, rather than with a traceback."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit, and would complain: point it at nothing first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

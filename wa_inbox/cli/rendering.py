@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -150,6 +150,47 @@ def render(records: Sequence[dict[str, Any]], columns: Sequence[str], output: st
     for record in records:
         writer.writerow(_cell(record.get(column)) for column in columns)
     return buffer.getvalue().rstrip("\n")
+
+
+class RecordStream:
+    """`render`'s output, byte for byte, written a page at a time as the pages are read: one JSON
+    array (opened with the first page), or the header line once and a row per record; then `end()`.
+    Memory holds one page, however many records pass."""
+
+    def __init__(self, columns: Sequence[str], output: str, write: Callable[[str], None]) -> None:
+        self._columns, self._output, self._write = columns, output, write
+        self._started = False
+
+    def page(self, records: Sequence[dict[str, Any]]) -> None:
+        if not records:
+            return
+        if self._output == "json":
+            items = (_indented(json.dumps(record, ensure_ascii=False, indent=2)) for record in records)
+            self._write(("[\n" if not self._started else ",\n") + ",\n".join(items))
+        else:
+            self._write(self._rows(records, header=not self._started))
+        self._started = True
+
+    def end(self) -> None:
+        """Close the output: `[]` or `]` for JSON, the header alone for a table of nothing."""
+        if self._output == "json":
+            self._write("\n]\n" if self._started else "[]\n")
+        elif not self._started:
+            self._write(self._rows([], header=True))
+
+    def _rows(self, records: Sequence[dict[str, Any]], header: bool) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter="\t" if self._output == "tsv" else ",", lineterminator="\n")
+        if header:
+            writer.writerow(self._columns)
+        for record in records:
+            writer.writerow(_cell(record.get(column)) for column in self._columns)
+        return buffer.getvalue()
+
+
+def _indented(text: str) -> str:
+    """A record as `json.dumps(records, indent=2)` lays it out inside the array: two spaces deeper."""
+    return "  " + text.replace("\n", "\n  ")
 
 
 def _cell(value: Any) -> str:

@@ -315,7 +315,10 @@ class Store(Protocol):
 
     async def list_messages(self, query: MessageQuery) -> list[Message]:
         """The messages `query` selects (every filter that is not None must match), newest first, at
-        most `query.limit`."""
+        most `query.limit`. With `query.before_id`, the page that follows the message with that id:
+        repeating with the last id of each page walks every selected message once, even while new
+        ones arrive (they are newer than the first page). A page costs about the same however deep
+        in the history it is, without filters."""
         ...
 
     async def get_message(self, sid: str) -> Message | None:

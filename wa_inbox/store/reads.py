@@ -358,6 +358,7 @@ def _message_filters(query: MessageQuery) -> tuple[list[str], list[object]]:
         ("m.from_addr = ?", query.from_addr),
         ("m.direction = ?", query.direction),
         ("m.status = ?", query.status),
+        ("m.id < ?", query.before_id),
     ]
     kept = [(clause, value) for clause, value in pairs if value is not None]
     return [clause for clause, _ in kept], [value for _, value in kept]

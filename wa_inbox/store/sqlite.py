@@ -383,7 +383,7 @@ def _pending(path: Path) -> list[str]:
     """The steps the database at `path` lacks, read without writing; all of them for a new or foreign
     file (the writer creates or judges it)."""
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
+        with contextlib.closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)) as conn:
             return migrations.pending(conn)
     except sqlite3.Error:
         return [name for name, _ in migrations.MIGRATIONS]

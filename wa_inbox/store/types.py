@@ -13,13 +13,18 @@ from wa_inbox.domain.models import Conversation, Direction, Message
 
 @dataclass(frozen=True, slots=True)
 class MessageQuery:
-    """Filters of `messages list`; None means any."""
+    """Filters of `messages list`; None means any.
+
+    `before_id` pages: only messages older than message `before_id` (pass the last id of a page,
+    newest first, to get the next one); None starts at the newest.
+    """
 
     to_addr: str | None = None
     from_addr: str | None = None
     direction: Direction | None = None
     status: str | None = None
     limit: int = 50
+    before_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
