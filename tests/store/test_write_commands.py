@@ -54,6 +54,7 @@ def test_the_store_s_writes_are_registered_by_their_names() -> None:
         "replace_all",
         "log_rejection",
         "prune",
+        "vacuum_pages",
     }
     for name, function in COMMANDS.items():
         assert function.__name__ == name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wa_inbox.cli import doctor, listings, send, serve, templates
+from wa_inbox.cli import db, doctor, listings, send, serve, templates
 from wa_inbox.cli.inbox import main
 
 for command in (
@@ -12,6 +12,7 @@ for command in (
     send.send,
     templates.templates,
     doctor.doctor,
+    db.db,
 ):
     main.add_command(command)
 

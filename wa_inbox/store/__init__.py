@@ -33,7 +33,7 @@ from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.store.errors import StoreConflict, StoreError
-from wa_inbox.store.types import Changes, ConversationCounts, MessageQuery
+from wa_inbox.store.types import Changes, ConversationCounts, MessageQuery, StoreStats
 
 __all__ = [
     "Changes",
@@ -43,6 +43,7 @@ __all__ = [
     "Store",
     "StoreConflict",
     "StoreError",
+    "StoreStats",
     "open_store",
 ]
 
@@ -408,6 +409,27 @@ class Store(Protocol):
 
     async def count_rejected_webhooks(self) -> int:
         """How many refused requests the log holds."""
+        ...
+
+    async def stats(self) -> StoreStats:
+        """What the database holds and how big it is: exact row counts per table (a year of messages
+        counts in well under a second), its size on disk and its log's, the media's bytes, and the
+        free pages a vacuum would give back."""
+        ...
+
+    async def vacuum_step(self, pages: int) -> int:
+        """Give up to `pages` free pages back to the file system, in one short write (other writes go
+        on between steps, and may share its commit); how many free pages are left. Repeat until 0:
+        when it returns 0, the storage has shrunk. Raises `StoreError` when the database cannot
+        vacuum online (`stats().vacuums_online` is False): `vacuum_full` must run once first.
+        """
+        ...
+
+    async def vacuum_full(self) -> None:
+        """Rewrite the whole database compactly, giving every free page back, and make later vacuums
+        online (`vacuum_step`). Other writers wait (and may time out) until it ends: a year takes
+        tens of seconds and needs free disk space about the database's size. `StoreError` on a
+        read-only store."""
         ...
 
 

@@ -44,6 +44,10 @@ Batch = Sequence[Write]
 def connect(path: Path, report: Report | None = None) -> sqlite3.Connection:
     """The write connection, on the newest schema (a long upgrade says how it goes to `report`)."""
     conn = sqlite3.connect(path, isolation_level=None)
+    if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+        # A new database gives free pages back on demand (`wa-inbox db vacuum`, in short writes):
+        # SQLite takes this only before the first table exists.
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")

@@ -38,7 +38,7 @@ from wa_inbox.store.codec import ts
 from wa_inbox.store.committer import BUSY_TIMEOUT_MS
 from wa_inbox.store.errors import StoreConflict, StoreError
 from wa_inbox.store.migrations import Report
-from wa_inbox.store.types import Changes, ConversationCounts, MessageQuery
+from wa_inbox.store.types import Changes, ConversationCounts, MessageQuery, StoreStats
 from wa_inbox.store.writer import BatchWriter
 
 HEALTH_DEADLINE_SECONDS = 2.0
@@ -359,6 +359,64 @@ class SqliteStore:
 
     async def count_rejected_webhooks(self) -> int:
         return await reads.count_rejected_webhooks(self._db)
+
+    # --- the database's growth -----------------------------------------------------------------
+
+    async def stats(self) -> StoreStats:
+        rows = await reads.row_counts(self._db)
+        return StoreStats(
+            rows=rows,
+            bytes_on_disk=_size(self.path),
+            log_bytes=_size(_wal(self.path)),
+            media_bytes=await reads.media_bytes(self._db),
+            free_pages=await reads.pragma(self._db, "freelist_count"),
+            page_size=await reads.pragma(self._db, "page_size"),
+            vacuums_online=await reads.pragma(self._db, "auto_vacuum") == writes.INCREMENTAL_VACUUM,
+        )
+
+    async def vacuum_step(self, pages: int) -> int:
+        """A write like any other (webhooks may share its commit); the file shrinks as the log is
+        checkpointed, which the writer does after each commit that left the log long. At 0, one more
+        checkpoint empties the log, grown by the pages moved."""
+        left = await self._writer.submit(writes.vacuum_pages, ts(self._clock()), pages)
+        if left == 0:
+            await asyncio.to_thread(_checkpoint, self.path)
+        return left
+
+    async def vacuum_full(self) -> None:
+        """SQLite's VACUUM, which no transaction may surround: on a connection of its own, not the
+        writer's (whose every write is a transaction), while the writer waits idle."""
+        if self._writer.process_id is None:
+            raise StoreError("This store was opened read-only: it cannot vacuum.")
+        await asyncio.to_thread(_vacuum, self.path)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + "-wal")
+
+
+def _checkpoint(path: Path) -> None:
+    """Copy the log into the database and empty it. A reader still on an old snapshot (after the
+    busy timeout) leaves the log as long as it is: the next checkpoint empties it."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+
+def _vacuum(path: Path) -> None:
+    """Rewrite the file, incremental from now on (the one way to switch a database made without)."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 def upgrade_file(path: Path, report: Report) -> list[str]:

@@ -6,6 +6,7 @@ PostgreSQL next) and every caller share them; `wa_inbox.store` re-exports both.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from wa_inbox.domain.models import Conversation, Direction, Message
@@ -43,3 +44,39 @@ class ConversationCounts:
     conversations: int
     unread_conversations: int
     unread_messages: int
+
+
+STATS_TABLES = (
+    "messages",
+    "contacts",
+    "conversations",
+    "media",
+    "status_events",
+    "webhook_log",
+    "opt_events",
+    "templates",
+    "drafts",
+    "media_files",
+)
+"""The tables `StoreStats.rows` counts, in the order `db stats` shows them."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """How big the database is, and what a vacuum could give back (`wa-inbox db stats`)."""
+
+    rows: Mapping[str, int]
+    """Rows per table of `STATS_TABLES`, counted exactly."""
+    bytes_on_disk: int
+    """The database's own storage (SQLite: the database file), the log aside."""
+    log_bytes: int
+    """The write-ahead log's (SQLite: the `-wal` file; 0 when there is none)."""
+    media_bytes: int
+    """Media kept in the data directory: downloaded from customers plus hosted for Twilio to fetch."""
+    free_pages: int
+    """Pages the storage holds but no row uses: what a vacuum gives back to the file system."""
+    page_size: int
+    """Bytes per page: `free_pages * page_size` is the space a vacuum would give back."""
+    vacuums_online: bool
+    """Whether `Store.vacuum_step` can give free pages back while writes go on; when False, only
+    `vacuum_full` can (once, and it makes this True)."""

@@ -24,6 +24,7 @@ from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.store import lease as sender_lease
 from wa_inbox.store.codec import to_json
+from wa_inbox.store.errors import StoreError
 from wa_inbox.store.tx import Tx, command
 
 _SECRET_HEADERS = frozenset({"x-twilio-signature", "authorization", "cookie", "proxy-authorization"})
@@ -427,3 +428,24 @@ def _touch_message_of(tx: Tx, media_id: int) -> None:
         "UPDATE messages SET change_seq = ? WHERE id = (SELECT message_id FROM media WHERE id = ?)",
         (tx.seq, media_id),
     )
+
+
+INCREMENTAL_VACUUM = 2
+"""`PRAGMA auto_vacuum`'s value for a database that gives pages back on demand (new ones are made so)."""
+
+
+@command
+def vacuum_pages(tx: Tx, pages: int) -> int:
+    """Give up to `pages` free pages back, in the batch's transaction (the file shrinks when the
+    log is next checkpointed); how many free pages are left. Each page moved costs about 0.1 ms, so
+    `pages` bounds how long the other writes of the batch wait."""
+    (mode,) = tx.conn.execute("PRAGMA auto_vacuum").fetchone()
+    if mode != INCREMENTAL_VACUUM:
+        raise StoreError(
+            "This database was created before wa-inbox gave space back online: "
+            "run `wa-inbox db vacuum --full` once, with `wa-inbox serve` stopped."
+        )
+    for _ in range(pages):  # Python's sqlite3 steps a pragma once, and each step frees one page
+        tx.conn.execute("PRAGMA incremental_vacuum(1)")
+    (left,) = tx.conn.execute("PRAGMA freelist_count").fetchone()
+    return int(left)

@@ -1,0 +1,88 @@
+"""How big the database is (`stats`) and giving free space back (`vacuum_step`), on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from tests.support.store import ANA, BEN, BUSINESS, record, sid, we_send
+from wa_inbox.domain.models import HostedFile, InboundMessage, MediaRef, StatusUpdate, WebhookKind
+from wa_inbox.domain.optout import OptAction
+from wa_inbox.domain.policy import Draft
+from wa_inbox.store import Store
+from wa_inbox.store.types import STATS_TABLES
+
+
+async def test_stats_count_the_rows_of_each_table(store: Store) -> None:
+    empty = await store.stats()
+    media = (
+        MediaRef(0, "https://api.twilio.com/m/0", "image/jpeg"),
+        MediaRef(1, "https://api.twilio.com/m/1", "image/png"),
+    )
+    await store.ingest_inbound(InboundMessage(sid(1), ANA, BUSINESS, "", media=media), record(sid(1)))
+    await store.ingest_inbound(InboundMessage(sid(2), BEN, BUSINESS, "Oi"), record(sid(2)))
+    await we_send(store, Draft(ANA, "Hello"), sid(3))
+    await store.ingest_status(
+        StatusUpdate(sid(3), "delivered", to_addr=ANA), record(sid(3), WebhookKind.STATUS)
+    )
+    await store.set_opt_state(BEN, OptAction.STOP, "test")
+    await store.save_draft(ANA, "unsent")
+    await store.add_hosted_file(HostedFile("f" * 32, "/data/media/out/x.png", "x.png", "image/png", 1234))
+    downloaded, _ = await store.claim_media_downloads(10, timedelta(minutes=1))
+    await store.record_media_downloaded(downloaded.id, "/data/media/in/0.jpg", 2048)
+
+    stats = await store.stats()
+
+    assert list(empty.rows) == list(STATS_TABLES) and set(empty.rows.values()) == {0}
+    assert (empty.media_bytes, empty.free_pages) == (0, 0)
+    assert dict(stats.rows) == {
+        "messages": 3,
+        "contacts": 2,
+        "conversations": 2,
+        "media": 2,
+        "status_events": 1,
+        "webhook_log": 3,
+        "opt_events": 1,
+        "templates": 0,
+        "drafts": 1,
+        "media_files": 1,
+    }
+    assert stats.media_bytes == 2048 + 1234  # the media not downloaded yet counts nothing
+    assert stats.page_size > 0 and stats.bytes_on_disk > 0
+    assert stats.vacuums_online  # a new database
+
+
+async def fill(store: Store, count: int, first: int = 0) -> None:
+    """`count` messages whose raw requests are big: pruning them leaves free pages."""
+    long_ago = datetime(2025, 1, 1, tzinfo=UTC)
+    await asyncio.gather(
+        *(
+            store.ingest_inbound(
+                InboundMessage(sid(n), ANA, BUSINESS, "hello"), record(sid(n), at=long_ago, body="x" * 8000)
+            )
+            for n in range(first, first + count)
+        )
+    )
+
+
+async def test_vacuum_gives_free_pages_back_while_writes_commit(store: Store) -> None:
+    await fill(store, 600)
+    await store.prune_webhook_log(datetime(2025, 6, 1, tzinfo=UTC))
+    before = await store.stats()
+
+    async def vacuum() -> list[int]:
+        steps = [await store.vacuum_step(50)]
+        while steps[-1]:
+            steps.append(await store.vacuum_step(50))
+        return steps
+
+    steps, _ = await asyncio.gather(vacuum(), fill(store, 100, first=1000))
+    after = await store.stats()
+
+    assert before.free_pages > 1000  # 600 requests of 8 kB
+    assert len(steps) > 10 and steps == sorted(steps, reverse=True) and steps[-1] == 0
+    assert after.free_pages == 0
+    # the new writes took some of the space back (100 requests of 8 kB): at least half is given back
+    assert after.bytes_on_disk < before.bytes_on_disk - before.free_pages * before.page_size // 2
+    assert after.rows["messages"] == 700  # the writes during the vacuum all committed
+    assert len(await store.thread_page(ANA, limit=1000)) == 700
