@@ -22,6 +22,7 @@ import pyte
 
 KEYS = {"enter": "\r", "escape": "\x1b", "tab": "\t", "backspace": "\x7f", "f1": "\x1bOP", "f2": "\x1bOQ"}
 KEYS |= {"up": "\x1b[A", "down": "\x1b[B", "right": "\x1b[C", "left": "\x1b[D", "f3": "\x1bOR"}
+KEYS |= {"home": "\x1b[H", "end": "\x1b[F", "pageup": "\x1b[5~", "pagedown": "\x1b[6~"}
 """What xterm sends for each key (normal cursor mode, as Textual leaves it)."""
 SYNC_QUERY, SYNC_SUPPORTED = b"\x1b[?2026$p", "\x1b[?2026;2$y"
 SYNC_BEGIN, SYNC_END = b"\x1b[?2026h", b"\x1b[?2026l"

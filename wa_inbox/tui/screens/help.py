@@ -14,6 +14,7 @@ HELP = """\
 | key | what it does |
 |---|---|
 | ↑ ↓ / j k | move in the list (it holds its order while you move; "N updated" sorts at a pause) |
+| pgup pgdn / home end | a screenful, or the top and the bottom of the list |
 | enter | open the conversation and write in it (typing goes straight to its composer) |
 | esc | back to the conversation list |
 | enter (composer) | send exactly what is in the composer |

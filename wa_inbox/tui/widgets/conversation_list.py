@@ -55,6 +55,8 @@ class ConversationList(InOrderKeys, ScrollView, can_focus=True):
         Binding("down,j", "move(1)", "Down", show=False),
         Binding("pageup", "move(-10)", show=False),
         Binding("pagedown", "move(10)", show=False),
+        Binding("home", "move_to(0)", "Top", show=False),
+        Binding("end", "move_to(-1)", "Bottom", show=False),
         Binding("enter", "open", "Open"),
     ]
     DEFAULT_CSS = """
@@ -170,6 +172,12 @@ class ConversationList(InOrderKeys, ScrollView, can_focus=True):
         self._moved_at = monotonic()
         if self._rows:
             self.cursor = max(0, min(len(self._rows) - 1, self.cursor + delta))
+
+    def action_move_to(self, index: int) -> None:
+        """The first row, or with -1 the last one loaded (the list fills in pages: End again goes on)."""
+        self._moved_at = monotonic()
+        if self._rows:
+            self.cursor = index % len(self._rows)
 
     def action_open(self) -> None:
         """Opening moves the focus to the composer: the keys typed behind Enter are for it."""
