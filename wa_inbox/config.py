@@ -6,6 +6,7 @@ and the fix, which the CLI prints without a traceback.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import os
 import re
@@ -48,6 +49,7 @@ ENV_KEYS: Mapping[str, tuple[str, str]] = {
     "WA_INBOX_TWILIO_BASE_URL": ("twilio", "base_url"),
     "WA_INBOX_DB": ("store", "path"),
     "TWILIO_WHATSAPP_FROM": ("twilio", "from_address"),
+    "WA_INBOX_AGENT": ("agent", "name"),
 }
 """Environment variables and the settings they fill; the environment wins over `.env` and TOML."""
 
@@ -261,6 +263,32 @@ class RetentionSettings(_Section):
         return value
 
 
+class AgentSettings(_Section):
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+    """Who this inbox answers as (`--agent`, WA_INBOX_AGENT); unset: the operating system's user name."""
+
+    @property
+    def resolved(self) -> str:
+        """The name in use: the setting, else the OS user's name made valid, else "agent"."""
+        if self.name:
+            return self.name
+        user = re.sub(r"[^A-Za-z0-9._-]", "", getpass.getuser() if _has_user() else "")[:32].lstrip("._-")
+        return user or "agent"
+
+
+class TeamSettings(_Section):
+    auto_assign: bool = False
+    """The server assigns each new conversation to the agents seen in the last 15 minutes, in turn."""
+
+
+def _has_user() -> bool:
+    try:
+        getpass.getuser()
+    except (KeyError, OSError):
+        return False
+    return True
+
+
 class DevSettings(_Section):
     allow_unsigned_webhooks: bool = False
     """Required, on purpose, to run with `validate_signatures = false`."""
@@ -279,6 +307,8 @@ class Settings(_Section):
     outbox: OutboxSettings = OutboxSettings()
     tui: TuiSettings = TuiSettings()
     retention: RetentionSettings = RetentionSettings()
+    agent: AgentSettings = AgentSettings()
+    team: TeamSettings = TeamSettings()
     routing: dict[str, str] = {}
     """Country code (ISO 3166, like "BR") -> Messaging Service SID; "default" for the rest."""
     dev: DevSettings = DevSettings()

@@ -193,6 +193,9 @@ class Message:
     """The text of the message this one replies to, when that message is stored here; else None."""
     template_name: str | None = None
     """The name of the template at `content_sid`, while the synced templates still have it."""
+    author: str | None = None
+    """Who sent an outbound message: the agent's name, `system` for automatic replies, None for
+    inbound messages and for outbound ones stored before agents had names."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +205,13 @@ class Conversation:
     contact: Contact
     last_message: Message | None
     unread_count: int
+    """For the agent the list was read for (`list_conversations(agent=...)`), else anyone's."""
     window_expires_at: datetime | None
+    status: str = "open"
+    """A `domain.team.ConversationStatus` value."""
+    assignee: str | None = None
+    snoozed_until: datetime | None = None
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

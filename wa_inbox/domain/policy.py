@@ -47,6 +47,8 @@ class Draft:
     template_approval: str | None = None
     """WhatsApp's verdict on the template ("approved", "pending", …) as the sender knows it; None when
     it was given by SID unchecked, and Twilio judges it."""
+    author: str | None = None
+    """The agent sending it (recorded on the message); `domain.team.SYSTEM` for automatic replies."""
 
     @property
     def is_template(self) -> bool:

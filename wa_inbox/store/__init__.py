@@ -31,20 +31,24 @@ from wa_inbox.domain.models import (
 )
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
+from wa_inbox.domain.team import Agent, OptEvent, Presence, SavedReply, ThreadEvent
 from wa_inbox.domain.templates import TemplateInfo
-from wa_inbox.store.errors import StoreConflict, StoreError
-from wa_inbox.store.types import Changes, ConversationCounts, MessageQuery, StoreStats
+from wa_inbox.store.errors import StoreConflict, StoreError, UnknownConversation
+from wa_inbox.store.types import Changes, ConversationCounts, ConversationFilter, MessageQuery, StoreStats
 
 __all__ = [
     "Changes",
     "ConversationCounts",
+    "ConversationFilter",
     "Lease",
     "MessageQuery",
     "Store",
     "StoreConflict",
     "StoreError",
     "StoreStats",
+    "UnknownConversation",
     "open_store",
+    "upgrade_in_place",
 ]
 
 
@@ -224,9 +228,11 @@ class Store(Protocol):
         left for messages sent from elsewhere): how the sender recognises its own requests."""
         ...
 
-    async def mark_read(self, address: str) -> int:
+    async def mark_read(self, address: str, agent: str | None = None) -> int:
         """The agent read the conversation with `address`: every unread inbound message of it is
-        marked read now; how many were. A change of the conversation (its unread count)."""
+        marked read now; how many were. A change of the conversation (its unread count). With
+        `agent`, that agent's own read mark moves to the newest message too (see `list_conversations`'
+        `agent`)."""
         ...
 
     async def save_draft(self, address: str, body: str) -> None:
@@ -379,22 +385,104 @@ class Store(Protocol):
         """The customer at `address`; None when they never wrote nor were written to."""
         ...
 
+    # --- the team ------------------------------------------------------------------------------------
+
+    async def record_agent(self, name: str) -> Agent:
+        """`name` is at work now: known from now on (first seen kept), last seen now. An agent's
+        unread counts start from the newest message at their first sighting, not from history."""
+        ...
+
+    async def list_agents(self) -> list[Agent]:
+        """Every agent ever recorded, by name."""
+        ...
+
+    async def assign(self, address: str, assignee: str | None, by: str) -> bool:
+        """Give the conversation with `address` to `assignee` (None: to nobody), as `by` did; an
+        `assigned` thread event records it. False, and no event, when it already was so.
+        `UnknownConversation` (a `StoreError`) for an address that never wrote nor was written to."""
+        ...
+
+    async def set_conversation_status(
+        self, address: str, status: str, by: str, until: datetime | None = None
+    ) -> bool:
+        """Set the conversation's `domain.team.ConversationStatus` (with `until` for a snooze, which
+        ends by itself at that time), as `by` did; a `status` thread event records it. False, and no
+        event, when nothing changed. A customer's new message reopens a resolved or snoozed
+        conversation (see `ingest_inbound`). `UnknownConversation` for an unknown address."""
+        ...
+
+    async def add_note(self, address: str, author: str, body: str) -> ThreadEvent:
+        """An internal note in the conversation's thread: never sent, never counted as a reply or as
+        unread. `UnknownConversation` for an unknown address."""
+        ...
+
+    async def thread_events(self, address: str, limit: int = 500) -> list[ThreadEvent]:
+        """The latest `limit` notes, assignments, status and label changes of the conversation,
+        oldest first (the thread merges them with its messages by time)."""
+        ...
+
+    async def set_label(self, address: str, label: str, present: bool, by: str) -> bool:
+        """Add (`present`) or remove a label of the conversation; a `label` thread event records it.
+        False when nothing changed. `UnknownConversation` for an unknown address."""
+        ...
+
+    async def list_labels(self) -> list[str]:
+        """Every label in use, by name."""
+        ...
+
+    async def save_reply(self, name: str, body: str, by: str) -> None:
+        """Keep a saved reply under `name` (replacing one of that name)."""
+        ...
+
+    async def delete_reply(self, name: str) -> bool:
+        """Forget the saved reply `name`; False when there was none."""
+        ...
+
+    async def list_replies(self) -> list[SavedReply]:
+        """Every saved reply, by name."""
+        ...
+
+    async def touch_presence(self, agent: str, address: str, typing: bool = False) -> None:
+        """`agent` has the conversation open (and is typing in it, if `typing`) now; the mark ends by
+        itself `domain.team.PRESENCE_TTL` later unless touched again. An agent is present in one
+        conversation at a time: touching another moves the mark."""
+        ...
+
+    async def leave_presence(self, agent: str) -> None:
+        """`agent` closed their inbox: their mark ends now."""
+        ...
+
+    async def presence(self, address: str) -> list[Presence]:
+        """Who has the conversation open now (marks not yet ended), by agent name."""
+        ...
+
+    async def opt_history(self, address: str) -> list[OptEvent]:
+        """The customer's opt-out audit, oldest first: each STOP or START with its source (a
+        keyword, a Twilio error, or the agent who changed it by hand)."""
+        ...
+
     async def list_conversations(
         self,
         limit: int | None = None,
         addresses: Sequence[str] | None = None,
         after: Conversation | None = None,
+        where: ConversationFilter | None = None,
+        agent: str | None = None,
     ) -> list[Conversation]:
         """Conversations in list order: latest message first, ones without messages last (by
         address, descending, among themselves). At most `limit`; only those with `addresses`, or
-        the page that follows `after` (a conversation from the previous page, usually its last).
-        Each with its contact, latest message, unread count and when its 24-hour window closes.
+        the page that follows `after` (a conversation from the previous page, usually its last);
+        only those `where` covers. Each with its contact, latest message, unread count (with
+        `agent`: the inbound messages newer than that agent's read mark, or than their first
+        sighting), when its 24-hour window closes, its status, assignee, snooze and labels.
         A page costs the same however many conversations and messages the database holds."""
         ...
 
-    async def conversation_counts(self) -> ConversationCounts:
-        """How many conversations there are, how many have unread messages, and how many unread
-        messages in all; as cheap as a page."""
+    async def conversation_counts(
+        self, where: ConversationFilter | None = None, agent: str | None = None
+    ) -> ConversationCounts:
+        """How many conversations `where` covers (all by default), how many of them have unread
+        messages, and how many unread messages in all (for `agent`, as `list_conversations` counts)."""
         ...
 
     async def last_webhook_at(self) -> datetime | None:

@@ -9,3 +9,7 @@ class StoreError(Exception):
 
 class StoreConflict(StoreError):
     """A write broke one of the store's rules (a constraint), so nothing of it was kept."""
+
+
+class UnknownConversation(StoreError):
+    """No customer with that address ever wrote or was written to."""

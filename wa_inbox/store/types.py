@@ -7,9 +7,10 @@ PostgreSQL next) and every caller share them; `wa_inbox.store` re-exports both.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from wa_inbox.domain.models import Conversation, Direction, Message
+from wa_inbox.domain.team import ThreadEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,23 @@ class Changes:
     seq: int
     messages: list[Message]
     conversations: list[Conversation]
+    events: list[ThreadEvent] = field(default_factory=list)
+    """Notes, assignments, status and label changes written after `since`, oldest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationFilter:
+    """Which conversations a list or a count covers; the default covers every one.
+
+    `statuses` None means any; the team views pass `domain.team.ACTIVE` (open and pending, and a
+    snooze whose time has come counts as open)."""
+
+    assignee: str | None = None
+    """Only those assigned to this agent."""
+    unassigned: bool = False
+    """Only those assigned to nobody."""
+    statuses: frozenset[str] | None = None
+    label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
