@@ -8,12 +8,17 @@ access log), each in its own subprocess, on the same pre-signed bodies:
       with synchronous=FULL, one INFO log line per request to a file. As in production, the callbacks
       are about messages the outbox sent: the database starts with them (queued, claimed, accepted).
 Usage: .venv/bin/python bench/ingest.py [--duration 10] [--connections 64]
+
+With `--prefill PATH` (a year database made by `bench/seed.py`, never written: it is copied and the
+copy upgraded), a fourth server runs in every round: (d) the receiver again, on a database that holds
+that year as well as the sent messages; the summary gives (d)/(c), the cost of size.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import http.client
 import os
 import re
@@ -94,7 +99,8 @@ class Result:
 
 
 def message_sid(message: int) -> str:
-    return f"SM{message:032x}"
+    """Apart from the SIDs `bench/seed.py` writes (a counter, with the top bit for outbound ones)."""
+    return f"SM{0xBE << 120 | message:032x}"
 
 
 def customer(message: int) -> str:
@@ -148,7 +154,7 @@ async def seed_sent_messages(db: Path, count: int) -> None:
     try:
         body = "Seu pedido saiu para entrega."
         drafts = [Draft(address=f"whatsapp:{customer(m)}", body=body) for m in range(count)]
-        ids = await asyncio.gather(*(store.queue_draft(d, f"bench-{m}") for m, d in enumerate(drafts)))
+        ids = await asyncio.gather(*(store.queue_draft(d, f"ingest-bench-{m}") for m, d in enumerate(drafts)))
         while await store.claim_unsent(1000):
             pass
         await asyncio.gather(
@@ -305,28 +311,53 @@ def run_one(
     return result
 
 
-def check_round(results: list[Result], db: Path) -> list[str]:
-    """Every answer 2xx, and every 2xx of (c) stored exactly once in that round's database."""
-    c = results[-1]
+def counts(db: Path) -> tuple[int, int]:
+    """Status events, and messages without an idempotency key (inbound ones, and placeholders)."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        (events,) = conn.execute("SELECT count(*) FROM status_events").fetchone()
+        (keyless,) = conn.execute("SELECT count(*) FROM messages WHERE idempotency_key IS NULL").fetchone()
+    return int(events), int(keyless)
+
+
+def check_round(results: list[Result], c: Result, db: Path, before: tuple[int, int]) -> list[str]:
+    """Every answer 2xx, and every 2xx of receiver `c` stored exactly once in its round's database,
+    which held `before` (status events, keyless messages) when the round began."""
     problems = [f"{r.label}: {r.non_2xx} non-2xx responses" for r in results if r.non_2xx]
     problems += [f"{r.label}: {r.socket_errors} socket errors" for r in results if r.socket_errors]
     if c.wraps:
-        problems.append("(c) repeated bodies, so some requests took the duplicate path: raise the count")
-    with sqlite3.connect(db) as conn:
-        (rows,) = conn.execute("SELECT count(*) FROM status_events").fetchone()
-        (unknown,) = conn.execute("SELECT count(*) FROM messages WHERE idempotency_key IS NULL").fetchone()
+        problems.append(
+            f"{c.label} repeated bodies, so some requests took the duplicate path: raise the count"
+        )
+    rows, keyless = counts(db)
+    unknown = keyless - before[1]
     if unknown:  # every callback, the preflight's too, is about a seeded message
-        problems.append(f"(c) made {unknown} placeholder rows: the seeded messages miss the callbacks")
-    stored = rows - 1  # the preflight's row
+        problems.append(f"{c.label} made {unknown} placeholder rows: the seeded messages miss the callbacks")
+    stored = rows - before[0] - 1  # the preflight's row
     if c.ok <= stored <= c.sent:  # requests in flight at wrk's deadline are stored but not counted
         print(f"    database: ok, {stored} stored for {c.ok} 2xx counted by wrk (+{stored - c.ok} in flight)")
         return problems
-    return [*problems, f"database MISMATCH: {stored} stored, wrk counted {c.ok} 2xx"]
+    return [*problems, f"database MISMATCH for {c.label}: {stored} stored, wrk counted {c.ok} 2xx"]
 
 
 def median_result(results: list[Result]) -> Result:
     """The round with the median throughput stands for the server (its latencies come with it)."""
     return sorted(results, key=lambda r: r.rps)[len(results) // 2]
+
+
+PREFILLED = "(d) receiver, year database"
+
+
+def prefilled(year: Path, target: Path, count: int) -> Path:
+    """A copy of the year database at `target`, upgraded, with the `count` sent messages added."""
+    from wa_inbox.store import upgrade_in_place
+
+    started = time.monotonic()
+    subprocess.run(["cp", "--reflink=auto", str(year), str(target)], check=True)
+    upgrade_in_place(target, print)
+    asyncio.run(seed_sent_messages(target, count))
+    took = time.monotonic() - started
+    print(f"(d)'s database: {year} copied, upgraded and given the sent messages in {took:.1f} s")
+    return target
 
 
 def main() -> None:
@@ -335,7 +366,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of (a), (b), (c) (3)")
+    parser.add_argument("--prefill", type=Path, help="also (d): the receiver on a copy of this year database")
     args = parser.parse_args()
+    if args.prefill and not args.prefill.exists():
+        parser.error(f"{args.prefill} does not exist: make it with bench/seed.py")
     if shutil.which("wrk") is None:
         print("wrk is not installed: run `apt-get install wrk` (Debian/Ubuntu).")
         raise SystemExit(2)
@@ -356,6 +390,12 @@ def main() -> None:
         script.write_text(LUA)
         sent = workdir / "sent.db"
         asyncio.run(seed_sent_messages(sent, count // len(STATUSES) + 1))
+        templates = {"receiver": sent}
+        if args.prefill:
+            templates["prefilled"] = prefilled(
+                args.prefill, workdir / "prefilled.db", count // len(STATUSES) + 1
+            )
+        before = {kind: counts(db) for kind, db in templates.items()}
         (workdir / "empty.toml").write_text("")
         env = {
             **os.environ,
@@ -374,29 +414,52 @@ def main() -> None:
             flush=True,
         )
 
+        servers = [*SERVERS, *([("prefilled", PREFILLED)] if args.prefill else [])]
         rounds: list[list[Result]] = []
         problems: list[str] = []
         for number in range(args.rounds):  # interleaved, so drift in the machine hits every server alike
-            env["WA_INBOX_DB"] = str(shutil.copy(sent, workdir / f"inbox-{number}.db"))  # fresh each round
-            results = [
-                run_one(kind, label, port, env, workdir, args, script, bodies, pre_signature, pre_body)
-                for kind, label in SERVERS
-            ]
-            problems += check_round(results, Path(env["WA_INBOX_DB"]))
+            results = []
+            for kind, label in servers:
+                if kind in templates:  # a fresh copy each round
+                    db = workdir / f"inbox-{kind}-{number}.db"
+                    for suffix in ("", "-wal"):
+                        if Path(f"{templates[kind]}{suffix}").exists():
+                            subprocess.run(
+                                ["cp", "--reflink=auto", f"{templates[kind]}{suffix}", f"{db}{suffix}"]
+                            )
+                    env["WA_INBOX_DB"] = str(db)
+                server = "receiver" if kind == "prefilled" else kind
+                results.append(
+                    run_one(server, label, port, env, workdir, args, script, bodies, pre_signature, pre_body)
+                )
+                if kind in templates:
+                    problems += check_round(results, results[-1], db, before[kind])
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(f"{db}{suffix}").unlink(missing_ok=True)
             rounds.append(results)
-        a, b, c = (median_result([r[i] for r in rounds]) for i in range(len(SERVERS)))
+        a, b, c, *more = (median_result([r[i] for r in rounds]) for i in range(len(servers)))
 
         def verdict(holds: bool) -> str:
             return "yes" if holds else "NO"
 
         print(f"\nmedians of {args.rounds} interleaved rounds:")
-        for result in (a, b, c):
+        for result in (a, b, c, *more):
             latency = f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
             print(f"{result.label:<26} {result.rps:>10.1f} req/s  {latency}")
         print()
         print(f"(c)/(b) = {c.rps / b.rps:.2f}x       goal >= 2x:    {verdict(c.rps >= 2 * b.rps)}")
         print(f"(c)/(a) = {c.rps / a.rps:.0%}        goal >= 30%:   {verdict(c.rps >= 0.3 * a.rps)}")
         print(f"p99 (c) = {c.p99_ms:.2f} ms   goal < 25 ms:  {verdict(c.p99_ms < 25)}")
+        if more:
+            (d,) = more
+            size = templates["prefilled"].stat().st_size / 2**20
+            ratio = d.rps / c.rps
+            print(
+                f"(d)/(c) = {ratio:.0%}        goal >= 90%:   {verdict(ratio >= 0.9)}  "
+                f"(a {size:,.0f} MiB database against an empty one; per round: "
+                + ", ".join(f"{r[3].rps / r[2].rps:.0%}" for r in rounds)
+                + ")"
+            )
         if problems:
             fail("; ".join(problems))
 

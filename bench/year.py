@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import inspect
 import json
 import os
 import random
@@ -33,6 +34,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,9 @@ import pexpect  # type: ignore[import-untyped]
 import pyte
 
 from wa_inbox.store import Store, open_store
+
+FILL_PAGE = 1000
+"""The page the inbox fills its list with after the first paint (`InboxScreen`'s FILL_PAGE)."""
 
 SYNC_QUERY, SYNC_SUPPORTED = b"\x1b[?2026$p", "\x1b[?2026;2$y"
 SYNC_BEGIN, SYNC_END = b"\x1b[?2026h", b"\x1b[?2026l"
@@ -130,10 +135,10 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def inbox_start(db: Path, home: Path, name: str, timeout: float) -> tuple[float, float]:
+def inbox_start(code: Code, name: str, timeout: float) -> tuple[float, float]:
     """Seconds from spawning `wa-inbox tui --attach` until `name` is on screen; its peak RSS then."""
     started = time.perf_counter()
-    screen = Screen(["tui", "--attach", "--db", str(db)], environment(home), home, 120, 40)
+    screen = Screen(["tui", "--attach", "--db", str(code.db)], code.env(), code.home, 120, 40)
     try:
         deadline = started + timeout
         while name not in screen.text():
@@ -147,13 +152,13 @@ def inbox_start(db: Path, home: Path, name: str, timeout: float) -> tuple[float,
         screen.close()
 
 
-def cli(db: Path, home: Path, *args: str) -> float:
+def cli(code: Code, *args: str) -> float:
     """Wall seconds of `wa-inbox ARGS --db DB`, which must succeed."""
     started = time.perf_counter()
     done = subprocess.run(
-        [wa_inbox(), *args, "--db", str(db)],
-        env=environment(home),
-        cwd=home,
+        [wa_inbox(), *args, "--db", str(code.db)],
+        env=code.env(),
+        cwd=code.home,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         check=False,
@@ -180,23 +185,64 @@ async def open_conversation(store: Store, address: str) -> None:
     await store.get_draft(address)
 
 
-async def store_reads(db: Path, args: argparse.Namespace, rows: dict[str, Row]) -> tuple[str, int]:
-    """The store's reads, in this process; the top conversation's name and how many there are."""
+def pages_by_index(store: Store) -> bool:
+    """The store reads the list a page at a time (`list_conversations(limit, after=...)`), as main does
+    since the read model; the baseline's reads the whole list at once."""
+    return "after" in inspect.signature(store.list_conversations).parameters
+
+
+async def whole_list(store: Store) -> list[Any]:
+    """Every conversation, read as the inbox reads it: a page of 1,000 at a time, or in one query."""
+    if not pages_by_index(store):
+        return list(await store.list_conversations())
+    rows: list[Any] = []
+    page = await store.list_conversations(limit=FILL_PAGE)
+    while page:
+        rows += page
+        if len(page) < FILL_PAGE:
+            break
+        page = await store.list_conversations(limit=FILL_PAGE, after=page[-1])
+    return rows
+
+
+async def store_reads(db: Path, word: str, opens: int, seed: int, inner: int) -> dict[str, Any]:
+    """One round of the store's reads with whatever `wa_inbox` this interpreter imports (the code under
+    test or the baseline's): seconds per row, the top conversation's name and how many there are."""
+    rows: dict[str, list[float]] = {}
     async with open_store(db, read_only=True) as store:
-        first = await store.list_conversations()  # warms the page cache, like a second start does
+        first = await whole_list(store)  # warms the page cache, like a second start does
         top = first[0].contact
         name = top.profile_name or top.address.removeprefix("whatsapp:")
-        rows["list_conversations()"] = Row(await timed(args.repeats, store.list_conversations))
-        hits = len(await store.search(args.word, limit=100))
-        rows[f"search({args.word!r}, limit=100)"] = Row(
-            await timed(args.repeats, lambda: store.search(args.word, limit=100)), f"{hits} hits"
+        for limit in (50, 100):
+            await store.list_conversations(limit=limit)
+            rows[f"list_conversations(limit={limit})"] = await timed(
+                inner, functools.partial(store.list_conversations, limit=limit)
+            )
+        rows["whole list (pages of 1,000 / one query)"] = await timed(
+            inner, functools.partial(whole_list, store)
         )
-        addresses = random.Random(args.seed).sample([c.contact.address for c in first], k=args.opens)
-        opens = []
+        await store.search(word, limit=50)
+        rows[f"search({word!r}, limit=50)"] = await timed(
+            inner, functools.partial(store.search, word, limit=50)
+        )
+        rows[f"search({word!r}, limit=100)"] = await timed(
+            inner, functools.partial(store.search, word, limit=100)
+        )
+        if pages_by_index(store):
+            rows["conversation_counts()"] = await timed(inner, store.conversation_counts)
+        addresses = random.Random(seed).sample([c.contact.address for c in first], k=opens)
+        rows["open a conversation"] = []
         for address in addresses:
-            opens += await timed(1, functools.partial(open_conversation, store, address))
-        rows["open a conversation"] = Row(opens, f"{len(opens)} customers")
-    return name, len(first)
+            rows["open a conversation"] += await timed(
+                1, functools.partial(open_conversation, store, address)
+            )
+    return {"rows": rows, "name": name, "conversations": len(first)}
+
+
+async def create(db: Path) -> None:
+    """A new, empty database at `db`."""
+    async with open_store(db):
+        pass
 
 
 class Row:
@@ -223,61 +269,173 @@ class Row:
 
 
 @contextlib.contextmanager
-def copied(db: Path) -> Iterator[tuple[Path, Path]]:
+def copied(db: Path, prefix: str) -> Iterator[tuple[Path, Path]]:
     """A copy of `db` (with its WAL, if any) in a temporary directory, which is also the CLI's home."""
-    with tempfile.TemporaryDirectory(prefix="wa-inbox-year-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         home = Path(tmp)
         copy = home / db.name
         for suffix in ("", "-wal"):
             if Path(f"{db}{suffix}").exists():
-                shutil.copyfile(f"{db}{suffix}", f"{copy}{suffix}")
+                subprocess.run(["cp", "--reflink=auto", f"{db}{suffix}", f"{copy}{suffix}"], check=True)
         yield copy, home
+
+
+@dataclass
+class Code:
+    """A version of wa_inbox under measurement: the checkout's (`pythonpath` None) or an exported one."""
+
+    label: str
+    db: Path
+    home: Path
+    pythonpath: str | None = None
+
+    def env(self) -> dict[str, str]:
+        env = environment(self.home)
+        if self.pythonpath:
+            env["PYTHONPATH"] = self.pythonpath
+        return env
+
+    def reads(self, args: argparse.Namespace) -> dict[str, Any]:
+        """A round of `store_reads` in a process of its own, importing this code's wa_inbox."""
+        done = subprocess.run(
+            [
+                *(sys.executable, str(Path(__file__).resolve()), "--reads-worker", "--db", str(self.db)),
+                *("--word", args.word, "--opens", str(args.opens), "--seed", str(args.seed)),
+                *("--inner", str(args.inner)),
+            ],
+            env=self.env(),
+            cwd=self.home,
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"the store reads of {self.label} failed: {done.stderr.decode()}")
+        result: dict[str, Any] = json.loads(done.stdout)
+        return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--db", type=Path, required=True, help="a database made by bench/seed.py")
-    parser.add_argument("--repeats", type=int, default=5, help="runs of each store query and CLI command")
+    parser.add_argument(
+        "--baseline", type=Path, help="a folder holding an earlier release's wa_inbox package"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="rounds of the store reads, runs of each CLI command"
+    )
+    parser.add_argument("--inner", type=int, default=3, help="runs of each store query per round")
     parser.add_argument("--tui-repeats", type=int, default=3, help="inbox starts")
     parser.add_argument("--opens", type=int, default=100, help="conversations opened (random customers)")
     parser.add_argument("--word", default="order", help="the word searched for")
     parser.add_argument("--seed", type=int, default=1, help="which random customers are opened")
     parser.add_argument("--timeout", type=float, default=120.0, help="longest wait for the inbox to start")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--reads-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.db.exists():
         parser.error(f"{args.db} does not exist: make it with bench/seed.py")
-    rows: dict[str, Row] = {}
+    if args.reads_worker:
+        result = asyncio.run(store_reads(args.db, args.word, args.opens, args.seed, args.inner))
+        print(json.dumps(result))
+        return
+    if args.baseline and not (args.baseline / "wa_inbox").is_dir():
+        parser.error(f"{args.baseline} holds no wa_inbox package (export one with git archive)")
+    from wa_inbox.store import upgrade_in_place  # not in the baseline, which never runs this function
+
     load_before = os.getloadavg()[0]
-    with copied(args.db) as (db, home):
-        name, conversations = asyncio.run(store_reads(db, args, rows))
-        rows["wa-inbox conversations list"] = Row(
-            [cli(db, home, "conversations", "list") for _ in range(args.repeats)]
-        )
-        rows["wa-inbox messages list --limit 100"] = Row(
-            [cli(db, home, "messages", "list", "--limit", "100") for _ in range(args.repeats)]
-        )
-        starts = [inbox_start(db, home, name, args.timeout) for _ in range(args.tui_repeats)]
-        rows["inbox start (tui --attach) to list"] = Row([s for s, _ in starts], f"until {name!r} shows")
-        peak = statistics.median(rss for _, rss in starts)
+    with contextlib.ExitStack() as stack:
+        db, home = stack.enter_context(copied(args.db, "wa-inbox-year-"))
+        started = time.perf_counter()
+        steps = upgrade_in_place(db, lambda line: print(f"upgrade: {line}", file=sys.stderr))
+        upgraded = time.perf_counter() - started
+        if steps:
+            print(f"upgraded the copy ({', '.join(steps)}) in {upgraded:.2f} s", file=sys.stderr)
+        codes = [Code("after", db, home)]
+        if args.baseline:
+            old_db, old_home = stack.enter_context(copied(args.db, "wa-inbox-year-baseline-"))
+            codes.insert(0, Code("before", old_db, old_home, str(args.baseline.resolve())))
+        results = measure(codes, args)
         size = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
     load = (load_before, os.getloadavg()[0])
-    print(f"{args.db}: {size / 2**20:,.0f} MiB, {conversations:,} conversations")
+    report(args, results, size, load, steps, upgraded)
+
+
+def measure(codes: list[Code], args: argparse.Namespace) -> dict[str, Any]:
+    """Every row for every code, code after code within each round (before, after, before, after, ...)."""
+    rows: dict[str, dict[str, Row]] = {code.label: {} for code in codes}
+    info: dict[str, Any] = {}
+
+    def add(code: Code, label: str, times: list[float], note: str = "") -> None:
+        row = rows[code.label].setdefault(label, Row([], note))
+        row.times += times
+
+    for _ in range(args.repeats):
+        for code in codes:
+            result = code.reads(args)
+            info.update(name=result["name"], conversations=result["conversations"])
+            for label, times in result["rows"].items():
+                add(code, label, times)
+    for _ in range(args.repeats):
+        for code in codes:
+            add(code, "wa-inbox conversations list", [cli(code, "conversations", "list")])
+            add(code, "wa-inbox messages list --limit 100", [cli(code, "messages", "list", "--limit", "100")])
+    rss: dict[str, list[float]] = {code.label: [] for code in codes}
+    for _ in range(args.tui_repeats):
+        for code in codes:
+            shown, peak = inbox_start(code, info["name"], args.timeout)
+            add(code, "inbox start until the list shows", [shown], f"until {info['name']!r} shows")
+            rss[code.label].append(peak)
+    after = codes[-1]
+    with tempfile.TemporaryDirectory(prefix="wa-inbox-year-empty-") as tmp:
+        empty = Code("empty", Path(tmp) / "empty.db", Path(tmp))
+        asyncio.run(create(empty.db))
+        for _ in range(args.tui_repeats):
+            shown, _ = inbox_start(empty, "No conversations yet", args.timeout)
+            add(after, "inbox start, empty database (fixed cost)", [shown], "until its empty list shows")
+    return {"rows": rows, "rss": rss, **info}
+
+
+def report(
+    args: argparse.Namespace,
+    results: dict[str, Any],
+    size: int,
+    load: tuple[float, float],
+    steps: list[str],
+    upgraded: float,
+) -> None:
+    rows: dict[str, dict[str, Row]] = results["rows"]
+    rss: dict[str, list[float]] = results["rss"]
+    after, before = rows["after"], rows.get("before", {})
+    print(f"{args.db}: {size / 2**20:,.0f} MiB (upgraded copy), {results['conversations']:,} conversations")
+    if steps:
+        print(f"upgrade_in_place on the copy: {upgraded:.2f} s ({', '.join(steps)})")
     print(f"load average (1 min) {load[0]:.1f} before, {load[1]:.1f} after, on {os.cpu_count()} CPUs")
-    print(f"{'measurement':<38} {'median':>10} {'p95':>10} {'max':>10} {'runs':>5}  note")
-    for label, row in rows.items():
+    print(
+        f"{'measurement':<44} {'before':>10} {'after':>10} {'ratio':>7} {'p95 after':>10} {'max after':>10} "
+        f"{'runs':>5}"
+    )
+    for label, row in after.items():
+        old = before.get(label)
+        was = f"{old.median * 1000:>7.1f} ms" if old else f"{'':>10}"
+        ratio = f"{old.median / row.median:>6.1f}x" if old else f"{'':>7}"
         print(
-            f"{label:<38} {row.median * 1000:>7.1f} ms {row.p95 * 1000:>7.1f} ms "
+            f"{label:<44} {was} {row.median * 1000:>7.1f} ms {ratio} {row.p95 * 1000:>7.1f} ms "
             f"{max(row.times) * 1000:>7.1f} ms {len(row.times):>5}  {row.note}"
         )
-    print(f"{'inbox peak RSS (VmHWM)':<38} {peak:>7.0f} MB {'':>10} {'':>10} {len(starts):>5}  main process")
+    for label, row in before.items():
+        if label not in after:
+            print(f"{label:<44} {row.median * 1000:>7.1f} ms {'(before only)':>10}")
+    peaks = {label: statistics.median(values) for label, values in rss.items()}
+    old_peak = f"{peaks['before']:>7.0f} MB" if "before" in peaks else f"{'':>10}"
+    print(f"{'inbox peak RSS (VmHWM, main process)':<44} {old_peak} {peaks['after']:>7.0f} MB")
     if args.json:
         result = {
             "db": str(args.db),
             "size_mib": round(size / 2**20),
-            "conversations": conversations,
-            "rows": {label: row.as_json() for label, row in rows.items()},
-            "inbox_peak_rss_mib": round(peak),
+            "conversations": results["conversations"],
+            "upgrade": {"steps": steps, "seconds": round(upgraded, 2)},
+            "rows": {code: {label: row.as_json() for label, row in by.items()} for code, by in rows.items()},
+            "inbox_peak_rss_mib": {label: round(peak) for label, peak in peaks.items()},
             "load_average_before_after": load,
         }
         args.json.write_text(json.dumps(result, indent=2) + "\n")
