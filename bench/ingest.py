@@ -399,7 +399,7 @@ def main() -> None:
         (workdir / "empty.toml").write_text("")
         env = {
             **os.environ,
-            "PYTHONPATH": str(HERE.parent),
+            "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(HERE.parent)])),
             "TWILIO_AUTH_TOKEN": token,
             "PUBLIC_BASE_URL": base,
             "WA_INBOX_CONFIG": str(workdir / "empty.toml"),
