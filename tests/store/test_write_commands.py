@@ -55,6 +55,15 @@ def test_the_store_s_writes_are_registered_by_their_names() -> None:
         "log_rejection",
         "prune",
         "vacuum_pages",
+        "record_agent",
+        "assign",
+        "set_conversation_status",
+        "add_note",
+        "set_label",
+        "save_reply",
+        "delete_reply",
+        "touch_presence",
+        "leave_presence",
     }
     for name, function in COMMANDS.items():
         assert function.__name__ == name
@@ -68,13 +77,24 @@ def test_every_registered_command_takes_tx_first_and_nothing_else_of_the_context
 
 
 def test_write_steps_take_tx_first_and_no_connection_change_number_or_time_of_their_own() -> None:
-    for module in ("writes.py", "commands.py", "lease.py", "templates.py", "webhook_log.py"):
+    for module in (
+        "writes.py",
+        "commands.py",
+        "lease.py",
+        "templates.py",
+        "webhook_log.py",
+        "team_writes.py",
+    ):
         for function in functions_of(STORE / module):
             names = [argument.arg for argument in function.args.args]
             if "tx" in names:
                 assert names[0] == "tx", (module, function.name)
                 assert not {"conn", "seq", "now"} & set(names), (module, function.name)
-            if module in ("writes.py", "commands.py"):  # nothing there but steps and plain helpers
+            if module in (
+                "writes.py",
+                "commands.py",
+                "team_writes.py",
+            ):  # nothing there but steps and plain helpers
                 assert "conn" not in names and "seq" not in names, (module, function.name)
 
 

@@ -20,7 +20,8 @@ from typing import Any
 from wa_inbox.domain.models import InboundMessage, StatusUpdate, Verdict, WebhookRecord
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
-from wa_inbox.store import writes
+from wa_inbox.domain.team import SYSTEM
+from wa_inbox.store import team_writes, writes
 from wa_inbox.store.tx import Tx, command
 from wa_inbox.store.writes import LoggedRequest
 
@@ -61,17 +62,22 @@ def ingest_status(tx: Tx, fields: tuple[Any, ...], req: LoggedRequest) -> bool:
 def ingest_inbound(
     tx: Tx, msg: InboundMessage, req: LoggedRequest, opt_action: OptAction | None, confirmation: str | None
 ) -> bool:
-    """A customer's message, received at `tx.now`, its raw log row, and the STOP/START it carries."""
+    """A customer's message, received at `tx.now`, its raw log row, and the STOP/START it carries.
+
+    A new message reopens the conversation when it was resolved or snoozed, in this transaction, with
+    a `status` event by `system` ("reopened by the customer", `team_writes.reopen_on_inbound`); the
+    STOP/START confirmation it queues is authored by `system` too."""
     if writes.insert_inbound(tx, msg, req[5]) is None:
         writes.log_webhook(tx, req, Verdict.DUPLICATE)
         return False
     writes.log_webhook(tx, req)
+    team_writes.reopen_on_inbound(tx, msg.from_addr)
     if opt_action is None:
         return True
     source = f"keyword {msg.body.strip()!r}"
     changed = writes.set_opt_state(tx, msg.from_addr, opt_action, source, msg.sid)
     if changed and confirmation:
-        draft = Draft(address=msg.from_addr, body=confirmation)
+        draft = Draft(address=msg.from_addr, body=confirmation, author=SYSTEM)
         key = f"opt-confirmation:{msg.sid}"
         writes.queue_outbound(tx, draft, key, opt_confirmation=opt_action is OptAction.STOP)
     return True

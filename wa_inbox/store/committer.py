@@ -30,7 +30,7 @@ from typing import Any
 
 # The modules that register the store's commands: imported here, so that the registry is complete
 # in the writer process (and in the fork server, which preloads this module).
-from wa_inbox.store import commands, lease, templates, webhook_log, writes  # noqa: F401
+from wa_inbox.store import commands, lease, team_writes, templates, webhook_log, writes  # noqa: F401
 from wa_inbox.store.migrations import Report, migrate
 from wa_inbox.store.tx import COMMANDS, Tx
 

@@ -332,6 +332,67 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX media_files_on_disk ON media_files (created_at, id) WHERE removed_at IS NULL
         """,
     ),
+    (
+        "013_team",
+        # The team inbox (#14, `domain.team`): who sent an outbound message (`author`, null for inbound
+        # messages and for rows stored before agents had names), the snooze beside the read model's
+        # `status` and `assignee` (010), the agents with the newest message id at their first sighting
+        # (their unread counts start there) and their read marks, the thread's lines that are not
+        # messages, labels, saved replies and presence. Added columns have no default to fill and new
+        # tables start empty: the step rewrites no row of a year of messages. The indexes serve the
+        # team views (by assignee, by status, by label) and a conversation's events and opt-out audit.
+        """
+        ALTER TABLE messages ADD COLUMN author TEXT;
+        ALTER TABLE conversations ADD COLUMN snoozed_until TEXT;
+        CREATE INDEX conversations_by_assignee ON conversations (assignee, last_message_id);
+        CREATE INDEX conversations_by_status ON conversations (status, last_message_id);
+        CREATE INDEX opt_events_by_address ON opt_events (address, id);
+
+        CREATE TABLE agents (
+            name TEXT PRIMARY KEY,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            first_message_id INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE agent_reads (
+            agent TEXT NOT NULL,
+            address TEXT NOT NULL,
+            last_read_id INTEGER NOT NULL,
+            PRIMARY KEY (agent, address)
+        ) WITHOUT ROWID;
+        CREATE TABLE thread_events (
+            id INTEGER PRIMARY KEY,
+            address TEXT NOT NULL REFERENCES contacts (address),
+            kind TEXT NOT NULL,
+            author TEXT NOT NULL,
+            body TEXT NOT NULL,
+            detail TEXT,
+            created_at TEXT NOT NULL,
+            change_seq INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX thread_events_by_address ON thread_events (address, id);
+        CREATE INDEX thread_events_by_change ON thread_events (change_seq);
+        CREATE TABLE conversation_labels (
+            address TEXT NOT NULL REFERENCES contacts (address),
+            label TEXT NOT NULL,
+            PRIMARY KEY (address, label)
+        ) WITHOUT ROWID;
+        CREATE INDEX conversation_labels_by_label ON conversation_labels (label, address);
+        CREATE TABLE saved_replies (
+            name TEXT PRIMARY KEY,
+            body TEXT NOT NULL,
+            updated_by TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE presence (
+            agent TEXT PRIMARY KEY,
+            address TEXT NOT NULL,
+            typing INTEGER NOT NULL DEFAULT 0,
+            until TEXT NOT NULL
+        );
+        CREATE INDEX presence_by_address ON presence (address, until)
+        """,
+    ),
 ]
 
 

@@ -26,8 +26,9 @@ from wa_inbox.domain.models import (
     WebhookKind,
     WebhookRecord,
 )
+from wa_inbox.store import team_reads
 from wa_inbox.store.codec import from_json, parse_required_ts, parse_ts, ts
-from wa_inbox.store.types import STATS_TABLES, Changes, ConversationCounts, MessageQuery
+from wa_inbox.store.types import STATS_TABLES, Changes, ConversationCounts, ConversationFilter, MessageQuery
 
 __all__ = ["Changes", "MessageQuery"]  # re-exported: they were defined here before wa_inbox.store.types
 
@@ -35,7 +36,7 @@ _MESSAGE_COLUMNS = """m.id, m.sid, m.direction, m.address, m.from_addr, m.to_add
     m.status, m.error_code, m.error_message, m.message_type, m.latitude, m.longitude,
     m.location_address, m.location_label, m.button_text, m.button_payload, m.referral,
     m.replied_to_sid, m.content_sid, m.content_variables, m.created_at, m.updated_at,
-    m.read_by_agent_at, r.body, t.friendly_name"""
+    m.read_by_agent_at, r.body, t.friendly_name, m.author"""
 _LOOKUPS = """LEFT JOIN messages r ON r.sid = m.replied_to_sid
     LEFT JOIN templates t ON t.sid = m.content_sid"""
 """What the thread shows beside a message: the text it quotes and its template's name. Both by a unique
@@ -141,16 +142,23 @@ async def change_number(db: aiosqlite.Connection) -> int:
     return int(seq)
 
 
-async def changes_since(db: aiosqlite.Connection, since: int, limit: int = 1000) -> Changes:
-    """Messages and conversations touched by batches after `since`; `seq` is where the reader now is."""
+async def changes_since(db: aiosqlite.Connection, since: int, now: str, limit: int = 1000) -> Changes:
+    """Messages, conversations and thread events touched by batches after `since`; `seq` is where
+    the reader now is. A conversation is touched by its messages, its contact, or its read model's
+    row (unread count, assignee, status, labels, notes: `conversations.change_seq`)."""
     seq = await change_number(db)
     if seq == since:
         return Changes(seq, [], [])
     messages = await messages_changed_since(db, since, limit)
-    touched = await db.execute_fetchall("SELECT address FROM contacts WHERE change_seq > ?", [since])
+    touched = await db.execute_fetchall(
+        "SELECT address FROM contacts WHERE change_seq > ?"
+        " UNION SELECT address FROM conversations WHERE change_seq > ?",
+        [since, since],
+    )
     addresses = sorted({m.address for m in messages} | {row[0] for row in touched})
-    conversations = await list_conversations(db, addresses=addresses) if addresses else []
-    return Changes(seq, messages, conversations)
+    conversations = await list_conversations(db, now, addresses=addresses) if addresses else []
+    events = await team_reads.events_since(db, since, limit)
+    return Changes(seq, messages, conversations, events)
 
 
 async def data_version(db: aiosqlite.Connection) -> int:
@@ -168,44 +176,58 @@ async def get_contact(db: aiosqlite.Connection, address: str) -> Contact | None:
 
 async def list_conversations(
     db: aiosqlite.Connection,
+    now: str,
     limit: int | None = None,
     addresses: Sequence[str] | None = None,
     after: Conversation | None = None,
+    where: ConversationFilter | None = None,
+    agent: str | None = None,
 ) -> list[Conversation]:
     """A page of the read model in list order (latest message first, those without one last), all
-    by the `conversations_by_activity` index: the page after `after`, or just `addresses`."""
-    clauses: list[str] = []
-    params: list[object] = []
+    by the `conversations_by_activity` index (or the assignee's, the status's): the page after
+    `after`, or just `addresses`, of those `where` covers (a snooze that has ended at `now` is open).
+    With `agent`, each unread count is that agent's (see `team_reads.unread_for`)."""
+    clauses, params = team_reads.filter_clauses(where, now)
+    unread, unread_params = await team_reads.unread_for(db, agent)
     if addresses is not None:
         clauses.append(f"v.address IN ({','.join('?' * len(addresses))})")
         params.extend(addresses)
     if after is not None:
         clauses.append("(v.last_message_id, v.address) < (?, ?)")
         params.extend([after.last_message.id if after.last_message else 0, after.contact.address])
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    filtered = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = f"""
-        SELECT {_CONTACT_COLUMNS}, v.unread, v.last_message_id
-        FROM conversations v JOIN contacts c ON c.address = v.address {where}
+        SELECT {_CONTACT_COLUMNS}, {unread}, v.last_message_id, v.status, v.assignee, v.snoozed_until
+        FROM conversations v JOIN contacts c ON c.address = v.address {filtered}
         ORDER BY v.last_message_id DESC, v.address DESC LIMIT ?"""
-    rows = list(await db.execute_fetchall(sql, [*params, -1 if limit is None else limit]))
-    return await _conversations(db, rows)
+    rows = list(await db.execute_fetchall(sql, [*unread_params, *params, -1 if limit is None else limit]))
+    return await _conversations(db, rows, now)
 
 
-async def _conversations(db: aiosqlite.Connection, rows: list[sqlite3.Row]) -> list[Conversation]:
-    """Each row with its last message, read by primary key for the page alone."""
+async def _conversations(db: aiosqlite.Connection, rows: list[sqlite3.Row], now: str) -> list[Conversation]:
+    """Each row with its last message and its labels, read by key for the page alone."""
     last_ids = [row[8] for row in rows if row[8]]
     marks = ",".join("?" * len(last_ids))
     last = await db.execute_fetchall(
         f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} WHERE m.id IN ({marks})", last_ids
     )
     by_id = {message.id: message for message in await _with_media(db, last)}
-    return [_conversation(row, by_id.get(row[8])) for row in rows]
+    labels = await team_reads.labels_of(db, [row[0] for row in rows])
+    return [_conversation(row, by_id.get(row[8]), labels.get(row[0], ()), now) for row in rows]
 
 
-async def conversation_counts(db: aiosqlite.Connection) -> ConversationCounts:
+async def conversation_counts(
+    db: aiosqlite.Connection, now: str, where: ConversationFilter | None = None, agent: str | None = None
+) -> ConversationCounts:
+    """Totals of the conversations `where` covers; with `agent`, of that agent's unread counts."""
+    clauses, params = team_reads.filter_clauses(where, now)
+    unread, unread_params = await team_reads.unread_for(db, agent)
+    filtered = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = list(
         await db.execute_fetchall(
-            "SELECT COUNT(*), COUNT(*) FILTER (WHERE unread > 0), COALESCE(SUM(unread), 0) FROM conversations"
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE n > 0), COALESCE(SUM(n), 0)"
+            f" FROM (SELECT {unread} AS n FROM conversations v {filtered})",
+            [*unread_params, *params],
         )
     )
     total, unread_conversations, unread_messages = rows[0]
@@ -429,6 +451,7 @@ def _message(row: sqlite3.Row, media: tuple[MediaRef, ...]) -> Message:
         read_by_agent_at=parse_ts(row[23]),
         replied_to_body=row[24],
         template_name=row[25],
+        author=row[26],
     )
 
 
@@ -459,11 +482,16 @@ def _contact(row: sqlite3.Row) -> Contact:
     )
 
 
-def _conversation(row: sqlite3.Row, last: Message | None) -> Conversation:
+def _conversation(row: sqlite3.Row, last: Message | None, labels: tuple[str, ...], now: str) -> Conversation:
     contact = _contact(row)
+    status, snoozed_until = team_reads.effective_status(row[9], row[11], now)
     return Conversation(
         contact=contact,
         last_message=last,
         unread_count=int(row[7]),
         window_expires_at=window.expires_at(contact.last_inbound_at),
+        status=status,
+        assignee=row[10],
+        snoozed_until=parse_ts(snoozed_until),
+        labels=labels,
     )

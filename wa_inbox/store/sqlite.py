@@ -31,14 +31,34 @@ from wa_inbox.domain.models import (
 )
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
+from wa_inbox.domain.team import (
+    PRESENCE_TTL,
+    Agent,
+    ConversationStatus,
+    OptEvent,
+    Presence,
+    SavedReply,
+    ThreadEvent,
+)
 from wa_inbox.domain.templates import TemplateInfo
-from wa_inbox.store import commands, committer, files, migrations, reads, templates, webhook_log, writes
+from wa_inbox.store import (
+    commands,
+    committer,
+    files,
+    migrations,
+    reads,
+    team_reads,
+    team_writes,
+    templates,
+    webhook_log,
+    writes,
+)
 from wa_inbox.store import lease as sender_lease
 from wa_inbox.store.codec import ts
 from wa_inbox.store.committer import BUSY_TIMEOUT_MS
 from wa_inbox.store.errors import StoreConflict, StoreError
 from wa_inbox.store.migrations import Report
-from wa_inbox.store.types import Changes, ConversationCounts, MessageQuery, StoreStats
+from wa_inbox.store.types import Changes, ConversationCounts, ConversationFilter, MessageQuery, StoreStats
 from wa_inbox.store.writer import BatchWriter
 
 HEALTH_DEADLINE_SECONDS = 2.0
@@ -220,8 +240,8 @@ class SqliteStore:
         """Opt a contact out or in by hand or from a Twilio error, with an audit row; False if unchanged."""
         return await self._writer.submit(writes.set_opt_state, ts(self._clock()), address, action, source)
 
-    async def mark_read(self, address: str) -> int:
-        return await self._writer.submit(writes.mark_read, ts(self._clock()), address)
+    async def mark_read(self, address: str, agent: str | None = None) -> int:
+        return await self._writer.submit(writes.mark_read, ts(self._clock()), address, agent)
 
     async def claimed_sids(self, sids: Sequence[str]) -> set[str]:
         return await reads.claimed_sids(self._db, sids) if sids else set()
@@ -317,7 +337,7 @@ class SqliteStore:
         return await reads.change_number(self._db)
 
     async def changes_since(self, since: int) -> Changes:
-        return await reads.changes_since(self._db, since)
+        return await reads.changes_since(self._db, since, ts(self._clock()))
 
     async def data_version(self) -> int:
         return await reads.data_version(self._db)
@@ -345,11 +365,79 @@ class SqliteStore:
         limit: int | None = None,
         addresses: Sequence[str] | None = None,
         after: Conversation | None = None,
+        where: ConversationFilter | None = None,
+        agent: str | None = None,
     ) -> list[Conversation]:
-        return await reads.list_conversations(self._db, limit, addresses, after)
+        now = ts(self._clock())
+        return await reads.list_conversations(self._db, now, limit, addresses, after, where, agent)
 
-    async def conversation_counts(self) -> ConversationCounts:
-        return await reads.conversation_counts(self._db)
+    async def conversation_counts(
+        self, where: ConversationFilter | None = None, agent: str | None = None
+    ) -> ConversationCounts:
+        return await reads.conversation_counts(self._db, ts(self._clock()), where, agent)
+
+    # --- the team -------------------------------------------------------------------------------
+
+    async def record_agent(self, name: str) -> Agent:
+        row = await self._writer.submit(team_writes.record_agent, ts(self._clock()), name)
+        return team_reads.to_agent(row)
+
+    async def list_agents(self) -> list[Agent]:
+        return await team_reads.list_agents(self._db)
+
+    async def assign(self, address: str, assignee: str | None, by: str) -> bool:
+        return await self._writer.submit(team_writes.assign, ts(self._clock()), address, assignee, by)
+
+    async def set_conversation_status(
+        self, address: str, status: str, by: str, until: datetime | None = None
+    ) -> bool:
+        """`ValueError` for a status `domain.team.ConversationStatus` does not name, or a snooze
+        without `until`; `until` is ignored for any other status."""
+        status = ConversationStatus(status)
+        if status is ConversationStatus.SNOOZED and until is None:
+            raise ValueError("A snooze needs the time it ends (`until`).")
+        snooze = ts(until) if status is ConversationStatus.SNOOZED and until is not None else None
+        return await self._writer.submit(
+            team_writes.set_conversation_status, ts(self._clock()), address, str(status), by, snooze
+        )
+
+    async def add_note(self, address: str, author: str, body: str) -> ThreadEvent:
+        event_id = await self._writer.submit(team_writes.add_note, ts(self._clock()), address, author, body)
+        return await team_reads.event_by_id(self._db, event_id)
+
+    async def thread_events(self, address: str, limit: int = 500) -> list[ThreadEvent]:
+        return await team_reads.thread_events(self._db, address, limit)
+
+    async def set_label(self, address: str, label: str, present: bool, by: str) -> bool:
+        return await self._writer.submit(
+            team_writes.set_label, ts(self._clock()), address, label, present, by
+        )
+
+    async def list_labels(self) -> list[str]:
+        return await team_reads.list_labels(self._db)
+
+    async def save_reply(self, name: str, body: str, by: str) -> None:
+        await self._writer.submit(team_writes.save_reply, ts(self._clock()), name, body, by)
+
+    async def delete_reply(self, name: str) -> bool:
+        return await self._writer.submit(team_writes.delete_reply, ts(self._clock()), name)
+
+    async def list_replies(self) -> list[SavedReply]:
+        return await team_reads.list_replies(self._db)
+
+    async def touch_presence(self, agent: str, address: str, typing: bool = False) -> None:
+        now = self._clock()
+        until = ts(now + PRESENCE_TTL)
+        await self._writer.submit(team_writes.touch_presence, ts(now), agent, address, typing, until)
+
+    async def leave_presence(self, agent: str) -> None:
+        await self._writer.submit(team_writes.leave_presence, ts(self._clock()), agent)
+
+    async def presence(self, address: str) -> list[Presence]:
+        return await team_reads.presence(self._db, address, ts(self._clock()))
+
+    async def opt_history(self, address: str) -> list[OptEvent]:
+        return await team_reads.opt_history(self._db, address)
 
     async def last_webhook_at(self) -> datetime | None:
         return await reads.last_webhook_at(self._db)

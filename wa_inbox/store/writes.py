@@ -23,6 +23,7 @@ from wa_inbox.domain.models import (
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.store import lease as sender_lease
+from wa_inbox.store import team_writes
 from wa_inbox.store.codec import to_json
 from wa_inbox.store.errors import StoreError
 from wa_inbox.store.tx import Tx, command
@@ -151,8 +152,8 @@ def queue_outbound(tx: Tx, draft: Draft, idempotency_key: str, opt_confirmation:
     row = tx.conn.execute(
         "INSERT INTO messages (idempotency_key, direction, address, to_addr, body, num_media,"
         " content_sid, content_variables, status, status_rank, created_at, updated_at,"
-        " read_by_agent_at, opt_confirmation, change_seq)"
-        " VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " read_by_agent_at, opt_confirmation, change_seq, author)"
+        " VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
         (
             idempotency_key,
@@ -169,6 +170,7 @@ def queue_outbound(tx: Tx, draft: Draft, idempotency_key: str, opt_confirmation:
             now,
             opt_confirmation,
             tx.seq,
+            draft.author,
         ),
     ).fetchone()
     if row is None:
@@ -324,13 +326,17 @@ def _insert_placeholder(tx: Tx, update: StatusUpdate) -> None:
 
 
 @command
-def mark_read(tx: Tx, address: str) -> int:
-    """The agent opened the conversation: its inbound messages are read."""
-    return tx.conn.execute(
+def mark_read(tx: Tx, address: str, agent: str | None = None) -> int:
+    """The agent opened the conversation: its inbound messages are read (by anyone's count), and
+    with `agent`, that agent's read mark moves to its latest message."""
+    count = tx.conn.execute(
         "UPDATE messages SET read_by_agent_at = ?, change_seq = ?"
         " WHERE address = ? AND direction = 'in' AND read_by_agent_at IS NULL",
         (tx.now, tx.seq, address),
     ).rowcount
+    if agent is not None:
+        team_writes.mark_read_by(tx, address, agent)
+    return count
 
 
 @command
