@@ -52,6 +52,7 @@ MESSAGE_KEYS = {
     "created_at",
     "updated_at",
     "read_by_agent_at",
+    "author",
 }
 CONVERSATION_KEYS = {
     "address",
@@ -61,6 +62,10 @@ CONVERSATION_KEYS = {
     "unread_count",
     "window_expires_at",
     "opted_out",
+    "status",
+    "assignee",
+    "snoozed_until",
+    "labels",
 }
 TABLE_HEADER = ["sid", "direction", "contact", "from", "to", "status", "error_code", "created_at", "body"]
 
@@ -259,4 +264,8 @@ def test_conversations_json(tmp_path: Path, seeded_db: Path) -> None:
         "unread_count": 1,
         "window_expires_at": "2025-06-03T09:00:00Z",
         "opted_out": False,
+        "status": "open",
+        "assignee": None,
+        "snoozed_until": None,
+        "labels": [],
     }

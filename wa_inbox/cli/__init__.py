@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wa_inbox.cli import db, doctor, listings, send, serve, templates
+from wa_inbox.cli import contacts, db, doctor, listings, notes, replies, send, serve, team, templates
 from wa_inbox.cli.inbox import main
 
 for command in (
@@ -13,7 +13,12 @@ for command in (
     templates.templates,
     doctor.doctor,
     db.db,
+    notes.notes,
+    replies.replies,
+    contacts.contacts,
 ):
     main.add_command(command)
+
+assert team.assign in listings.conversations.commands.values()  # `conversations assign|status|snooze|label`
 
 __all__ = ["main"]

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from wa_inbox.cli import rendering
+from wa_inbox.cli.acting import agent_for, agent_option, check_agent_name, status_filter
 from wa_inbox.cli.common import (
     config_option,
     db_option,
@@ -27,7 +28,7 @@ from wa_inbox.cli.common import (
 from wa_inbox.config import Settings
 from wa_inbox.domain.addresses import to_whatsapp
 from wa_inbox.domain.models import Direction
-from wa_inbox.store import MessageQuery, Store
+from wa_inbox.store import ConversationFilter, MessageQuery, Store
 
 REMOTE_SCAN = 10_000
 """`messages list --remote` with --status or --direction looks through at most this many messages."""
@@ -153,33 +154,70 @@ def messages_fetch(sid: str, output: str, config_path: Path | None, db_path: Pat
 
 @click.group()
 def conversations() -> None:
-    """List conversations."""
+    """List conversations; assign them, set their status, snooze and label them."""
 
 
 @conversations.command("list")
+@click.option("--assignee", help="Only those assigned to this agent; `none` for those assigned to nobody.")
+@click.option("--status", help="Only those in this status: open, pending, snoozed or resolved.")
+@click.option("--label", help="Only those with this label.")
 @click.option(
     "--limit", default=0, show_default=True, type=click.IntRange(0), help="At most this many; 0 for all."
 )
 @click.option("--output", type=click.Choice(["json", "tsv", "csv"]), default="tsv", show_default=True)
+@agent_option
 @config_option
 @db_option
 @friendly_errors
-def conversations_list(limit: int, output: str, config_path: Path | None, db_path: Path | None) -> None:
-    """By latest activity, written a page at a time as they are read."""
+def conversations_list(
+    assignee: str | None,
+    status: str | None,
+    label: str | None,
+    limit: int,
+    output: str,
+    agent_name: str | None,
+    config_path: Path | None,
+    db_path: Path | None,
+) -> None:
+    """By latest activity, written a page at a time as they are read; unread counts are --agent's,
+    once that agent has used wa-inbox (anyone's before)."""
+    if assignee is not None and assignee != "none":
+        check_agent_name(assignee, "--assignee")
+    where = ConversationFilter(
+        assignee=None if assignee in (None, "none") else assignee,
+        unassigned=assignee == "none",
+        statuses=status_filter(status),
+        label=label.strip() if label is not None else None,
+    )
     settings = settings_for(config_path, db_path)
+    agent = agent_for(settings, agent_name)
     out = rendering.RecordStream(rendering.CONVERSATION_COLUMNS, output, _write)
+
+    async def use(store: Store) -> None:
+        seen = agent in {known.name for known in await store.list_agents()}
+        reader = agent if seen else None  # an agent never seen has no read marks: anyone's unread
+        await _conversations(store, limit or None, out, where, reader)
+
     with _quiet_when_the_reader_leaves():
-        asyncio.run(
-            with_existing_store(
-                settings, lambda store: _conversations(store, limit or None, out), read_only=True
-            )
-        )
+        asyncio.run(with_existing_store(settings, use, read_only=True))
         out.end()
 
 
-async def _conversations(store: Store, left: int | None, out: rendering.RecordStream) -> None:
-    """Page by page along the read model's index (`after=`), the next read while this one is written."""
-    page = asyncio.ensure_future(store.list_conversations(limit=_page_size(left)))
+async def _conversations(
+    store: Store,
+    left: int | None,
+    out: rendering.RecordStream,
+    where: ConversationFilter | None = None,
+    agent: str | None = None,
+) -> None:
+    """Page by page along the read model's index (`after=`), the next read while this one is written;
+    only those `where` covers, with `agent`'s unread counts."""
+    wanted: dict[str, Any] = {}  # only what is asked, so that the plain listing asks what it always did
+    if where is not None and where != ConversationFilter():
+        wanted["where"] = where
+    if agent is not None:
+        wanted["agent"] = agent
+    page = asyncio.ensure_future(store.list_conversations(limit=_page_size(left), **wanted))
     try:
         while True:
             found = await page
@@ -189,7 +227,7 @@ async def _conversations(store: Store, left: int | None, out: rendering.RecordSt
             more = len(found) == size and left != 0
             if more:
                 page = asyncio.ensure_future(
-                    store.list_conversations(limit=_page_size(left), after=found[-1])
+                    store.list_conversations(limit=_page_size(left), after=found[-1], **wanted)
                 )
             out.page([rendering.conversation_record(conversation) for conversation in found])
             if not more:

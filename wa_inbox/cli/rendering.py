@@ -11,13 +11,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from wa_inbox.domain.errors import describe
-from wa_inbox.domain.models import Conversation, Direction, Message
+from wa_inbox.domain.models import Contact, Conversation, Direction, Message
+from wa_inbox.domain.team import OptEvent, SavedReply, ThreadEvent
 from wa_inbox.domain.templates import TemplateInfo
 
 if TYPE_CHECKING:  # the SDK is imported only by the commands that talk to Twilio
     from twilio.rest.api.v2010.account.message import MessageInstance
 
 MESSAGE_COLUMNS = ("sid", "direction", "contact", "from", "to", "status", "error_code", "created_at", "body")
+"""`body` stays last (free text, read as "the rest of the line"): new message fields are in the JSON only."""
 CONVERSATION_COLUMNS = (
     "address",
     "profile_name",
@@ -26,13 +28,23 @@ CONVERSATION_COLUMNS = (
     "unread_count",
     "window_expires_at",
     "opted_out",
+    "status",  # new columns go at the end: scripts read the others by position
+    "assignee",
+    "snoozed_until",
+    "labels",
 )
+NOTE_COLUMNS = ("id", "author", "created_at", "body")
+REPLY_COLUMNS = ("name", "updated_by", "updated_at", "body")
 
 TEMPLATE_COLUMNS = ("sid", "name", "language", "kind", "approval", "category", "body")
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+iso = _iso
+"""A time as the records write it: ISO 8601 in UTC, with `Z`."""
 
 
 def _finite(value: float | None) -> float | None:
@@ -74,6 +86,7 @@ def message_record(message: Message) -> dict[str, Any]:
         "created_at": _iso(message.created_at),
         "updated_at": _iso(message.updated_at),
         "read_by_agent_at": _iso(message.read_by_agent_at),
+        "author": message.author,
     }
 
 
@@ -120,6 +133,51 @@ def conversation_record(conversation: Conversation) -> dict[str, Any]:
         "unread_count": conversation.unread_count,
         "window_expires_at": _iso(conversation.window_expires_at),
         "opted_out": contact.opted_out,
+        "status": conversation.status,
+        "assignee": conversation.assignee,
+        "snoozed_until": _iso(conversation.snoozed_until),
+        "labels": list(conversation.labels),
+    }
+
+
+def note_record(note: ThreadEvent) -> dict[str, Any]:
+    return {"id": note.id, "author": note.author, "body": note.body, "created_at": _iso(note.created_at)}
+
+
+def reply_record(reply: SavedReply) -> dict[str, Any]:
+    return {
+        "name": reply.name,
+        "body": reply.body,
+        "updated_by": reply.updated_by,
+        "updated_at": _iso(reply.updated_at),
+    }
+
+
+def contact_record(
+    contact: Contact, conversation: Conversation | None, history: Sequence[OptEvent]
+) -> dict[str, Any]:
+    """`contacts show`: the customer, their window, their opt-out with its audit, and the labels."""
+    return {
+        "address": contact.address,
+        "profile_name": contact.profile_name,
+        "wa_id": contact.wa_id,
+        "last_inbound_at": _iso(contact.last_inbound_at),
+        "window_expires_at": _iso(conversation.window_expires_at) if conversation else None,
+        "opted_out": contact.opted_out,
+        "opted_out_at": _iso(contact.opted_out_at),
+        "opted_out_source": contact.opted_out_source,
+        "opt_history": [
+            {
+                "action": event.action,
+                "source": event.source,
+                "at": _iso(event.at),
+                "message_sid": event.message_sid,
+            }
+            for event in history
+        ],
+        "status": conversation.status if conversation else None,
+        "assignee": conversation.assignee if conversation else None,
+        "labels": list(conversation.labels) if conversation else [],
     }
 
 
@@ -198,4 +256,6 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):  # labels: one cell, comma-separated
+        return ",".join(_cell(item) for item in value)
     return str(value).replace("\t", " ").replace("\n", " ") if isinstance(value, str) else str(value)

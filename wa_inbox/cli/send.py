@@ -12,6 +12,7 @@ from urllib.request import url2pathname
 import click
 
 from wa_inbox.cli import rendering
+from wa_inbox.cli.acting import agent_for, agent_option
 from wa_inbox.cli.common import (
     CommandError,
     config_option,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:  # imported only by the commands that use them
 @click.option("--template", help="A template's name, or its content SID (HX…).")
 @click.option("--var", "pairs", multiple=True, help="A template variable, like 1=Ava (repeatable).")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@agent_option
 @config_option
 @db_option
 @friendly_errors
@@ -56,6 +58,7 @@ def send(
     template: str | None,
     pairs: tuple[str, ...],
     output: str,
+    agent_name: str | None,
     config_path: Path | None,
     db_path: Path | None,
 ) -> None:
@@ -65,7 +68,8 @@ def send(
     to = to_whatsapp(to_addr)
     settings = settings_for(config_path, db_path)
     settings.require_sender()
-    draft = Draft(to, body or "", tuple(Attachment(s) for s in sources if isinstance(s, str)))
+    agent = agent_for(settings, agent_name)
+    draft = Draft(to, body or "", tuple(Attachment(s) for s in sources if isinstance(s, str)), author=agent)
     files = [s for s in sources if isinstance(s, Path)]
     message = asyncio.run(_send(settings, draft, template, variables, files))
     if output == "json":
@@ -129,11 +133,13 @@ async def _send(
     try:
         async with twilio_client(settings) as client:
             if template is not None:
-                draft = await _template_draft(client, draft.address, template, variables)
+                draft = await _template_draft(client, draft.address, template, variables, draft.author)
             for path in files:  # checked, then copied for the receiver to serve, before anything is queued
                 draft = await MediaHost(settings, store).attach(draft, path)
             resync = TemplateSync(client, store).after_error
             outbox = Outbox(settings, store, client, on_template_error=resync, owner=new_owner("send"))
+            if draft.author is not None:
+                await store.record_agent(draft.author)
             message_id = await outbox.submit(draft)
             await outbox.send_now(message_id)
         message = await store.get_message_by_id(message_id)
@@ -145,7 +151,9 @@ async def _send(
     return message
 
 
-async def _template_draft(client: Client, to: str, name_or_sid: str, variables: dict[str, str]) -> Draft:
+async def _template_draft(
+    client: Client, to: str, name_or_sid: str, variables: dict[str, str], author: str | None
+) -> Draft:
     """The template as Twilio has it now; its approval goes with the draft, for the policy to judge."""
     from wa_inbox.gateway.templates import find_template
 
@@ -156,6 +164,7 @@ async def _template_draft(client: Client, to: str, name_or_sid: str, variables: 
         content_variables=variables,
         template_name=template.name,
         template_approval=template.approval,
+        author=author,
     )
 
 
