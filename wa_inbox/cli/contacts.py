@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from wa_inbox.cli.acting import (
 )
 from wa_inbox.cli.common import config_option, db_option, echo, friendly_errors, settings_for
 from wa_inbox.domain.addresses import e164
+from wa_inbox.domain.clock import utc_now
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.store import Store
 
@@ -83,14 +85,18 @@ contacts.add_command(_opt_command(OptAction.START))
 
 @contacts.command("show")
 @click.argument("address")
+@agent_option
 @output_option
 @config_option
 @db_option
 @friendly_errors
-def contacts_show(address: str, output: str, config_path: Path | None, db_path: Path | None) -> None:
+def contacts_show(
+    address: str, agent_name: str | None, output: str, config_path: Path | None, db_path: Path | None
+) -> None:
     """The customer at ADDRESS: number, name, window, opt-out with its history, labels."""
     to = address_of(address)
     settings = settings_for(config_path, db_path)
+    agent_for(settings, agent_name)  # checked like every command's; reading records nobody
 
     async def use(store: Store) -> dict[str, Any]:
         return await _contact_record(store, to)
@@ -102,10 +108,7 @@ def contacts_show(address: str, output: str, config_path: Path | None, db_path: 
     lines = [
         ("number", e164(record["address"])),
         ("name", record["profile_name"] or "—"),
-        (
-            "window",
-            f"closes {record['window_expires_at']}" if record["window_expires_at"] else "never opened",
-        ),
+        ("window", _window(record["window_expires_at"])),
         (
             "opted out",
             f"yes, since {record['opted_out_at']} ({record['opted_out_source']})"
@@ -129,3 +132,11 @@ async def _contact_record(store: Store, address: str) -> dict[str, Any]:
         raise unknown_address(address)
     conversation = await conversation_of(store, address)
     return rendering.contact_record(contact, conversation, await store.opt_history(address))
+
+
+def _window(expires_at: str | None) -> str:
+    """The 24-hour window in words: open until when, closed since when, or never opened."""
+    if expires_at is None:
+        return "never opened (the customer never wrote)"
+    closes = datetime.fromisoformat(expires_at)
+    return f"open until {expires_at}" if closes > utc_now() else f"closed since {expires_at}"

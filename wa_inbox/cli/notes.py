@@ -63,13 +63,17 @@ def notes_add(
 @notes.command("list")
 @click.argument("address")
 @click.option("--output", type=click.Choice(["json", "tsv", "csv"]), default="tsv", show_default=True)
+@agent_option
 @config_option
 @db_option
 @friendly_errors
-def notes_list(address: str, output: str, config_path: Path | None, db_path: Path | None) -> None:
+def notes_list(
+    address: str, output: str, agent_name: str | None, config_path: Path | None, db_path: Path | None
+) -> None:
     """The notes of the conversation with ADDRESS, oldest first."""
     to = address_of(address)
     settings = settings_for(config_path, db_path)
+    agent_for(settings, agent_name)  # checked like every command's; reading records nobody
 
     async def use(store: Store) -> list[ThreadEvent]:
         await require_contact(store, to)

@@ -47,12 +47,14 @@ def replies_add(
 
 @replies.command("list")
 @click.option("--output", type=click.Choice(["json", "tsv", "csv"]), default="tsv", show_default=True)
+@agent_option
 @config_option
 @db_option
 @friendly_errors
-def replies_list(output: str, config_path: Path | None, db_path: Path | None) -> None:
+def replies_list(output: str, agent_name: str | None, config_path: Path | None, db_path: Path | None) -> None:
     """Every saved reply, by name."""
     settings = settings_for(config_path, db_path)
+    agent_for(settings, agent_name)  # checked like every command's; reading records nobody
 
     async def use(store: Store) -> list[SavedReply]:
         return await store.list_replies()
