@@ -40,9 +40,13 @@ def world_backend(world: EmulatedInbox) -> Backend:
     return start
 
 
-def offline_backend(db_path: Path) -> Backend:
+AGENT = "alice"
+"""The agent a test's inbox answers as, unless told (never the machine's user: snapshots show it)."""
+
+
+def offline_backend(db_path: Path, agent: str = AGENT) -> Backend:
     """The database alone, attached as an agent without credentials: no network, nothing can send."""
-    return attached(Settings.model_validate({"store": {"path": db_path}}))
+    return attached(Settings.model_validate({"store": {"path": db_path}, "agent": {"name": agent}}))
 
 
 # --- reading the screen ----------------------------------------------------------------------------

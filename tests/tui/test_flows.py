@@ -185,6 +185,7 @@ async def test_f_search_opens_the_conversation_it_finds(tmp_path: Path) -> None:
 
 async def test_g_next_unread_walks_the_unread_conversations(tmp_path: Path) -> None:
     async with running_world(tmp_path) as world:
+        await world.store.record_agent(world.settings.agent.resolved)  # at work before they wrote
         for address in (ZOE, BEN, ANA):
             await customer_writes(world, address, f"Hello from {address[-4:]}")
         async with running_app(world_backend(world)) as (app, pilot):

@@ -16,6 +16,7 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.support.tui import (
+    AGENT,
     inbound,
     offline_backend,
     open_conversation,
@@ -72,6 +73,7 @@ async def seed(path: Path) -> None:
         return clock.at
 
     try:
+        await store.record_agent(AGENT)  # at work before the customers wrote: their messages are unread
         await inbound(store, CHLOE, "STOP", ago(days=2), name="Chloé Dubois")
         await inbound(store, BEN, "Can I change my delivery address?", ago(hours=30), name="Ben Carter")
         await inbound(store, ANA, "Oi, meu pedido não chegou", ago(hours=23, minutes=40), name="Ana Silva")

@@ -13,6 +13,7 @@ import click
 import platformdirs
 
 from wa_inbox.cli.common import (
+    CommandError,
     check_tunnel_flags,
     config_option,
     db_option,
@@ -21,12 +22,36 @@ from wa_inbox.cli.common import (
     point_twilio_option,
     settings_for,
 )
-from wa_inbox.config import ConfigError, Settings
+from wa_inbox.config import AgentSettings, ConfigError, Settings
+from wa_inbox.domain.team import valid_agent_name
 from wa_inbox.logs import configure_logging
 from wa_inbox.store import files, upgrade_in_place
 
 if TYPE_CHECKING:  # imported only by the commands that use them
     from wa_inbox.running.services import Backend, Services
+
+
+inbox_agent_option = click.option(
+    "--agent",
+    "agent_name",
+    help="Who this inbox answers as (default: [agent] name, WA_INBOX_AGENT, else the OS user's name).",
+)
+
+
+def _checked_agent(agent_name: str | None) -> str | None:
+    if agent_name is not None and not valid_agent_name(agent_name):
+        raise CommandError(
+            f"--agent {agent_name!r} is not an agent name: use up to 32 letters, digits, '.', '_' or '-', "
+            "starting with a letter or a digit."
+        )
+    return agent_name
+
+
+def _as_agent(settings: Settings, agent_name: str | None) -> Settings:
+    """The settings with `--agent` in `[agent] name`, when given: the inbox answers as them."""
+    if _checked_agent(agent_name) is None:
+        return settings
+    return settings.model_copy(update={"agent": AgentSettings(name=agent_name)})
 
 
 @click.group(invoke_without_command=True)
@@ -36,6 +61,7 @@ if TYPE_CHECKING:  # imported only by the commands that use them
 @point_twilio_option
 @config_option
 @db_option
+@inbox_agent_option
 @click.pass_context
 @friendly_errors
 def main(
@@ -45,6 +71,7 @@ def main(
     point_twilio: bool,
     config_path: Path | None,
     db_path: Path | None,
+    agent_name: str | None,
 ) -> None:
     """A terminal agent inbox for WhatsApp Business over Twilio.
 
@@ -52,7 +79,7 @@ def main(
     behind ngrok). On a server, run `wa-inbox serve` and open agents' inboxes with `wa-inbox tui --attach`.
     """
     if ctx.invoked_subcommand is None:
-        settings = settings_for(config_path, db_path)
+        settings = _as_agent(settings_for(config_path, db_path), agent_name)
         files.prepare(settings.store.path)  # a wrong path is one sentence here, not an error in the app
         _run_tui(_embedded(settings, port, ngrok, point_twilio), settings)
 
@@ -80,12 +107,13 @@ def _embedded(settings: Settings, port: int, ngrok: bool, point_twilio: bool) ->
 @click.option("--attach", is_flag=True, required=True, help="Use the database of a running `wa-inbox serve`.")
 @config_option
 @db_option
+@inbox_agent_option
 @friendly_errors
-def tui(attach: bool, config_path: Path | None, db_path: Path | None) -> None:
+def tui(attach: bool, config_path: Path | None, db_path: Path | None, agent_name: str | None) -> None:
     """The inbox on the database a `wa-inbox serve` on this host writes (several agents at once)."""
     from wa_inbox.running.services import attached
 
-    settings = settings_for(config_path, db_path)
+    settings = _as_agent(settings_for(config_path, db_path), agent_name)
     if not settings.store.path.is_file():
         raise ConfigError(f"There is no database at {settings.store.path}: start `wa-inbox serve` first.")
     files.check(settings.store.path)
@@ -125,15 +153,17 @@ def _run_tui(backend: Backend, settings: Settings | None) -> None:
     help="Seconds between customer messages.",
 )
 @click.option("--headless", is_flag=True, help="A live log instead of the inbox (no terminal UI).")
+@inbox_agent_option
 @friendly_errors
-def demo(db_path: Path | None, pace: float, headless: bool) -> None:
+def demo(db_path: Path | None, pace: float, headless: bool, agent_name: str | None) -> None:
     """See the whole product against a built-in Twilio emulator: no account, no network."""
+    _checked_agent(agent_name)
     if db_path is not None:
         files.prepare(db_path)
     if not headless:
         from wa_inbox.running.services import demo as demo_backend
 
-        _run_tui(demo_backend(pace, db_path), None)
+        _run_tui(demo_backend(pace, db_path, agent_name), None)
         return
     from wa_inbox.cli.signals import run_until_signalled
     from wa_inbox.demo import run_demo

@@ -30,6 +30,9 @@ class Services:
     serving process's sender delivers what this inbox queues)."""
     listening_url: str | None
     """Where the embedded receiver listens; None when attached to another process's database."""
+    agent: str
+    """Who this inbox answers as: every draft it submits, note it adds and read mark it moves is theirs
+    (`--agent`, else `[agent] name`, else the operating system's user name)."""
 
     @classmethod
     def of(
@@ -38,10 +41,12 @@ class Services:
         store: Store,
         outbox: Outbox | None,
         listening_url: str | None,
+        agent: str | None = None,
     ) -> Services:
-        """With this process's sender, queueing wakes it; without one, drafts wait for another's."""
+        """With this process's sender, queueing wakes it; without one, drafts wait for another's.
+        `agent` None: the settings' agent."""
         submitter = outbox.submitter if outbox is not None else Submitter(settings, store)
-        return cls(settings, store, submitter, outbox, listening_url)
+        return cls(settings, store, submitter, outbox, listening_url, agent or settings.agent.resolved)
 
 
 Backend = Callable[[], AbstractAsyncContextManager[Services]]
@@ -87,15 +92,16 @@ def attached(settings: Settings) -> Backend:
     return start
 
 
-def demo(pace: float = 4.0, db_path: Path | None = None) -> Backend:
-    """The emulator, the receiver and the sender, seeded, with simulated customers writing in."""
+def demo(pace: float = 4.0, db_path: Path | None = None, agent: str | None = None) -> Backend:
+    """The emulator, the receiver and the sender, seeded, with simulated customers writing in;
+    the inbox answers as `agent` (None: the settings' agent)."""
 
     @contextlib.asynccontextmanager
     async def start() -> AsyncIterator[Services]:
         from wa_inbox.demo import running_demo
 
         async with running_demo(db_path, pace) as world:
-            yield Services.of(world.settings, world.store, world.outbox, world.receiver_url)
+            yield Services.of(world.settings, world.store, world.outbox, world.receiver_url, agent)
 
     return start
 

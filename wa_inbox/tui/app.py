@@ -23,6 +23,8 @@ from wa_inbox.tui.screens.inbox import InboxScreen
 from wa_inbox.tui.screens.log import LogBuffer, LogScreen
 from wa_inbox.tui.styles import stylesheet
 
+IN_ORDER_KEYS = "inbox."
+
 
 class InboxApp(App[None]):
     """wa-inbox for a support agent: every WhatsApp conversation, live."""
@@ -104,6 +106,8 @@ class InboxApp(App[None]):
         kept = 0
         with contextlib.suppress(Exception):  # a store that is down must not keep the agent in the app
             kept = await self.inbox.keep_drafts()
+        with contextlib.suppress(Exception):
+            await self.inbox.leave()
         s = "" if kept == 1 else "s"
         self.exit(
             message=f"{kept} unsent draft{s} kept: each is back when you open its conversation."
@@ -115,10 +119,14 @@ class InboxApp(App[None]):
         """Every inbox action is in the command palette too, with its key."""
         yield from super().get_system_commands(screen)
         for binding in [*InboxScreen.BINDINGS, *self.BINDINGS]:
-            if isinstance(binding, Binding) and binding.description and binding.action != "quit":
+            if not isinstance(binding, Binding) or binding.key.startswith(IN_ORDER_KEYS):
+                continue  # the in-order half of a priority key (InboxScreen.action_in_order)
+            if binding.description and binding.action != "quit":
                 owner = self if binding in self.BINDINGS else self.inbox
                 run = partial(owner.run_action, binding.action)
                 yield SystemCommand(binding.description, f"key: {binding.key}", run)
+        yield SystemCommand("Take", "assign the open conversation to me", self.inbox.action_take)
+        yield SystemCommand("Unassign", "the open conversation belongs to nobody", self.inbox.action_unassign)
 
     def action_log(self) -> None:
         self.push_screen(LogScreen(self.log_buffer))

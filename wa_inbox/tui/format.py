@@ -7,7 +7,7 @@ through `plain`: as `Text`, never parsed as markup, bounded, with its control ch
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from rich.style import StyleType
 from rich.text import Text
@@ -16,6 +16,7 @@ from wa_inbox.domain import window
 from wa_inbox.domain.models import Contact, Direction, MediaRef, Message
 from wa_inbox.domain.status import FAILED
 from wa_inbox.domain.status import tick as status_tick
+from wa_inbox.domain.team import SYSTEM, ConversationStatus, EventKind, ThreadEvent
 
 AMBER_BELOW_SECONDS = 2 * 3600
 
@@ -85,13 +86,30 @@ def display_name(contact: Contact) -> str:
     return contact.profile_name or contact.address.removeprefix("whatsapp:")
 
 
-def preview(message: Message | None, limit: int = PREVIEW_LIMIT) -> str:
+AUTOMATIC = "wa-inbox"
+"""How the screens name the author of what wa-inbox sent by itself (`domain.team.SYSTEM`)."""
+AGENT_CHARS = 32
+
+
+def sender_label(message: Message, me: str | None) -> str | None:
+    """Who sent an outbound message when it was not this inbox's agent `me`: their name, or
+    `AUTOMATIC` for wa-inbox's own replies; None for an inbound message, one of `me`'s, or one stored
+    before agents had names (outside text: draw it with `plain`)."""
+    if message.direction is not Direction.OUTBOUND or message.author is None or message.author == me:
+        return None
+    return AUTOMATIC if message.author == SYSTEM else message.author[:AGENT_CHARS]
+
+
+def preview(message: Message | None, limit: int = PREVIEW_LIMIT, me: str | None = None) -> str:
     """One line standing for a message in the conversation list, from at most `limit` characters of
-    its body (still outside text: draw it with `plain`)."""
+    its body (still outside text: draw it with `plain`): "You: …" for `me`'s replies, "ana: …" for
+    another agent's, "wa-inbox: …" for an automatic one."""
     if message is None:
         return ""
     text = " ".join(message.body[:limit].split()) or _attachment_label(message)
-    return f"You: {text}" if message.direction is Direction.OUTBOUND else text
+    if message.direction is not Direction.OUTBOUND:
+        return text
+    return f"{sender_label(message, me) or 'You'}: {text}"
 
 
 def local(moment: datetime) -> datetime:
@@ -193,3 +211,49 @@ def _media_state(media: MediaRef) -> Text:
     if media.url.startswith("http") and "/Media/" in media.url:
         return Text("downloading…")
     return _one_line(media.url.rsplit("/", 1)[-1], ATTACHED_CHARS)
+
+
+def agent_name(name: str) -> str:
+    """An agent as the screens name them: `AUTOMATIC` for wa-inbox itself (outside text: `plain`)."""
+    return AUTOMATIC if name == SYSTEM else name[:AGENT_CHARS]
+
+
+def event_sentence(event: ThreadEvent) -> str:
+    """A thread line that is not a message, without its time: "ana assigned this to ben", "ben took
+    this", "ana marked this resolved", "ana snoozed this until Sat 14 Mar 09:00", "ana added the label
+    vip" (outside text: draw it with `plain`). Notes are drawn as notes, not as a sentence."""
+    who = agent_name(event.author)
+    if event.kind is EventKind.ASSIGNED:
+        if not event.body:
+            return f"{who} unassigned this"
+        if event.body == event.author:
+            return f"{who} took this"
+        return f"{who} assigned this to {agent_name(event.body)}"
+    if event.kind is EventKind.STATUS:
+        if event.body == ConversationStatus.SNOOZED:
+            until = _moment(event.detail)
+            return f"{who} snoozed this until {until}" if until else f"{who} snoozed this"
+        if event.body == ConversationStatus.OPEN:
+            return f"{who} reopened this"
+        return f"{who} marked this {event.body}"
+    if event.kind is EventKind.LABEL:
+        added, label = event.body.startswith("+"), event.body[1:]
+        return f"{who} {'added' if added else 'removed'} the label {label}"
+    return f"{who}: {event.body}"
+
+
+def moment_label(moment: datetime) -> str:
+    """A time to come or past, in the agent's zone, locale-free: "Sat 14 Mar 09:00"."""
+    when = local(moment)
+    return f"{WEEKDAYS[when.weekday()]} {when.day} {MONTHS[when.month - 1]} {when.hour:02d}:{when.minute:02d}"
+
+
+def _moment(text: str | None) -> str:
+    """A snooze's end as the store keeps it (ISO 8601), as `moment_label` says it; "" when absent."""
+    if not text:
+        return ""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return moment_label(moment if moment.tzinfo else moment.replace(tzinfo=UTC))

@@ -3,17 +3,25 @@
 Opening a conversation (Enter, a click, ctrl+n, ctrl+w, ctrl+g) moves the composer to it at once, in the
 same turn as the key, so keys that arrive in the same burst are typed there; the thread loads behind.
 The composer holds one draft per conversation (kept in the store, so a restart keeps it too).
+
+The team (#14): the inbox answers as one agent (`Services.agent`); the list shows one view (Mine,
+Unassigned, All; ctrl+v) of the active conversations with that agent's unread counts; ctrl+y assigns the
+open conversation, ctrl+d sets its status, ctrl+b turns the composer into an internal note. While a
+conversation is open the inbox says so to the others (presence, typing) and reads who else is there;
+a send that could cross another agent's answer asks first, on one line above the composer.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from time import monotonic
 
 import click
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -25,14 +33,25 @@ from wa_inbox.config import ConfigError
 from wa_inbox.domain.models import Contact, Conversation, Direction, Message
 from wa_inbox.domain.policy import Draft, standing_refusal
 from wa_inbox.domain.status import FAILED
+from wa_inbox.domain.team import (
+    ACTIVE,
+    COLLISION_WINDOW,
+    ConversationStatus,
+    EventKind,
+    Presence,
+    ThreadEvent,
+    View,
+    mentions,
+)
 from wa_inbox.gateway.outbox import Outbox
 from wa_inbox.gateway.submission import Refused
 from wa_inbox.running.services import Services
-from wa_inbox.store import Lease, Store
-from wa_inbox.tui.format import display_name, plain, sanitize, window_state
+from wa_inbox.store import ConversationCounts, ConversationFilter, Lease, Store
+from wa_inbox.tui.format import agent_name, display_name, moment_label, plain, sanitize, window_state
 from wa_inbox.tui.messages import StoreChanged
 from wa_inbox.tui.widgets.composer import Composer
 from wa_inbox.tui.widgets.conversation_list import ConversationList
+from wa_inbox.tui.widgets.keys import InOrderKeys
 from wa_inbox.tui.widgets.notice_line import NoticeLine
 from wa_inbox.tui.widgets.status_bar import StatusBar
 from wa_inbox.tui.widgets.thread_view import ThreadView
@@ -47,6 +66,18 @@ FIRST_PAGE = 100
 """Conversations read before the first paint: more than any screen shows."""
 FILL_PAGE = 1000
 """Conversations read per page after it, until the list is whole."""
+AGENT_SECONDS = 60.0
+"""How often the inbox tells the store its agent is at work (`record_agent`)."""
+PRESENCE_TOUCH_SECONDS = 3.0
+"""How often the open conversation's presence mark is renewed (it ends by itself after PRESENCE_TTL)."""
+PRESENCE_POLL_SECONDS = 1.0
+"""How often the inbox reads who else has the open conversation open."""
+TYPING_SECONDS = 3.0
+"""The agent counts as typing this long after the composer last changed."""
+NOTE_TITLE = "Internal note — not sent to the customer"
+VIEW_NAMES = {View.MINE: "Mine", View.UNASSIGNED: "Unassigned", View.ALL: "All"}
+VIEW_ORDER = (View.MINE, View.UNASSIGNED, View.ALL)
+ACTIVE_STATUSES = frozenset(str(status) for status in ACTIVE)
 
 
 class InboxScreen(Screen[None]):
@@ -64,6 +95,18 @@ class InboxScreen(Screen[None]):
         Binding("ctrl+r", "rejected", "Rejected webhooks", show=False),
         Binding("ctrl+o", "focus_list", "Conversations", show=False),
         Binding("ctrl+e", "focus_composer", "Compose", show=False),
+        # --- the team (#14). ctrl+y, ctrl+d and ctrl+v mean redo, delete and paste to the composer:
+        # as priority bindings they reach the screen from it too, and `in_order` keeps their place
+        # among the keys of a burst (see `action_in_order`); the `inbox.*` keys are theirs, no one types them.
+        Binding("ctrl+y", "in_order('assign')", "Assign to…", priority=True, show=False),
+        Binding("ctrl+d", "in_order('status')", "Status…", priority=True, show=False),
+        Binding(
+            "ctrl+v", "in_order('cycle_view')", "Next view (Mine, Unassigned, All)", priority=True, show=False
+        ),
+        Binding("ctrl+b", "toggle_note", "Internal note", show=False),
+        Binding("inbox.assign", "assign", "Assign to…", show=False),
+        Binding("inbox.status", "status", "Status…", show=False),
+        Binding("inbox.cycle_view", "cycle_view", "Next view (Mine, Unassigned, All)", show=False),
     ]
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
@@ -79,6 +122,20 @@ class InboxScreen(Screen[None]):
         self._drafts: dict[str, str] = {}
         """Drafts of the conversations this inbox has had open (the store keeps them all)."""
         self._draft_timer: Timer | None = None
+        self.view = View.ALL
+        """Which conversations the list shows (ctrl+v); set from `[team] auto_assign` at start."""
+        self.conversation: Conversation | None = None
+        """The shown conversation's row (assignee, status), as the store last gave it."""
+        self.present: list[Presence] = []
+        """The other agents with the shown conversation open now."""
+        self.note_mode = False
+        """The composer writes an internal note (ctrl+b), never a message to the customer."""
+        self._reply_placeholder: str | None = None
+        self._typed_at = float("-inf")
+        self._told_typing = False
+        self._confirming: tuple[str, str] | None = None
+        """(address, warning) while a send waits for Enter (send anyway) or Esc (cancel)."""
+        self.counts: ConversationCounts | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -92,19 +149,38 @@ class InboxScreen(Screen[None]):
                 yield ThreadView(self._clock, id="thread")
                 yield Static("", id="new-below")
                 yield Static("", id="banner", markup=False)
+                yield Static("", id="collision", markup=False)
                 yield Composer(id="composer")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
         self.set_interval(STATUS_SECONDS, self._poll_status)
+        self.set_interval(AGENT_SECONDS, self._record_agent)
+        self.set_interval(PRESENCE_TOUCH_SECONDS, self._touch_presence)
+        self.set_interval(PRESENCE_POLL_SECONDS, self._poll_presence)
         self.watch(self.query_one(ThreadView), "new_below", self._show_new_below)
         self.watch(self.query_one(ConversationList), "held", self._show_held)
 
     def _show_held(self, count: int) -> None:
+        self._show_list_note()
+
+    def _show_list_note(self) -> None:
+        """The list's title: its view and counts, and "N updated" while it holds its order."""
         note = self.query_one("#list-note", Static)
-        note.update(f"{count} updated · sorted when you pause" if count else "")
-        note.set_class(bool(count), "-visible")
+        line = VIEW_NAMES[self.view]
+        if (counts := self.counts) is not None:
+            s = "" if counts.conversations == 1 else "s"
+            line += f" · {counts.conversations} conversation{s}"
+            if counts.unread_conversations:
+                line += f" · {counts.unread_conversations} unread"
+        line += "  (ctrl+v)"
+        held = self.query_one(ConversationList).held
+        if held:
+            line += f" · {held} updated · sorted when you pause"
+        note.update(line)
+        note.set_class(True, "-visible")
+        note.set_class(bool(held), "-held")
 
     def _show_new_below(self, count: int) -> None:
         badge = self.query_one("#new-below", Static)
@@ -122,22 +198,65 @@ class InboxScreen(Screen[None]):
 
     # --- start-up and the change feed ---------------------------------------------------------------
 
+    @property
+    def agent(self) -> str:
+        """Who this inbox answers as."""
+        return self._services().agent
+
     def attach(self, services: Services) -> None:
         """The services are up: load the inbox."""
         self.services = services
         status = self.query_one(StatusBar)
         status.listening = services.listening_url
         status.public_url = services.settings.twilio.public_base_url
+        status.agent = services.agent
+        # With auto-assignment every new conversation has an owner: Mine is the agent's queue. Without
+        # it most have none, and Mine would start empty: All.
+        self.view = View.MINE if services.settings.team.auto_assign else View.ALL
+        conversations = self.query_one(ConversationList)
+        conversations.me = services.agent
+        conversations.keep = self._in_view
+        self.query_one(ThreadView).me = services.agent
         self._load()
+
+    def _where(self) -> ConversationFilter:
+        """The store's filter for the view: active conversations (open, pending, a snooze that ended)."""
+        if self.view is View.MINE:
+            return ConversationFilter(assignee=self.agent, statuses=ACTIVE_STATUSES)
+        if self.view is View.UNASSIGNED:
+            return ConversationFilter(unassigned=True, statuses=ACTIVE_STATUSES)
+        return ConversationFilter(statuses=ACTIVE_STATUSES)
+
+    def _in_view(self, conversation: Conversation) -> bool:
+        """`_where`, for a row the change feed brought: does it stay in (or come into) the list?"""
+        snooze_over = (
+            conversation.status == ConversationStatus.SNOOZED
+            and conversation.snoozed_until is not None
+            and conversation.snoozed_until <= self._clock()
+        )
+        if conversation.status not in ACTIVE_STATUSES and not snooze_over:
+            return False
+        if self.view is View.MINE:
+            return conversation.assignee == self.agent
+        if self.view is View.UNASSIGNED:
+            return conversation.assignee is None
+        return True
+
+    @work(group="agent", exit_on_error=False)
+    async def _record_agent(self) -> None:
+        if self.services is not None:
+            await self._store().record_agent(self.agent)
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def _load(self) -> None:
         """The top conversation is shown, not opened: nothing is read until the agent opens it."""
         store = self._store()
+        await store.record_agent(self.agent)  # before the first read: a new agent's unread starts now
         self._seq = await store.change_number()
         conversations = self.query_one(ConversationList)
-        conversations.load(await store.list_conversations(limit=FIRST_PAGE))
+        conversations.load(await store.list_conversations(FIRST_PAGE, where=self._where(), agent=self.agent))
         self._fill_list()
+        await self._refresh_counts()
         await self._refresh_status()
         composer = self.query_one(Composer)
         if conversations.conversations and composer.address is None:
@@ -155,26 +274,56 @@ class InboxScreen(Screen[None]):
         patches what is loaded (a conversation that moves up leaves the pages still to come)."""
         conversations = self.query_one(ConversationList)
         page, size = conversations.conversations, FIRST_PAGE
+        where, agent = self._where(), self.agent
         while len(page) == size:
-            page, size = await self._store().list_conversations(limit=FILL_PAGE, after=page[-1]), FILL_PAGE
+            page = await self._store().list_conversations(FILL_PAGE, after=page[-1], where=where, agent=agent)
+            size = FILL_PAGE
             conversations.extend(page)
+
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def _reload_list(self) -> None:
+        """Another view: its first page now, the rest behind; the open conversation stays open."""
+        conversations = self.query_one(ConversationList)
+        conversations.load(
+            await self._store().list_conversations(FIRST_PAGE, where=self._where(), agent=self.agent)
+        )
+        if self.contact is not None:
+            conversations.select(self.contact.address)
+        self._fill_list()
+        await self._refresh_counts()
+
+    async def _refresh_counts(self) -> None:
+        self.counts = await self._store().conversation_counts(self._where(), self.agent)
+        self._show_list_note()
 
     @on(StoreChanged)
     @work(exclusive=True, group="changes", exit_on_error=False)
     async def _apply_changes(self) -> None:
-        changes = await self._store().changes_since(self._seq)
+        store = self._store()
+        changes = await store.changes_since(self._seq)
+        # The rows again, as this agent sees them (their unread counts), with assignee and status: the
+        # feed names a conversation whose messages changed; an assignment or a status is an event.
+        touched = {c.contact.address for c in changes.conversations} | {e.address for e in changes.events}
+        rows = await store.list_conversations(addresses=sorted(touched), agent=self.agent) if touched else []
         self._seq = changes.seq
-        self.query_one(ConversationList).upsert(changes.conversations)
+        self.query_one(ConversationList).upsert(rows)
         current = self.contact.address if self.contact else None
+        thread = self.query_one(ThreadView)
         mine = [m for m in changes.messages if m.address == current]
+        known = {m.id for m in thread.messages}
+        arrived = [m for m in mine if m.direction is Direction.INBOUND and m.id not in known]
         if mine:
-            self.query_one(ThreadView).merge(mine)
-        self._refresh_contact(changes.conversations)
+            thread.merge(mine)
+        if here := [e for e in changes.events if e.address == current]:
+            thread.merge_events(here)
+        self._refresh_contact(rows)
         self._announce([m for m in changes.messages if m.address != current])
-        if self.opened and current and any(_unread_inbound(m) for m in mine):
+        self._mentioned(changes.events, current)
+        if self.opened and current and arrived:
             # It arrived in front of the agent. The first await after `_seq` moved: the write is queued
             # before a newer change can cancel this (exclusive) worker.
-            await self._store().mark_read(current)
+            await store.mark_read(current, self.agent)
+        await self._refresh_counts()
         await self._refresh_status()
 
     def _refresh_contact(self, conversations: list[Conversation]) -> None:
@@ -183,7 +332,25 @@ class InboxScreen(Screen[None]):
                 if conversation.contact != self.contact:
                     self._refusal = None  # a new window, STOP or START: it may no longer hold
                 self.contact = conversation.contact
+                self.conversation = conversation
                 self._show_contact()
+
+    def _mentioned(self, events: list[ThreadEvent], current: str | None) -> None:
+        """A note of another agent naming `@me`: on the notice line, wherever it was written."""
+        me = self.agent.lower()
+        for event in events:
+            if event.kind is not EventKind.NOTE or event.author == self.agent:
+                continue
+            if me not in (name.lower() for name in mentions(event.body)):
+                continue
+            who = agent_name(event.author)
+            if event.address == current:
+                self.notices.say(f"🔒 {who} mentioned you in a note here: {' '.join(event.body.split())}")
+                continue
+            rows = {c.contact.address: c.contact for c in self.query_one(ConversationList).conversations}
+            contact = rows.get(event.address)
+            customer = display_name(contact) if contact else event.address.removeprefix("whatsapp:")
+            self.notices.announce(event.address, f"🔒 {who} mentioned you ({customer})", event.body)
 
     def _announce(self, others: list[Message]) -> None:
         """New customer messages in other conversations: the notice line (and the bell, if asked for)."""
@@ -205,6 +372,7 @@ class InboxScreen(Screen[None]):
         status.last_webhook_at = await store.last_webhook_at()
         status.rejected = await store.count_rejected_webhooks()
         status.sender = _sender_text(await store.sender_lease(), self._services().outbox)
+        status.agent = self.agent
 
     @work(exclusive=True, group="status", exit_on_error=False)
     async def _poll_status(self) -> None:
@@ -238,6 +406,9 @@ class InboxScreen(Screen[None]):
         if composer.address == address:
             return
         left = composer.address
+        self._clear_collision()
+        self.present = []
+        self._set_note_mode(False)
         text = composer.switch_to(address, self._drafts.get(address, ""))
         if left is not None:
             self._keep_draft(left, text)
@@ -250,15 +421,19 @@ class InboxScreen(Screen[None]):
         store = self._store()
         page = await store.thread_page(address, limit=PAGE)
         contact = await store.get_contact(address)
+        events = await store.thread_events(address)
+        rows = await store.list_conversations(addresses=[address], agent=self.agent)
         if address not in self._drafts:
             await self._restore_draft(address)
         self.contact = contact
+        self.conversation = rows[0] if rows else None
         self.opened = mark_read
         self._refusal = None
-        self.query_one(ThreadView).show(page, complete=len(page) < PAGE)
+        self.query_one(ThreadView).show(page, complete=len(page) < PAGE, events=events)
         self._show_contact()
         if mark_read:
-            await store.mark_read(address)
+            await store.mark_read(address, self.agent)
+            await store.touch_presence(self.agent, address, self._typing())
 
     async def _restore_draft(self, address: str) -> None:
         """The stored draft, first time this inbox opens `address` (before anything typed since)."""
@@ -289,12 +464,42 @@ class InboxScreen(Screen[None]):
         number = contact.address.removeprefix("whatsapp:")
         header = plain(display_name(contact), 40)
         header.append(f" · {window_text}")  # before the number: a narrow terminal cuts the end
+        if presence := self._presence_text():
+            header.append(" · ")
+            header.append_text(plain(presence, 120, one_line=True))
+        if team := self._team_text(contact.address):
+            header.append(" · ")
+            header.append_text(plain(team, 120, one_line=True))
         header.append(f" · {number}")
         widget = self.query_one("#thread-header", Static)
         widget.update(header)
         widget.set_class(level == "closing", "-closing")
         widget.set_class(level == "closed", "-closed")
         self._show_banner(contact)
+
+    def _presence_text(self) -> str:
+        """ "ben is typing…", "ben is here", "ben and cho are here"."""
+        typing = [agent_name(p.agent) for p in self.present if p.typing]
+        if typing:
+            return f"{_names(typing)} {'is' if len(typing) == 1 else 'are'} typing…"
+        here = [agent_name(p.agent) for p in self.present]
+        return f"{_names(here)} {'is' if len(here) == 1 else 'are'} here" if here else ""
+
+    def _team_text(self, address: str) -> str:
+        """Whose the conversation is and its status: "assigned to ben · pending"."""
+        row = self.conversation
+        if row is None or row.contact.address != address:
+            return ""
+        if row.assignee is None:
+            owner = "unassigned"
+        else:
+            owner = (
+                "assigned to you" if row.assignee == self.agent else f"assigned to {agent_name(row.assignee)}"
+            )
+        status = row.status
+        if row.status == ConversationStatus.SNOOZED and row.snoozed_until is not None:
+            status = f"snoozed until {moment_label(row.snoozed_until)}"
+        return f"{owner} · {status}"
 
     def _show_banner(self, contact: Contact) -> None:
         banner = self.query_one("#banner", Static)
@@ -316,6 +521,9 @@ class InboxScreen(Screen[None]):
         if self._draft_timer is not None:
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(DRAFT_SAVE_SECONDS, self._save_current_draft)
+        self._typed_at = monotonic()
+        if self._told_typing != self._typing():
+            self._touch_presence()  # the others see "typing…" (or its end: sent) now, not at the next beat
 
     def _save_current_draft(self) -> None:
         composer = self.query_one(Composer)
@@ -346,15 +554,73 @@ class InboxScreen(Screen[None]):
 
     @on(Composer.Submitted)
     def _submit(self, event: Composer.Submitted) -> None:
+        if self.note_mode:
+            self._add_note(event.address, event.text)
+            return
+        if self._confirming is not None and self._confirming[0] == event.address:
+            self._clear_collision()  # Enter again: the agent saw the warning and sends anyway
+        elif warning := self._collision(event.address):
+            self._give_back(event.address, event.text)
+            self._confirming = (event.address, warning)
+            collision = self.query_one("#collision", Static)
+            collision.update(f"⚠ {warning} — Enter sends anyway, Esc cancels")
+            collision.set_class(True, "-visible")
+            return
         self._send(Draft(event.address, event.text), typed=event.text)
+
+    def _collision(self, address: str) -> str | None:
+        """Why a send to `address` could cross another agent's answer: they are typing there, or
+        replied less than `COLLISION_WINDOW` ago (and after this agent's own latest reply)."""
+        if self.contact is None or self.contact.address != address:
+            return None
+        typing = [agent_name(p.agent) for p in self.present if p.typing and p.address == address]
+        if typing:
+            return f"{_names(typing)} {'is' if len(typing) == 1 else 'are'} typing here"
+        now = self._clock()
+        replies = [
+            m
+            for m in self.query_one(ThreadView).messages
+            if m.direction is Direction.OUTBOUND and m.author is not None and m.address == address
+        ]
+        mine = max((m.id for m in replies if m.author == self.agent), default=0)
+        others = [m for m in replies if m.author != self.agent and m.id > mine]
+        recent = [m for m in others if now - m.created_at < COLLISION_WINDOW]
+        if not recent:
+            return None
+        latest = recent[-1]
+        seconds = max(0, int((now - latest.created_at).total_seconds()))
+        return f"{agent_name(latest.author or '')} replied {seconds} s ago"
+
+    def _clear_collision(self) -> None:
+        self._confirming = None
+        if self.is_mounted:
+            collision = self.query_one("#collision", Static)
+            collision.update("")
+            collision.set_class(False, "-visible")
+
+    @property
+    def collision_warning(self) -> str | None:
+        """The warning waiting for Enter or Esc, if any."""
+        return self._confirming[1] if self._confirming else None
 
     @on(Composer.Left)
     def _left(self) -> None:
+        if self._confirming is not None:
+            self._clear_collision()
+            self.notices.say("Not sent: the text stays in the composer.")
         self.query_one(ConversationList).focus()
+
+    @work(group="send", exit_on_error=False)
+    async def _add_note(self, address: str, text: str) -> None:
+        """An internal note: into the thread through the store, never through the submitter."""
+        await self._store().add_note(address, self.agent, text)
+        if self.query_one(Composer).address == address:
+            self._save_current_draft()
 
     @work(group="send", exit_on_error=False)
     async def _send(self, draft: Draft, typed: str = "") -> None:
         """`typed` is the composer text the draft came from: put back if the send is refused."""
+        draft = replace(draft, author=self.agent)
         try:
             await self._services().submitter.submit(draft)
         except Refused as refused:
@@ -383,6 +649,119 @@ class InboxScreen(Screen[None]):
         self._refusal = reason
         if self.contact is not None:
             self._show_banner(self.contact)  # kept there: the clock tick redraws the banner every second
+
+    # --- the team ----------------------------------------------------------------------------------
+
+    def _typing(self) -> bool:
+        return monotonic() - self._typed_at < TYPING_SECONDS and bool(self.query_one(Composer).text)
+
+    @work(exclusive=True, group="presence-touch", exit_on_error=False)
+    async def _touch_presence(self) -> None:
+        """The heartbeat of this agent's presence in the open conversation (and whether they type)."""
+        if self.services is None or self.contact is None or not self.opened:
+            return
+        typing = self._typing()
+        self._told_typing = typing
+        await self._store().touch_presence(self.agent, self.contact.address, typing)
+
+    @work(exclusive=True, group="presence", exit_on_error=False)
+    async def _poll_presence(self) -> None:
+        """Who else has the open conversation open, for the header and the collision check."""
+        if self.services is None or self.contact is None:
+            return
+        address = self.contact.address
+        present = await self._store().presence(address)
+        if self.contact is not None and self.contact.address == address:
+            others = [p for p in present if p.agent != self.agent]
+            if others != self.present:
+                self.present = others
+                self._show_contact()
+
+    async def leave(self) -> None:
+        """The agent quits: their presence ends now, not PRESENCE_TTL later."""
+        if self.services is not None:
+            await self._store().leave_presence(self.agent)
+
+    async def action_in_order(self, action: str) -> None:
+        """A priority key (one the composer would take for itself) run in its place among the keys
+        of a burst: handed, as a key of its own name, to the widget that has the keys before it, whose
+        in-order handling runs the screen's binding for it (and holds the keys behind it for a dialog)."""
+        focused = self.app.focused
+        if isinstance(focused, InOrderKeys) and focused.screen is self:
+            focused._forward_event(events.Key(f"inbox.{action}", None))
+        else:
+            await self.run_action(action)
+
+    def action_cycle_view(self) -> None:
+        self.view = VIEW_ORDER[(VIEW_ORDER.index(self.view) + 1) % len(VIEW_ORDER)]
+        self.counts = None
+        self._show_list_note()
+        if self.services is not None:
+            self._reload_list()
+
+    def action_assign(self) -> None:
+        if self.contact is not None and self.services is not None:
+            self._pick_assignee(self.contact)
+
+    @work(group="team", exit_on_error=False)
+    async def _pick_assignee(self, contact: Contact) -> None:
+        from wa_inbox.tui.screens.assign import NOBODY, assign_menu
+
+        agents = [agent.name for agent in await self._store().list_agents()]
+        current = self.conversation.assignee if self.conversation else None
+        menu = assign_menu(self.agent, agents, current, display_name(contact))
+        chosen = await self.app.push_screen_wait(menu)
+        if chosen is not None:
+            await self._assign(contact.address, None if chosen == NOBODY else chosen)
+
+    def action_take(self) -> None:
+        if self.contact is not None:
+            self._assign_worker(self.contact.address, self.agent)
+
+    def action_unassign(self) -> None:
+        if self.contact is not None:
+            self._assign_worker(self.contact.address, None)
+
+    @work(group="team", exit_on_error=False)
+    async def _assign_worker(self, address: str, assignee: str | None) -> None:
+        await self._assign(address, assignee)
+
+    async def _assign(self, address: str, assignee: str | None) -> None:
+        changed = await self._store().assign(address, assignee, by=self.agent)
+        if not changed:
+            whose = "nobody's" if assignee is None else f"{agent_name(assignee)}'s"
+            self.notices.say(f"It was {whose} already.")
+
+    def action_status(self) -> None:
+        if self.contact is not None and self.services is not None:
+            self._pick_status(self.contact)
+
+    @work(group="team", exit_on_error=False)
+    async def _pick_status(self, contact: Contact) -> None:
+        from wa_inbox.tui.screens.status import status_menu
+
+        current = self.conversation.status if self.conversation else ConversationStatus.OPEN
+        chosen = await self.app.push_screen_wait(status_menu(self._clock(), current, display_name(contact)))
+        if chosen is None:
+            return
+        await self._store().set_conversation_status(
+            contact.address, chosen.status, by=self.agent, until=chosen.until
+        )
+
+    def action_toggle_note(self) -> None:
+        self._set_note_mode(not self.note_mode)
+        self.query_one(Composer).focus()
+
+    def _set_note_mode(self, on: bool) -> None:
+        if on == self.note_mode:
+            return
+        self.note_mode = on
+        composer = self.query_one(Composer)
+        if self._reply_placeholder is None:
+            self._reply_placeholder = str(composer.placeholder)
+        composer.set_class(on, "-note")
+        composer.border_title = NOTE_TITLE if on else None
+        composer.placeholder = NOTE_TITLE if on else self._reply_placeholder
 
     # --- keys ---------------------------------------------------------------------------------------
 
@@ -553,3 +932,8 @@ def _sender_text(lease: Lease | None, outbox: Outbox | None) -> str:
 
 def _unread_inbound(message: Message) -> bool:
     return message.direction is Direction.INBOUND and message.read_by_agent_at is None
+
+
+def _names(names: list[str]) -> str:
+    """ "ben", "ben and cho", "ben, cho and dee"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -1,4 +1,8 @@
-"""The conversation list: one line per contact, drawn only where visible, so 10,000 stay smooth."""
+"""The conversation list: one line per contact, drawn only where visible, so 10,000 stay smooth.
+
+It shows one view of the inbox (`keep` says which rows belong): a changed conversation that no longer
+belongs leaves it, one that now does comes in, in its place by latest activity.
+"""
 
 from __future__ import annotations
 
@@ -89,6 +93,10 @@ class ConversationList(InOrderKeys, ScrollView, can_focus=True):
         self._held: dict[str, Conversation] = {}
         """Conversations changed while the agent was moving; sorted into place at the next pause."""
         self._settling: Timer | None = None
+        self.keep: Callable[[Conversation], bool] = lambda conversation: True
+        """Which conversations the view shows; changes that fail it leave the list."""
+        self.me: str | None = None
+        """This inbox's agent: previews say "You:" for their replies, the name for anyone else's."""
 
     # --- data ---------------------------------------------------------------------------------------
 
@@ -124,7 +132,8 @@ class ConversationList(InOrderKeys, ScrollView, can_focus=True):
         by_address.update({c.contact.address: c for c in [*self._held.values(), *changed]})
         self._held.clear()
         self.held = 0
-        self._rows = sorted(by_address.values(), key=_activity, reverse=True)
+        kept = [c for c in by_address.values() if self.keep(c)]
+        self._rows = sorted(kept, key=_activity, reverse=True)
         self._reindex(selected)
 
     def _moving(self) -> bool:
@@ -225,7 +234,7 @@ class ConversationList(InOrderKeys, ScrollView, can_focus=True):
         text.append_text(_cell(name, name_width))
         if preview_width:
             text.append(" ")
-            shown = plain(preview(row.last_message), 4 * preview_width + 8, one_line=True)
+            shown = plain(preview(row.last_message, me=self.me), 4 * preview_width + 8, one_line=True)
             text.append_text(_cell(shown, preview_width, cut="crop"))
         if when_width:
             last = row.last_message

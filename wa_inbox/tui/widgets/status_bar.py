@@ -1,4 +1,4 @@
-"""The line at the top: where the receiver listens, the public URL, the last webhook, rejections."""
+"""The line at the top: who sends, who you are, the last webhook, rejections, where the receiver listens."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from datetime import datetime
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
+
+from wa_inbox.tui.format import sanitize
 
 
 class StatusBar(Static):
@@ -18,6 +20,8 @@ class StatusBar(Static):
     rejected: reactive[int] = reactive(0)
     now: reactive[datetime | None] = reactive(None)
     """Set by the screen's clock tick, so "last webhook 12 s ago" moves."""
+    agent: reactive[str] = reactive("")
+    """Who this inbox answers as."""
     sender: reactive[str] = reactive("")
     """Who delivers what this inbox queues: "sending here", "sent by <owner>", or that nobody does."""
 
@@ -26,8 +30,9 @@ class StatusBar(Static):
         where = f"receiver {self.listening}" if self.listening else "attached to wa-inbox serve"
         public = f" · public {self.public_url}" if self.public_url else ""
         sender = f"{self.sender} · " if self.sender else ""
+        me = f"you are {sanitize(self.agent, 32, one_line=True)} · " if self.agent else ""
         return Text(
-            f"{sender}last webhook {self._ago()} · rejected {self.rejected} (ctrl+r) · {where}{public}"
+            f"{sender}{me}last webhook {self._ago()} · rejected {self.rejected} (ctrl+r) · {where}{public}"
         )
 
     def _ago(self) -> str:

@@ -3,6 +3,10 @@
 A separator ("Today", "Yesterday", "Mon 23 Nov") comes before the first message of each day, days in
 the agent's zone (`format.ZONE`). It follows new messages while the agent is at the bottom; otherwise
 it counts them ("N new"). Every outside string is drawn as text (`format.plain`), never as markup.
+
+The team's lines that are not messages (`domain.team.ThreadEvent`) are merged in by time: assignments,
+status and label changes as centred sentences, internal notes as blocks of their own in the middle,
+"🔒 note · ana" on top, in a colour no message has: never on the customer's side nor on ours.
 """
 
 from __future__ import annotations
@@ -22,12 +26,24 @@ from textual.strip import Strip
 
 from wa_inbox.domain.models import Direction, Message
 from wa_inbox.domain.status import FAILED
-from wa_inbox.tui.format import day_label, describe_extras, local, plain, tick
+from wa_inbox.domain.team import EventKind, ThreadEvent
+from wa_inbox.tui.format import (
+    agent_name,
+    day_label,
+    describe_extras,
+    event_sentence,
+    local,
+    plain,
+    sender_label,
+    tick,
+)
 from wa_inbox.tui.widgets.keys import InOrderKeys
 
 BODY_LIMIT = 4096
 """Characters of a body drawn: WhatsApp's own limit for a text; anything longer ends in "…"."""
 DAY_CHECK_SECONDS = 30.0
+NOTE_LIMIT = 4096
+"""Characters of a note drawn."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +53,8 @@ class _Line:
     align_right: bool
     day: date | None = None
     """Set on a day separator: its label ("Today"…) is written when drawn, so it moves on at midnight."""
+    centre: bool = False
+    """A team line (an event, a note): drawn in the middle of the thread."""
 
 
 class ThreadView(InOrderKeys, ScrollView, can_focus=True):
@@ -50,6 +68,10 @@ class ThreadView(InOrderKeys, ScrollView, can_focus=True):
         "thread-view--failed",
         "thread-view--selected",
         "thread-view--day",
+        "thread-view--event",
+        "thread-view--note",
+        "thread-view--note-head",
+        "thread-view--author",
     }
     BINDINGS = [
         Binding("up,k", "pick(-1)", "Previous", show=False),
@@ -68,6 +90,10 @@ class ThreadView(InOrderKeys, ScrollView, can_focus=True):
     ThreadView > .thread-view--failed { color: $error; text-style: bold; }
     ThreadView > .thread-view--selected { text-style: reverse; }
     ThreadView > .thread-view--day { color: $text-muted; }
+    ThreadView > .thread-view--event { color: $text-muted; text-style: italic; }
+    ThreadView > .thread-view--note { background: $warning 20%; }
+    ThreadView > .thread-view--note-head { background: $warning 35%; text-style: bold; }
+    ThreadView > .thread-view--author { color: $text-accent; text-style: bold; }
     """
 
     selected: reactive[int | None] = reactive(None)
@@ -101,6 +127,10 @@ class ThreadView(InOrderKeys, ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self._clock = clock
         self.messages: list[Message] = []
+        self.events: list[ThreadEvent] = []
+        """Notes, assignments, status and label changes, oldest first (merged with messages by time)."""
+        self.me: str | None = None
+        """This inbox's agent: their own replies carry no name; everyone else's do."""
         self._lines: list[_Line] = []
         self._built_width = 0
         self._complete = False
@@ -109,9 +139,10 @@ class ThreadView(InOrderKeys, ScrollView, can_focus=True):
 
     # --- data ---------------------------------------------------------------------------------------
 
-    def show(self, messages: Iterable[Message], complete: bool) -> None:
+    def show(self, messages: Iterable[Message], complete: bool, events: Iterable[ThreadEvent] = ()) -> None:
         """A freshly opened conversation, newest page; `complete` when there is nothing older."""
         self.messages = list(messages)
+        self.events = sorted(events, key=_event_order)
         self._complete = complete
         self.selected = None
         self.new_below = 0
@@ -152,6 +183,20 @@ class ThreadView(InOrderKeys, ScrollView, can_focus=True):
             self._to_end()
         else:
             self.new_below += added
+
+    def merge_events(self, changed: Iterable[ThreadEvent]) -> None:
+        """New notes and changes from the change feed, in their place by time."""
+        known = {event.id for event in self.events}
+        fresh = [event for event in changed if event.id not in known]
+        if not fresh:
+            return
+        at_bottom = self.is_vertical_scroll_end
+        self.events = sorted([*self.events, *fresh], key=_event_order)
+        self._rebuild()
+        if at_bottom:
+            self._to_end()
+        else:
+            self.new_below += len(fresh)
 
     @property
     def complete(self) -> bool:
@@ -261,15 +306,57 @@ class ThreadView(InOrderKeys, ScrollView, can_focus=True):
         bubble = max(20, int(width * 0.75))
         self._lines = []
         previous_day: date | None = None
-        for index, message in enumerate(self.messages):
-            day = local(message.created_at).date()
+        for index, item in self._timeline():
+            day = local(item.created_at).date()
             if day != previous_day:
                 self._lines.append(_Line(Text(""), -1, False, day))
                 previous_day = day
-            self._lines.extend(self._bubble(index, message, bubble))
+            if isinstance(item, ThreadEvent):
+                self._lines.extend(self._event(item, bubble))
+            else:
+                self._lines.extend(self._bubble(index, item, bubble))
             self._lines.append(_Line(Text(""), -1, False))
         self.virtual_size = Size(width, len(self._lines))
         self.refresh()
+
+    def _timeline(self) -> list[tuple[int, Message | ThreadEvent]]:
+        """Messages (with their index) and events merged by time, an event after the messages of its
+        instant; events older than the loaded pages wait for the page that holds their time."""
+        oldest = self.messages[0].created_at if self.messages and not self._complete else None
+        events = [e for e in self.events if oldest is None or e.created_at >= oldest]
+        merged: list[tuple[int, Message | ThreadEvent]] = []
+        next_event = 0
+        for index, message in enumerate(self.messages):
+            while next_event < len(events) and events[next_event].created_at < message.created_at:
+                merged.append((-1, events[next_event]))
+                next_event += 1
+            merged.append((index, message))
+        merged.extend((-1, event) for event in events[next_event:])
+        return merged
+
+    def _event(self, event: ThreadEvent, width: int) -> list[_Line]:
+        when = local(event.created_at).strftime("%H:%M")
+        if event.kind is not EventKind.NOTE:
+            sentence = plain(event_sentence(event), 300, one_line=True)
+            sentence.append(f" · {when}")
+            sentence.style = self._component("event")
+            return [_Line(line, -1, False, centre=True) for line in sentence.wrap(self.app.console, width)]
+        style, head_style = self._component("note"), self._component("note-head")
+        head = Text("🔒 note · ", style=head_style)
+        head.append_text(plain(agent_name(event.author), 40, one_line=True))
+        head.append(f" · {when}")
+        lines = [self._note_line(head, width, head_style)]
+        for line in plain(event.body, NOTE_LIMIT).wrap(self.app.console, width - 2):
+            lines.append(self._note_line(line, width, style))
+        return lines
+
+    def _note_line(self, text: Text, width: int, style: Style) -> _Line:
+        """One line of a note's block: padded to the block's width, so the block is a rectangle."""
+        line = Text(" ", style=style) + text
+        line.truncate(width, overflow="ellipsis")
+        line.pad_right(width - line.cell_len)
+        line.stylize_before(style)
+        return _Line(line, -1, False, centre=True)
 
     def _bubble(self, index: int, message: Message, width: int) -> list[_Line]:
         outbound = message.direction is Direction.OUTBOUND
@@ -294,7 +381,10 @@ class ThreadView(InOrderKeys, ScrollView, can_focus=True):
         mark_style = self._component(
             "failed" if message.status in FAILED else "read" if message.status == "read" else "meta"
         )
-        return Text(f"{when} ", style=meta) + Text(mark, style=mark_style) + Text(" ")
+        line = Text(f"{when} ", style=meta) + Text(mark, style=mark_style) + Text(" ")
+        if (sender := sender_label(message, self.me)) is not None:
+            line = plain(sender, 40, one_line=True, style=self._component("author")) + Text(" · ") + line
+        return line
 
     def _separator(self, day: date, width: int) -> Text:
         today = self._local_today()
@@ -311,9 +401,16 @@ class ThreadView(InOrderKeys, ScrollView, can_focus=True):
         text = line.text.copy() if line.day is None else self._separator(line.day, width)
         if line.message_index == self.selected and line.message_index >= 0:
             text.stylize(self._component("selected"))
-        pad = max(0, width - text.cell_len) if line.align_right else 0
+        if line.centre:
+            pad = max(0, (width - text.cell_len) // 2)
+        else:
+            pad = max(0, width - text.cell_len) if line.align_right else 0
         strip = Strip(list((Text(" " * pad) + text).render(self.app.console)))
         return strip.adjust_cell_length(width, self.rich_style)
 
     def _component(self, name: str) -> Style:
         return self.get_component_rich_style(f"thread-view--{name}", partial=True)
+
+
+def _event_order(event: ThreadEvent) -> tuple[datetime, int]:
+    return (event.created_at, event.id)
