@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import httpx
 
 from wa_inbox.config import ConfigError, Settings
+from wa_inbox.gateway.assignment import assigning
 from wa_inbox.gateway.client import make_twilio_client
 from wa_inbox.gateway.lease import new_owner
 from wa_inbox.gateway.media_download import downloading_media
@@ -58,6 +59,7 @@ async def running_inbox(
         downloading_media(settings, store),
         pruning_webhook_log(settings, store),
         removing_old_media(settings, store),
+        assigning(settings, store),  # `[team] auto_assign`: new conversations to recent agents in turn
     ):
         client = make_twilio_client(settings, twilio_transport) if send and _can_send(settings) else None
         if client is None:
