@@ -46,11 +46,13 @@ SEEDS = (
 
 @contextlib.asynccontextmanager
 async def running_demo(
-    db_path: Path | None = None, chatter_seconds: float = 4.0
+    db_path: Path | None = None, chatter_seconds: float = 4.0, agent: str | None = None
 ) -> AsyncIterator[EmulatedInbox]:
-    """Everything up and seeded; simulated customers write in while the block runs."""
+    """Everything up and seeded; simulated customers write in while the block runs. `agent` (else the
+    settings' agent) is at work from before the seeded customers wrote: their messages are unread."""
     with tempfile.TemporaryDirectory(prefix="wa-inbox-demo-") as scratch:
         async with emulated_inbox(db_path or Path(scratch) / "inbox.db") as demo:
+            await demo.store.record_agent(agent or demo.settings.agent.resolved)
             await seed(demo)
             await demo.emulator.start_chatter(chatter_seconds)
             yield demo

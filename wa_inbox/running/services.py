@@ -100,7 +100,7 @@ def demo(pace: float = 4.0, db_path: Path | None = None, agent: str | None = Non
     async def start() -> AsyncIterator[Services]:
         from wa_inbox.demo import running_demo
 
-        async with running_demo(db_path, pace) as world:
+        async with running_demo(db_path, pace, agent) as world:
             yield Services.of(world.settings, world.store, world.outbox, world.receiver_url, agent)
 
     return start

@@ -49,6 +49,7 @@ from wa_inbox.running.services import Services
 from wa_inbox.store import ConversationCounts, ConversationFilter, Lease, Store
 from wa_inbox.tui.format import agent_name, display_name, moment_label, plain, sanitize, window_state
 from wa_inbox.tui.messages import StoreChanged
+from wa_inbox.tui.screens.status import StatusChoice
 from wa_inbox.tui.widgets.composer import Composer
 from wa_inbox.tui.widgets.conversation_list import ConversationList
 from wa_inbox.tui.widgets.keys import InOrderKeys
@@ -119,6 +120,8 @@ class InboxScreen(Screen[None]):
         self._refusal: str | None = None
         """Why the last send was refused; the banner keeps it until the facts behind it change."""
         self._seq = 0
+        self._following = False
+        """The first read has taken its change number: from there on, the feed brings what changed."""
         self._drafts: dict[str, str] = {}
         """Drafts of the conversations this inbox has had open (the store keeps them all)."""
         self._draft_timer: Timer | None = None
@@ -136,6 +139,8 @@ class InboxScreen(Screen[None]):
         self._confirming: tuple[str, str] | None = None
         """(address, warning) while a send waits for Enter (send anyway) or Esc (cancel)."""
         self.counts: ConversationCounts | None = None
+        self.agents: list[str] = []
+        """Every agent the store knows, for the assign menu."""
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -246,13 +251,20 @@ class InboxScreen(Screen[None]):
     async def _record_agent(self) -> None:
         if self.services is not None:
             await self._store().record_agent(self.agent)
+            await self._read_agents()
+
+    async def _read_agents(self) -> None:
+        """The agents the assign menu offers (read ahead: the menu opens in the key's turn)."""
+        self.agents = [agent.name for agent in await self._store().list_agents()]
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def _load(self) -> None:
         """The top conversation is shown, not opened: nothing is read until the agent opens it."""
         store = self._store()
         await store.record_agent(self.agent)  # before the first read: a new agent's unread starts now
+        await self._read_agents()
         self._seq = await store.change_number()
+        self._following = True
         conversations = self.query_one(ConversationList)
         conversations.load(await store.list_conversations(FIRST_PAGE, where=self._where(), agent=self.agent))
         self._fill_list()
@@ -299,6 +311,8 @@ class InboxScreen(Screen[None]):
     @on(StoreChanged)
     @work(exclusive=True, group="changes", exit_on_error=False)
     async def _apply_changes(self) -> None:
+        if not self._following:
+            return  # a commit before the first read (this agent's own record): that read has it all
         store = self._store()
         changes = await store.changes_since(self._seq)
         # The rows again, as this agent sees them (their unread counts), with assignee and status: the
@@ -422,6 +436,7 @@ class InboxScreen(Screen[None]):
         page = await store.thread_page(address, limit=PAGE)
         contact = await store.get_contact(address)
         events = await store.thread_events(address)
+        await self._read_agents()
         rows = await store.list_conversations(addresses=[address], agent=self.agent)
         if address not in self._drafts:
             await self._restore_draft(address)
@@ -486,20 +501,20 @@ class InboxScreen(Screen[None]):
         return f"{_names(here)} {'is' if len(here) == 1 else 'are'} here" if here else ""
 
     def _team_text(self, address: str) -> str:
-        """Whose the conversation is and its status: "assigned to ben · pending"."""
+        """Whose the conversation is and its status when not plain open: "assigned to ben · pending";
+        "" for an open one of nobody's (the header keeps its room for the number)."""
         row = self.conversation
         if row is None or row.contact.address != address:
             return ""
-        if row.assignee is None:
-            owner = "unassigned"
-        else:
-            owner = (
-                "assigned to you" if row.assignee == self.agent else f"assigned to {agent_name(row.assignee)}"
-            )
-        status = row.status
+        parts = []
+        if row.assignee is not None:
+            mine = row.assignee == self.agent
+            parts.append("assigned to you" if mine else f"assigned to {agent_name(row.assignee)}")
         if row.status == ConversationStatus.SNOOZED and row.snoozed_until is not None:
-            status = f"snoozed until {moment_label(row.snoozed_until)}"
-        return f"{owner} · {status}"
+            parts.append(f"snoozed until {moment_label(row.snoozed_until)}")
+        elif row.status != ConversationStatus.OPEN:
+            parts.append(row.status)
+        return " · ".join(parts)
 
     def _show_banner(self, contact: Contact) -> None:
         banner = self.query_one("#banner", Static)
@@ -562,9 +577,13 @@ class InboxScreen(Screen[None]):
         elif warning := self._collision(event.address):
             self._give_back(event.address, event.text)
             self._confirming = (event.address, warning)
+            thread = self.query_one(ThreadView)
+            at_bottom = thread.is_vertical_scroll_end
             collision = self.query_one("#collision", Static)
             collision.update(f"⚠ {warning} — Enter sends anyway, Esc cancels")
             collision.set_class(True, "-visible")
+            if at_bottom:  # the reply it warns of stays in view above the warning
+                self.call_after_refresh(thread.scroll_end, animate=False, immediate=True, force=True)
             return
         self._send(Draft(event.address, event.text), typed=event.text)
 
@@ -700,19 +719,21 @@ class InboxScreen(Screen[None]):
             self._reload_list()
 
     def action_assign(self) -> None:
-        if self.contact is not None and self.services is not None:
-            self._pick_assignee(self.contact)
-
-    @work(group="team", exit_on_error=False)
-    async def _pick_assignee(self, contact: Contact) -> None:
+        """The menu opens in this turn (the agents are known beforehand): the keys behind ctrl+y in
+        a burst choose in it."""
         from wa_inbox.tui.screens.assign import NOBODY, assign_menu
 
-        agents = [agent.name for agent in await self._store().list_agents()]
+        if self.contact is None or self.services is None:
+            return
+        address = self.contact.address
         current = self.conversation.assignee if self.conversation else None
-        menu = assign_menu(self.agent, agents, current, display_name(contact))
-        chosen = await self.app.push_screen_wait(menu)
-        if chosen is not None:
-            await self._assign(contact.address, None if chosen == NOBODY else chosen)
+        menu = assign_menu(self.agent, self.agents, current, display_name(self.contact))
+
+        def chosen(name: str | None) -> None:
+            if name is not None:
+                self._assign_worker(address, None if name == NOBODY else name)
+
+        self.app.push_screen(menu, chosen)
 
     def action_take(self) -> None:
         if self.contact is not None:
@@ -733,20 +754,23 @@ class InboxScreen(Screen[None]):
             self.notices.say(f"It was {whose} already.")
 
     def action_status(self) -> None:
-        if self.contact is not None and self.services is not None:
-            self._pick_status(self.contact)
-
-    @work(group="team", exit_on_error=False)
-    async def _pick_status(self, contact: Contact) -> None:
+        """Opens in this turn, as `action_assign`."""
         from wa_inbox.tui.screens.status import status_menu
 
-        current = self.conversation.status if self.conversation else ConversationStatus.OPEN
-        chosen = await self.app.push_screen_wait(status_menu(self._clock(), current, display_name(contact)))
-        if chosen is None:
+        if self.contact is None or self.services is None:
             return
-        await self._store().set_conversation_status(
-            contact.address, chosen.status, by=self.agent, until=chosen.until
-        )
+        address = self.contact.address
+        current = self.conversation.status if self.conversation else ConversationStatus.OPEN
+
+        def chosen(choice: StatusChoice | None) -> None:
+            if choice is not None:
+                self._set_status(address, choice)
+
+        self.app.push_screen(status_menu(self._clock(), current, display_name(self.contact)), chosen)
+
+    @work(group="team", exit_on_error=False)
+    async def _set_status(self, address: str, choice: StatusChoice) -> None:
+        await self._store().set_conversation_status(address, choice.status, by=self.agent, until=choice.until)
 
     def action_toggle_note(self) -> None:
         self._set_note_mode(not self.note_mode)

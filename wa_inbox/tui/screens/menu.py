@@ -20,6 +20,15 @@ from wa_inbox.tui.format import plain
 T = TypeVar("T")
 
 
+class _Choices(OptionList):
+    """The first choice highlighted from the start: an Enter typed behind the menu's key (one burst,
+    handed over once the menu has the focus) chooses it."""
+
+    def on_mount(self) -> None:
+        if self.option_count:
+            self.highlighted = 0
+
+
 class ChoiceMenu(ModalScreen[T | None], Generic[T]):
     """Dismisses with the chosen value, or None when the agent pressed Esc."""
 
@@ -38,7 +47,7 @@ class ChoiceMenu(ModalScreen[T | None], Generic[T]):
                 Option(label if isinstance(label, Text) else plain(label, 80, one_line=True), id=str(i))
                 for i, (label, _) in enumerate(self._choices)
             ]
-            yield OptionList(*options, classes="team-menu-options")
+            yield _Choices(*options, classes="team-menu-options")
         yield Footer(compact=True)
 
     @on(OptionList.OptionSelected)

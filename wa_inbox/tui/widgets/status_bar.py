@@ -1,4 +1,4 @@
-"""The line at the top: who sends, who you are, the last webhook, rejections, where the receiver listens."""
+"""The line at the top: who sends, the last webhook, rejections, where the receiver listens, who you are."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ class StatusBar(Static):
         where = f"receiver {self.listening}" if self.listening else "attached to wa-inbox serve"
         public = f" · public {self.public_url}" if self.public_url else ""
         sender = f"{self.sender} · " if self.sender else ""
-        me = f"you are {sanitize(self.agent, 32, one_line=True)} · " if self.agent else ""
+        me = f" · you are {sanitize(self.agent, 32, one_line=True)}" if self.agent else ""
         return Text(
-            f"{sender}{me}last webhook {self._ago()} · rejected {self.rejected} (ctrl+r) · {where}{public}"
+            f"{sender}last webhook {self._ago()} · rejected {self.rejected} (ctrl+r) · {where}{me}{public}"
         )
 
     def _ago(self) -> str:
