@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
@@ -24,7 +23,7 @@ from wa_inbox.store import Store
 from wa_inbox.store.sqlite import SqliteStore
 from wa_inbox.tui import format as fmt
 from wa_inbox.tui.app import InboxApp
-from wa_inbox.tui.screens.contact import ContactPanel, ShowLabel
+from wa_inbox.tui.screens.contact import ContactPanel
 from wa_inbox.tui.screens.inbox import InboxScreen
 from wa_inbox.tui.screens.replies import Confirm
 from wa_inbox.tui.widgets.composer import Composer
@@ -84,21 +83,13 @@ def inbox_on(path: Path) -> InboxApp:
 
 
 @contextlib.asynccontextmanager
-async def panel_of(
-    tmp_path: Path, name: str
-) -> AsyncIterator[tuple[InboxApp, Pilot[None], ContactPanel, list[Message]]]:
-    """The panel of `name`'s conversation, open; the messages the inbox screen got meanwhile."""
+async def panel_of(tmp_path: Path, name: str) -> AsyncIterator[tuple[InboxApp, Pilot[None], ContactPanel]]:
+    """The panel of `name`'s conversation, open."""
     path = tmp_path / "inbox.db"
     await seed(path)
     settings = Settings.model_validate({"store": {"path": path}, "agent": {"name": AGENT}})
     app = InboxApp(attached(settings), clock=lambda: NOW)
-    got: list[ShowLabel] = []
-
-    def hook(message: Message) -> None:
-        if isinstance(message, ShowLabel):
-            got.append(message)
-
-    async with app.run_test(size=(120, 32), message_hook=hook) as pilot:
+    async with app.run_test(size=(120, 32)) as pilot:
         await settled(pilot)
         await open_conversation(pilot, name)
         await pilot.press("ctrl+k")
@@ -106,7 +97,7 @@ async def panel_of(
         panel = app.screen
         assert isinstance(panel, ContactPanel)
         await until(pilot, lambda: bool(panel.history))
-        yield app, pilot, panel, got
+        yield app, pilot, panel
 
 
 def shown(panel: ContactPanel, selector: str) -> str:
@@ -119,7 +110,7 @@ async def store_of(app: InboxApp) -> Store:
 
 
 async def test_the_panel_shows_the_customer_and_the_opt_out_history(tmp_path: Path) -> None:
-    async with panel_of(tmp_path, "Chloé Dubois") as (_, _pilot, panel, _got):
+    async with panel_of(tmp_path, "Chloé Dubois") as (_, _pilot, panel):
         facts = shown(panel, "#contact-facts")
         assert "+33612345678" in facts
         assert "Chloé Dubois" in facts
@@ -132,7 +123,7 @@ async def test_the_panel_shows_the_customer_and_the_opt_out_history(tmp_path: Pa
 
 
 async def test_a_manual_opt_out_asks_first_and_records_the_agent(tmp_path: Path) -> None:
-    async with panel_of(tmp_path, "Chloé Dubois") as (app, pilot, panel, _):
+    async with panel_of(tmp_path, "Chloé Dubois") as (app, pilot, panel):
         store = await store_of(app)
 
         await pilot.press("ctrl+o")
@@ -155,7 +146,7 @@ async def test_a_manual_opt_out_asks_first_and_records_the_agent(tmp_path: Path)
 
 
 async def test_labels_are_added_removed_and_show_their_conversations(tmp_path: Path) -> None:
-    async with panel_of(tmp_path, "Chloé Dubois") as (app, pilot, panel, got):
+    async with panel_of(tmp_path, "Chloé Dubois") as (app, pilot, panel):
         store = await store_of(app)
 
         await type_text(pilot, "refund")
@@ -175,10 +166,13 @@ async def test_labels_are_added_removed_and_show_their_conversations(tmp_path: P
         (row,) = await store.list_conversations(addresses=[CHLOE])
         assert row.labels == ("late order",)
 
-        await pilot.press("enter")  # its conversations
+        await pilot.press("enter")  # its conversations: the list shows only those, until ctrl+v
         await until(pilot, lambda: isinstance(app.screen, InboxScreen))
-        await until(pilot, lambda: bool(got))  # posted to the inbox (the hook hears it bubble up too)
-        assert {message.label for message in got} == {"late order"}
+        await until(pilot, lambda: [c.contact.address for c in app.inbox.conversations] == [CHLOE])
+        assert "label late order" in str(app.inbox.query_one("#list-note", Static).render())
+
+        await pilot.press("ctrl+v")
+        await until(pilot, lambda: {c.contact.address for c in app.inbox.conversations} == {CHLOE, HOSTILE})
 
 
 async def test_no_panel_without_a_conversation(tmp_path: Path) -> None:

@@ -149,7 +149,7 @@ async def test_a_note_stays_inside_and_a_mention_reaches_the_other_agent(tmp_pat
         async with two_agents(world) as ((alice, a), (bob, b)):
             await pilot_opens(b, bob, BEN)
             await pilot_opens(a, alice, ZOE)
-            await a.press("ctrl+b")
+            await a.press("f5")
             composer = alice.inbox.query_one(Composer)
             assert composer.border_title == "Internal note — not sent to the customer"
             await type_text(a, "@bob can you call the courier")

@@ -95,7 +95,7 @@ def test_the_composer_writing_a_note(snap_compare: SnapCompare, tmp_path: Path) 
     async def note_mode(pilot: Pilot[None]) -> None:
         await settled(pilot)
         await open_conversation(pilot, "Dev Patel")
-        await pilot.press("ctrl+b")
+        await pilot.press("f5")
         await type_text(pilot, "@bob call him")
 
     assert snap_compare(team_inbox(tmp_path / "inbox.db"), terminal_size=SIZE, run_before=note_mode)

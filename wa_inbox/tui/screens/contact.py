@@ -3,14 +3,14 @@
 The number, profile name, the 24-hour window, the opt-out state with its whole audit (each STOP and START,
 what or who did it, when), and the conversation's labels. A label is added by typing it (Enter) and
 removed with Delete on it; Enter on a label asks the inbox to show the conversations carrying it
-(`ShowLabel`). ctrl+o opts the customer out, or back in, by hand after asking: the audit names the agent.
+(the inbox filters its list by it). ctrl+o opts the customer out, or back in, by hand after
+asking: the audit names the agent.
 Every name, label and source is outside text: drawn with `plain`, never as markup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from rich.text import Text
@@ -18,7 +18,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -40,14 +39,6 @@ FIELD = 10
 """The width of the facts' names."""
 
 
-@dataclass
-class ShowLabel(Message):
-    """The agent asked for the conversations with `label`: the inbox filters its list by it
-    (`ConversationFilter(label=...)`)."""
-
-    label: str
-
-
 def clean_label(typed: str) -> str:
     """A typed label as kept: one line, spaces collapsed, at most `LABEL_CHARS`; "" for blank text."""
     return " ".join(sanitize(typed, 4 * LABEL_CHARS, one_line=True).split())[:LABEL_CHARS]
@@ -66,8 +57,8 @@ def _fact(name: str, value: Text | str) -> Text:
 
 
 class ContactPanel(ModalScreen[str | None]):
-    """Dismisses with the label whose conversations the agent asked to see (the inbox posts `ShowLabel`
-    for it), or None."""
+    """Dismisses with the label whose conversations the agent asked to see (the inbox then shows only
+    those), or None."""
 
     AUTO_FOCUS = "#contact-label-new"
     BINDINGS = [

@@ -25,6 +25,13 @@ HELP = """\
 | ctrl+t | pick a template (the only way to write once the 24-hour window is closed) |
 | f2 | attach a file (tab completes; enter shows what goes to whom, enter again sends it) |
 | f4 | quiet: no notices of new messages (the list's unread marks stay) |
+| ctrl+v | the next view: Mine, Unassigned, All (active conversations; a label filter ends here) |
+| ctrl+y | take the conversation, give it to another agent, or to nobody |
+| ctrl+d | its status: open, pending, resolved, or snoozed (a customer's message reopens it) |
+| f5 | the composer writes an internal note (never sent; @name tells that agent) |
+| / (composer start) | insert a saved reply, filled in, to edit before sending |
+| ctrl+k | the customer: number, window, opt-out and its history, labels, opt out by hand |
+| f6 | write to a number that never wrote (a template) |
 | ctrl+e / ctrl+o | write in the shown conversation / back to the list |
 | ↑ ↓ in the thread, enter | pick a message; on a failed one, its error and the fix |
 | o | open the picked message's attachment with the system's viewer |
@@ -43,6 +50,7 @@ above the thread, one per conversation, never over what you type.
 Ticks: 🕓 queued · ✓ sent · ✓✓ delivered · ✓✓ (accent) read · ✗ failed, with its code.
 The window shows hours:minutes left; amber under 2 hours, red when closed. ⊘ marks a customer who sent STOP.
 No default key uses ctrl+b or ctrl+a, so tmux and screen keep their prefixes.
+A send that could cross another agent's reply (or their typing) asks first: enter sends anyway, esc cancels.
 """
 
 

@@ -6,7 +6,7 @@ The composer holds one draft per conversation (kept in the store, so a restart k
 
 The team (#14): the inbox answers as one agent (`Services.agent`); the list shows one view (Mine,
 Unassigned, All; ctrl+v) of the active conversations with that agent's unread counts; ctrl+y assigns the
-open conversation, ctrl+d sets its status, ctrl+b turns the composer into an internal note. While a
+open conversation, ctrl+d sets its status, f5 turns the composer into an internal note. While a
 conversation is open the inbox says so to the others (presence, typing) and reads who else is there;
 a send that could cross another agent's answer asks first, on one line above the composer.
 """
@@ -96,6 +96,8 @@ class InboxScreen(Screen[None]):
         Binding("ctrl+r", "rejected", "Rejected webhooks", show=False),
         Binding("ctrl+o", "focus_list", "Conversations", show=False),
         Binding("ctrl+e", "focus_composer", "Compose", show=False),
+        Binding("ctrl+k", "contact_panel", "Contact panel", show=False),
+        Binding("f6", "new_conversation", "New conversation", show=False),
         # --- the team (#14). ctrl+y, ctrl+d and ctrl+v mean redo, delete and paste to the composer:
         # as priority bindings they reach the screen from it too, and `in_order` keeps their place
         # among the keys of a burst (see `action_in_order`); the `inbox.*` keys are theirs, no one types them.
@@ -104,7 +106,7 @@ class InboxScreen(Screen[None]):
         Binding(
             "ctrl+v", "in_order('cycle_view')", "Next view (Mine, Unassigned, All)", priority=True, show=False
         ),
-        Binding("ctrl+b", "toggle_note", "Internal note", show=False),
+        Binding("f5", "toggle_note", "Internal note", show=False),  # not ctrl+b: tmux's prefix
         Binding("inbox.assign", "assign", "Assign to…", show=False),
         Binding("inbox.status", "status", "Status…", show=False),
         Binding("inbox.cycle_view", "cycle_view", "Next view (Mine, Unassigned, All)", show=False),
@@ -126,13 +128,15 @@ class InboxScreen(Screen[None]):
         """Drafts of the conversations this inbox has had open (the store keeps them all)."""
         self._draft_timer: Timer | None = None
         self.view = View.ALL
+        self.label: str | None = None
+        """Only the conversations with this label (asked for in the contact panel); None: all."""
         """Which conversations the list shows (ctrl+v); set from `[team] auto_assign` at start."""
         self.conversation: Conversation | None = None
         """The shown conversation's row (assignee, status), as the store last gave it."""
         self.present: list[Presence] = []
         """The other agents with the shown conversation open now."""
         self.note_mode = False
-        """The composer writes an internal note (ctrl+b), never a message to the customer."""
+        """The composer writes an internal note (f5), never a message to the customer."""
         self._reply_placeholder: str | None = None
         self._typed_at = float("-inf")
         self._told_typing = False
@@ -174,6 +178,8 @@ class InboxScreen(Screen[None]):
         """The list's title: its view and counts, and "N updated" while it holds its order."""
         note = self.query_one("#list-note", Static)
         line = VIEW_NAMES[self.view]
+        if self.label is not None:
+            line += f" · label {sanitize(self.label, 24, one_line=True)}"
         if (counts := self.counts) is not None:
             s = "" if counts.conversations == 1 else "s"
             line += f" · {counts.conversations} conversation{s}"
@@ -225,12 +231,13 @@ class InboxScreen(Screen[None]):
         self._load()
 
     def _where(self) -> ConversationFilter:
-        """The store's filter for the view: active conversations (open, pending, a snooze that ended)."""
+        """The store's filter for the view: active conversations (open, pending, a snooze that ended),
+        with the label the contact panel asked for, if any."""
         if self.view is View.MINE:
-            return ConversationFilter(assignee=self.agent, statuses=ACTIVE_STATUSES)
+            return ConversationFilter(assignee=self.agent, statuses=ACTIVE_STATUSES, label=self.label)
         if self.view is View.UNASSIGNED:
-            return ConversationFilter(unassigned=True, statuses=ACTIVE_STATUSES)
-        return ConversationFilter(statuses=ACTIVE_STATUSES)
+            return ConversationFilter(unassigned=True, statuses=ACTIVE_STATUSES, label=self.label)
+        return ConversationFilter(statuses=ACTIVE_STATUSES, label=self.label)
 
     def _in_view(self, conversation: Conversation) -> bool:
         """`_where`, for a row the change feed brought: does it stay in (or come into) the list?"""
@@ -240,6 +247,8 @@ class InboxScreen(Screen[None]):
             and conversation.snoozed_until <= self._clock()
         )
         if conversation.status not in ACTIVE_STATUSES and not snooze_over:
+            return False
+        if self.label is not None and self.label not in conversation.labels:
             return False
         if self.view is View.MINE:
             return conversation.assignee == self.agent
@@ -712,7 +721,10 @@ class InboxScreen(Screen[None]):
             await self.run_action(action)
 
     def action_cycle_view(self) -> None:
-        self.view = VIEW_ORDER[(VIEW_ORDER.index(self.view) + 1) % len(VIEW_ORDER)]
+        """The next view; a label filter (from the contact panel) ends here too."""
+        if self.label is None:
+            self.view = VIEW_ORDER[(VIEW_ORDER.index(self.view) + 1) % len(VIEW_ORDER)]
+        self.label = None
         self.counts = None
         self._show_list_note()
         if self.services is not None:
@@ -943,6 +955,48 @@ class InboxScreen(Screen[None]):
 
     def _store(self) -> Store:
         return self._services().store
+
+    # --- saved replies, the contact panel, a new conversation (#14) -------------------------------------
+
+    @on(Composer.RepliesWanted)
+    def _replies_wanted(self, event: Composer.RepliesWanted) -> None:
+        from wa_inbox.tui.screens.replies import ReplyPicker
+
+        if self.services is not None:
+            self.app.push_screen(ReplyPicker(self.services, self.query_one(Composer), self.contact))
+
+    def action_contact_panel(self) -> None:
+        from wa_inbox.tui.screens.contact import ContactPanel
+
+        if self.contact is not None and self.services is not None:
+            panel = ContactPanel(self.services, self.contact, self._clock)
+            self.app.push_screen(panel, self._label_chosen)
+
+    def _label_chosen(self, label: str | None) -> None:
+        """The contact panel asked for the conversations with `label`: the list shows only those
+        (in the current view) until ctrl+v."""
+        if label is not None and self.services is not None:
+            self.label = label
+            self.counts = None
+            self._show_list_note()
+            self._reload_list()
+
+    def action_new_conversation(self) -> None:
+        from wa_inbox.tui.screens.new_conversation import NewConversation
+
+        if self.services is not None:
+            self.app.push_screen(NewConversation(self.services, self._clock), self._new_conversation_chosen)
+
+    def _new_conversation_chosen(self, draft: Draft | None) -> None:
+        if draft is not None:
+            self._start_conversation(draft)
+
+    @work(group="new-conversation", exit_on_error=False)
+    async def _start_conversation(self, draft: Draft) -> None:
+        """The first template to a new number goes the normal way; then its conversation opens."""
+        await self._send(draft).wait()
+        if await self._store().get_contact(draft.address) is not None:
+            self.open(draft.address)
 
 
 def _sender_text(lease: Lease | None, outbox: Outbox | None) -> str:
