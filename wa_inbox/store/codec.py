@@ -20,12 +20,16 @@ def ts(moment: datetime) -> str:
 
 
 def parse_ts(text: str | None) -> datetime | None:
-    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC) if text else None
+    return parse_required_ts(text) if text else None
 
 
 def parse_required_ts(text: str) -> datetime:
-    """`parse_ts` for a NOT NULL column: always a time."""
-    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+    """`parse_ts` for a NOT NULL column: always a time.
+
+    `fromisoformat` reads `_FORMAT` (and the migrations' millisecond stamps) about 15 times faster than
+    `strptime`, which was a third of listing a year's 10,000 conversations."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def to_json(value: Mapping[str, Any] | Sequence[Any] | None) -> str | None:
