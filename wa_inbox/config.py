@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
@@ -247,6 +247,9 @@ class TuiSettings(_Section):
     """The composer's new-line key: most terminals cannot tell shift+enter from enter."""
     bell: bool = False
     """Ring the terminal bell, besides the toast, for a new message in another conversation."""
+    notify: Literal["mine", "mine_and_unassigned", "all"] = "mine_and_unassigned"
+    """Which new customer messages in other conversations the notice line announces: those of
+    conversations assigned to this agent, also the unassigned ones, or all. Mentions always are."""
 
 
 class RetentionSettings(_Section):

@@ -10,6 +10,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from tests.support.tui import (
+    ANA,
     BEN,
     ZOE,
     list_rows,
@@ -212,3 +213,24 @@ async def test_views_counts_and_a_resolved_conversation_back_on_a_new_message(tm
 
             await customer_writes(world, ZOE, "Still broken")
             await until(a, lambda: ZOE in [c.contact.address for c in alice.inbox.conversations])
+
+
+async def test_notices_follow_notify_mine_and_unassigned_and_mentions_always(tmp_path: Path) -> None:
+    """`[tui] notify` (default: mine and unassigned): a message in a colleague's conversation is not
+    announced to me; one in an unassigned or my own is; a note naming me is, whoever's it is."""
+    async with running_world(tmp_path) as world:
+        await at_work(world)
+        for address in (ZOE, BEN, ANA):
+            await customer_writes(world, address, "Hello")
+        await world.store.assign(BEN, BOB, BOB)
+        await world.store.assign(ANA, ALICE, ALICE)
+        async with running_app(as_agent(world, ALICE)) as (alice, a):
+            await pilot_opens(a, alice, ANA)  # looking at her own: the others write meanwhile
+            await customer_writes(world, BEN, "Bob's customer again")
+            await customer_writes(world, ZOE, "Nobody's customer again")
+            await until(a, lambda: ZOE in alice.inbox.notices.waiting)
+            await settled(a)
+            assert BEN not in alice.inbox.notices.waiting
+
+            await world.store.add_note(BEN, BOB, "@alice can you look at this one?")
+            await until(a, lambda: "bob mentioned you" in static_text(alice, "#notice"))

@@ -340,7 +340,8 @@ class InboxScreen(Screen[None]):
         if here := [e for e in changes.events if e.address == current]:
             thread.merge_events(here)
         self._refresh_contact(rows)
-        self._announce([m for m in changes.messages if m.address != current])
+        assignees = {row.contact.address: row.assignee for row in rows}
+        self._announce([m for m in changes.messages if m.address != current and self._notifies(assignees, m)])
         self._mentioned(changes.events, current)
         if self.opened and current and arrived:
             # It arrived in front of the agent. The first await after `_seq` moved: the write is queued
@@ -374,6 +375,13 @@ class InboxScreen(Screen[None]):
             contact = rows.get(event.address)
             customer = display_name(contact) if contact else event.address.removeprefix("whatsapp:")
             self.notices.announce(event.address, f"🔒 {who} mentioned you ({customer})", event.body)
+
+    def _notifies(self, assignees: dict[str, str | None], message: Message) -> bool:
+        """`[tui] notify`: a new message elsewhere is announced when its conversation is this agent's
+        (or also unassigned, or any, as set); mentions are announced whatever it says."""
+        rule = self._services().settings.tui.notify
+        assignee = assignees.get(message.address)
+        return rule == "all" or assignee == self.agent or (rule == "mine_and_unassigned" and assignee is None)
 
     def _announce(self, others: list[Message]) -> None:
         """New customer messages in other conversations: the notice line (and the bell, if asked for)."""
