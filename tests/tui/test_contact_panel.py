@@ -71,6 +71,8 @@ async def seed(path: Path) -> None:
         await store.set_label(HOSTILE, "[b]x", True, "Ben")
         await store.set_label(HOSTILE, "vip", True, "Ben")
         await store.set_opt_state(HOSTILE, OptAction.STOP, "agent [b]Ben")
+        await store.add_note(CHLOE, "Ben", "prefers French; [b]VIP[/b] since 2024")
+        await store.assign(CHLOE, "Ben", "Ben")  # an assignment is no note: the panel leaves it out
         await store.mark_read(CHLOE)  # nothing unread elsewhere: no notice line behind the panel
     finally:
         await store.close()
@@ -120,6 +122,8 @@ async def test_the_panel_shows_the_customer_and_the_opt_out_history(tmp_path: Pa
         assert len(history) == 2
         assert history[0].startswith("12 Mar 2026 10:00  STOP")
         assert history[1].startswith("12 Mar 2026 15:00  START")
+        (note,) = shown(panel, "#contact-notes").splitlines()
+        assert note.endswith("Ben  prefers French; [b]VIP[/b] since 2024")  # outside text, as text
 
 
 async def test_a_manual_opt_out_asks_first_and_records_the_agent(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 
 from wa_inbox.domain.models import Contact
 from wa_inbox.domain.optout import OptAction
-from wa_inbox.domain.team import OptEvent
+from wa_inbox.domain.team import EventKind, OptEvent, ThreadEvent
 from wa_inbox.domain.window import WINDOW
 from wa_inbox.running.services import Services
 from wa_inbox.tui.format import MONTHS, display_name, local, plain, sanitize, window_state
@@ -34,6 +34,9 @@ LABEL_CHARS = 32
 """A label: at most this long, on one line."""
 NAME_CHARS = 60
 IN_USE_SHOWN = 12
+NOTES_READ = 200
+"""Thread events read for the panel's notes (assignments and status changes are among them)."""
+NOTES_SHOWN = 20
 """Labels in use elsewhere listed as a hint, at most."""
 FIELD = 10
 """The width of the facts' names."""
@@ -74,6 +77,8 @@ class ContactPanel(ModalScreen[str | None]):
         self._clock = clock
         self._agent = agent_name(services)
         self.history: list[OptEvent] = []
+        self.notes: list[ThreadEvent] = []
+        """The team's internal notes in this customer's conversation, oldest first."""
         self.labels: tuple[str, ...] = ()
         self._in_use: list[str] = []
 
@@ -95,6 +100,9 @@ class ContactPanel(ModalScreen[str | None]):
                 placeholder="Add a label: type it, Enter", id="contact-label-new", max_length=LABEL_CHARS
             )
             yield Static("", id="contact-labels-hint")
+            yield Label("Notes about them", classes="contact-heading")
+            with VerticalScroll(id="contact-notes-scroll", can_focus=False):
+                yield Static("", id="contact-notes")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -108,6 +116,8 @@ class ContactPanel(ModalScreen[str | None]):
         store = self._services.store
         self.contact = await store.get_contact(self.address) or self.contact
         self.history = await store.opt_history(self.address)
+        events = await store.thread_events(self.address, limit=NOTES_READ)
+        self.notes = [event for event in events if event.kind is EventKind.NOTE][-NOTES_SHOWN:]
         rows = await store.list_conversations(addresses=[self.address])
         self.labels = rows[0].labels if rows else ()
         self._in_use = await store.list_labels()
@@ -119,6 +129,22 @@ class ContactPanel(ModalScreen[str | None]):
         self._show_facts()
         self._show_history()
         self._show_labels()
+        self._show_notes()
+
+    def _show_notes(self) -> None:
+        """The latest notes, newest last: what the team knows about this customer (f5 in the
+        composer writes one)."""
+        if not self.notes:
+            self.query_one("#contact-notes", Static).update("No notes yet: f5 in the composer writes one.")
+            return
+        lines = []
+        for note in self.notes:
+            line = Text(f"{moment(note.created_at)}  ")
+            line.append_text(plain(note.author, 32, one_line=True, style="bold"))
+            line.append("  ")
+            line.append_text(plain(note.body, 400, one_line=True))
+            lines.append(line)
+        self.query_one("#contact-notes", Static).update(Text("\n").join(lines))
 
     def _show_facts(self) -> None:
         contact = self.contact
