@@ -110,6 +110,7 @@ class InboxScreen(Screen[None]):
         Binding("inbox.assign", "assign", "Assign to…", show=False),
         Binding("inbox.status", "status", "Status…", show=False),
         Binding("inbox.cycle_view", "cycle_view", "Next view (Mine, Unassigned, All)", show=False),
+        Binding("inbox.saved_replies", "saved_replies", show=False),  # the composer's `/`
     ]
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
@@ -966,8 +967,9 @@ class InboxScreen(Screen[None]):
 
     # --- saved replies, the contact panel, a new conversation (#14) -------------------------------------
 
-    @on(Composer.RepliesWanted)
-    def _replies_wanted(self, event: Composer.RepliesWanted) -> None:
+    def action_saved_replies(self) -> None:
+        """The composer's `/` (through `inbox.saved_replies`): the dialog opens in the key's own turn,
+        so the keys behind `/` (in that read or the next) are typed into it."""
         from wa_inbox.tui.screens.replies import ReplyPicker
 
         if self.services is not None:

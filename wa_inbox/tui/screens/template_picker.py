@@ -72,9 +72,13 @@ class TemplatePicker(ModalScreen[Draft | None]):
 
     def on_mount(self) -> None:
         if self._all:
-            self._show()
+            self._show(self._typed())
         else:
             self._load()
+
+    def _typed(self) -> str:
+        """The search typed so far: keys of the burst that opened the picker may be there already."""
+        return self.query_one("#picker-search", Input).value
 
     @work(exclusive=True, group="templates", exit_on_error=False)
     async def _load(self) -> None:
@@ -85,7 +89,7 @@ class TemplatePicker(ModalScreen[Draft | None]):
         self._all = await store.list_templates()
         if not self._all and outbox is not None:
             self._all = await sync_templates(outbox.client, store)
-        self._show()
+        self._show(self._typed())
 
     def _show(self, query: str = "") -> None:
         offered = sendable(self._all, self._contact, self._clock(), self._services.settings.limits())

@@ -5,10 +5,10 @@ arrive in one burst (SSH, tmux, a paste) queue up in the composer in order, so t
 character typed before it and none typed after. A binding runs out of that order (a priority binding
 before the queued characters, a bubbling one after the ones that follow).
 
-`/` typed into an empty composer asks for the saved replies (`RepliesWanted`): the `/` stays typed (Esc in
-the list leaves it there, so a message may still start with one) and the keys behind it are held until the
-list has the focus. A chosen reply comes back as `InsertReply`, posted to the composer itself so that it
-lands in order with the keys that follow it.
+`/` typed into an empty composer opens the saved replies (the screen's `inbox.saved_replies`): the `/`
+stays typed (Esc in the list leaves it there, so a message may still start with one) and the keys behind
+it are held until the list has the focus. A chosen reply comes back as `InsertReply`, posted to the
+composer itself so that it lands in order with the keys that follow it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from wa_inbox.tui.widgets.keys import InOrderKeys
 SEND_KEY = "enter"
 NEWLINE_KEY = "ctrl+j"
 REPLIES_KEY = "/"
+REPLIES_BINDING = "inbox.saved_replies"
+"""The screen binding `/` runs (a name no key has)."""
 """Typed first into an empty composer, it opens the saved replies."""
 SCREEN_KEYS = frozenset({"ctrl+k", "f6"})
 """TextArea's own "delete to the end of the line" and "select the line", given up: from the composer too,
@@ -50,12 +52,6 @@ class Composer(InOrderKeys, TextArea):
     @dataclass
     class Left(Message):
         """The agent pressed Esc: back to the conversation list."""
-
-    @dataclass
-    class RepliesWanted(Message):
-        """`/` was typed into the empty composer: the saved replies, for the conversation `address`."""
-
-        address: str
 
     @dataclass
     class InsertReply(Message):
@@ -92,8 +88,9 @@ class Composer(InOrderKeys, TextArea):
             asks_replies = event.character == REPLIES_KEY and not self.text and self.address is not None
             await super().handle_own_key(event)
             if asks_replies and self.address is not None and self.text == REPLIES_KEY:
-                self.post_message(self.RepliesWanted(self.address))
-                self.hand_over()  # the keys behind `/` filter the list, once it has the focus
+                # The screen's saved replies, now: opened by a message, the dialog came after the keys
+                # of the next read, which then went to the composer after the reply.
+                await self._screen_binding(REPLIES_BINDING)
             return
         event.stop()
         event.prevent_default()
@@ -109,7 +106,7 @@ class Composer(InOrderKeys, TextArea):
             for binding in bindings.key_to_bindings.get(key, ()):
                 if await self.app.run_action(binding.action, node):
                     if len(self.app.screen_stack) != screens:
-                        self.hand_over()
+                        self.hand_over_to_dialog()
                     return
 
     def _own_action(self, key: str) -> str | None:
