@@ -7,10 +7,10 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -27,8 +27,10 @@ from wa_inbox.cli.common import (
 )
 from wa_inbox.config import Settings
 from wa_inbox.domain.addresses import to_whatsapp
-from wa_inbox.domain.models import Direction
+from wa_inbox.domain.models import Conversation, Direction, Message
 from wa_inbox.store import ConversationFilter, MessageQuery, Store
+
+T = TypeVar("T")
 
 REMOTE_SCAN = 10_000
 """`messages list --remote` with --status or --direction looks through at most this many messages."""
@@ -86,24 +88,12 @@ def messages_list(
 
 
 async def _local_records(store: Store, query: MessageQuery, out: rendering.RecordStream) -> None:
-    """Page by page (keyset, `before_id`), the next page read while this one is written."""
-    left = query.limit or None
-    page = asyncio.ensure_future(store.list_messages(replace(query, limit=_page_size(left))))
-    try:
-        while True:
-            messages = await page
-            size = _page_size(left)
-            if left is not None:
-                left -= len(messages)
-            more = len(messages) == size and left != 0
-            if more:
-                after = replace(query, limit=_page_size(left), before_id=messages[-1].id)
-                page = asyncio.ensure_future(store.list_messages(after))
-            out.page([rendering.message_record(message) for message in messages])
-            if not more:
-                return
-    finally:
-        page.cancel()  # the read ahead, when the output failed (the reader left)
+    """Newest first, along the message ids (keyset, `before_id`)."""
+
+    def read(size: int, last: Message | None) -> Awaitable[list[Message]]:
+        return store.list_messages(replace(query, limit=size, before_id=last.id if last else None))
+
+    await _stream(read, query.limit or None, rendering.message_record, out)
 
 
 async def _remote_records(settings: Settings, query: MessageQuery, out: rendering.RecordStream) -> None:
@@ -217,23 +207,36 @@ async def _conversations(
         wanted["where"] = where
     if agent is not None:
         wanted["agent"] = agent
-    page = asyncio.ensure_future(store.list_conversations(limit=_page_size(left), **wanted))
+
+    def read(size: int, last: Conversation | None) -> Awaitable[list[Conversation]]:
+        return store.list_conversations(limit=size, after=last, **wanted)
+
+    await _stream(read, left, rendering.conversation_record, out)
+
+
+async def _stream(
+    read: Callable[[int, T | None], Awaitable[list[T]]],
+    left: int | None,
+    record: Callable[[T], dict[str, Any]],
+    out: rendering.RecordStream,
+) -> None:
+    """Write `left` rows (None: all) a page at a time, `read(size, last row so far)` giving each
+    page; the next page is read while this one is written."""
+    page = asyncio.ensure_future(read(_page_size(left), None))
     try:
         while True:
-            found = await page
+            rows = await page
             size = _page_size(left)
             if left is not None:
-                left -= len(found)
-            more = len(found) == size and left != 0
+                left -= len(rows)
+            more = len(rows) == size and left != 0
             if more:
-                page = asyncio.ensure_future(
-                    store.list_conversations(limit=_page_size(left), after=found[-1], **wanted)
-                )
-            out.page([rendering.conversation_record(conversation) for conversation in found])
+                page = asyncio.ensure_future(read(_page_size(left), rows[-1]))
+            out.page([record(row) for row in rows])
             if not more:
                 return
     finally:
-        page.cancel()
+        page.cancel()  # the read ahead, when the output failed (the reader left)
 
 
 def _page_size(left: int | None) -> int:
