@@ -59,7 +59,22 @@ def sqlite(tmp_path: Path) -> Backend:
     return Backend("sqlite", opened, StoreConflict, peek)
 
 
-BACKENDS: list[Callable[[Path], Backend]] = [sqlite]
+def postgres(tmp_path: Path) -> Backend:
+    """A fresh database on this test process's PostgreSQL 16 server (`tests/support/postgres.py`)."""
+    from tests.support import postgres as server
+
+    url = server.fresh_database()
+
+    async def opened(clock: Clock) -> Store:
+        return await open_store(url, clock=clock)
+
+    async def peek(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        return await server.async_rows(url, sql, params)
+
+    return Backend("postgres", opened, StoreConflict, peek)
+
+
+BACKENDS: list[Callable[[Path], Backend]] = [sqlite, postgres]
 """Every implementation of `Store`; the contract suite runs once for each."""
 
 

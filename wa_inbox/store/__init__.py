@@ -9,12 +9,12 @@ besides domain dataclasses (`MessageQuery`, `Changes`) are in `wa_inbox.store.ty
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from wa_inbox.dburl import SCHEMES, DatabaseUrl, scheme_of
 from wa_inbox.domain.clock import Clock, utc_now
 from wa_inbox.domain.lease import Lease
 from wa_inbox.domain.models import (
@@ -38,6 +38,7 @@ from wa_inbox.store.types import Changes, ConversationCounts, ConversationFilter
 
 __all__ = [
     "Changes",
+    "DatabaseUrl",
     "ConversationCounts",
     "ConversationFilter",
     "Lease",
@@ -47,6 +48,7 @@ __all__ = [
     "StoreError",
     "StoreStats",
     "UnknownConversation",
+    "database_location",
     "open_store",
     "upgrade_in_place",
 ]
@@ -521,14 +523,17 @@ class Store(Protocol):
         ...
 
 
-def open_store(location: str | Path, *, clock: Clock = utc_now, read_only: bool = False) -> OpeningStore:
+def open_store(
+    location: str | Path | DatabaseUrl, *, clock: Clock = utc_now, read_only: bool = False
+) -> OpeningStore:
     """Open (creating and migrating as needed) the database at `location`: `await` it for a store to
     `close()` yourself, or `async with open_store(...) as store:` to have it closed.
 
-    `location` is a file path (SQLite). A database URL (`postgresql://…`) is refused with one sentence
-    until a server backend exists. A path that cannot hold the database (not SQLite, a folder that
-    cannot be written, ...) raises `files.UnusableDatabase`, whose message is one sentence with the
-    fix. A new file is created 0600.
+    `location` is a file path (SQLite) or a `postgresql://` URL (as text or a `DatabaseUrl`), for a
+    database every replica and attached inbox shares. A path that cannot hold the database (not SQLite,
+    a folder that cannot be written, ...) raises `files.UnusableDatabase`, a server that cannot be
+    reached `StoreError`; both messages are one sentence with the fix. A new file is created 0600.
+    Another URL scheme is refused with one sentence.
 
     `clock` is the store's "now" for the times it stamps itself (queued, claimed, read, the sender
     lease); tests pass a hand-moved one. Times that come with a value (a webhook's `received_at`)
@@ -537,49 +542,61 @@ def open_store(location: str | Path, *, clock: Clock = utc_now, read_only: bool 
     `read_only` is for readers that never write (`messages list`, `templates list`): such a store may
     start no writer, and a write on it raises `StoreError`.
     """
-    return OpeningStore(_path_of(location), clock, read_only)
+    return OpeningStore(database_location(location), clock, read_only)
 
 
-def upgrade_in_place(location: str | Path, report: Callable[[str], None]) -> list[str]:
+def upgrade_in_place(location: str | Path | DatabaseUrl, report: Callable[[str], None]) -> list[str]:
     """Bring the database at `location` to the newest schema now, in this process, and return the
     steps applied ([] when it was current or does not exist yet). A step that runs longer than a
     second says so through `report`, a line at a time. The inbox calls this before it takes the
     terminal, so a long upgrade of a year of messages is a visible wait, not a blank screen. Each
     step is one transaction: stopped midway (even by kill -9), the database keeps the schema it had.
     """
+    where = database_location(location)
+    if isinstance(where, DatabaseUrl):
+        from wa_inbox.store.postgres.upgrade import upgrade_database
+
+        return upgrade_database(where, report)
     from wa_inbox.store.sqlite import upgrade_file
 
-    path = _path_of(location)
-    return upgrade_file(path, report) if path.exists() else []
+    return upgrade_file(where, report) if where.exists() else []
 
 
-def _path_of(location: str | Path) -> Path:
-    """A file path; a URL is refused (a `Path` made of one keeps `scheme:/`, so both are caught)."""
-    if url := _URL.match(str(location)):
-        scheme = url.group(1)
-        raise StoreError(
-            f"wa-inbox cannot use a {scheme}:// database yet: point WA_INBOX_DB (or --db) at a file path."
-        )
-    return Path(location)
-
-
-_URL = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]+):/")
+def database_location(location: str | Path | DatabaseUrl) -> Path | DatabaseUrl:
+    """A file path or a PostgreSQL URL; another scheme is refused (a `Path` made of a URL keeps only
+    `scheme:/`, so both spellings are caught)."""
+    if isinstance(location, DatabaseUrl):
+        return location
+    text = str(location)
+    scheme = scheme_of(text)
+    if scheme is None:
+        return Path(location)
+    if scheme in SCHEMES and "://" in text:
+        return DatabaseUrl(text)
+    raise StoreError(
+        f"wa-inbox cannot use a {scheme}: database: point WA_INBOX_DB (or --db) at a SQLite file path "
+        "or a postgresql:// URL."
+    )
 
 
 class OpeningStore:
     """What `open_store` returns: awaitable (the store) and an async context manager (closed after)."""
 
-    def __init__(self, path: Path, clock: Clock, read_only: bool) -> None:
-        self._path, self._clock, self._read_only = path, clock, read_only
+    def __init__(self, where: Path | DatabaseUrl, clock: Clock, read_only: bool) -> None:
+        self._where, self._clock, self._read_only = where, clock, read_only
         self._store: Store | None = None
 
     def __await__(self) -> Generator[Any, None, Store]:
         return self._open().__await__()
 
     async def _open(self) -> Store:
+        if isinstance(self._where, DatabaseUrl):
+            from wa_inbox.store.postgres.store import PostgresStore
+
+            return await PostgresStore.open(self._where, self._clock, self._read_only)
         from wa_inbox.store.sqlite import SqliteStore
 
-        return await SqliteStore.open(self._path, self._clock, self._read_only)
+        return await SqliteStore.open(self._where, self._clock, self._read_only)
 
     async def __aenter__(self) -> Store:
         self._store = await self._open()
