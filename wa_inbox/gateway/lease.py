@@ -18,7 +18,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -51,6 +51,49 @@ class LeaseTiming:
 
 
 DEFAULT_TIMING = LeaseTiming()
+
+
+class Leadership:
+    """Whether this process holds the sender lease, for the duties only the sender's process runs.
+
+    With several replicas on one database, template sync, media downloads, retention and automatic
+    assignment must run once, not once per replica: they run in the process that holds the sender
+    lease (`run_duty`), start when it is taken and stop when it is lost, so a replica that dies hands
+    them over with the sending itself."""
+
+    def __init__(self) -> None:
+        self._held = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._lost.set()
+
+    @property
+    def held(self) -> bool:
+        return self._held.is_set()
+
+    def gained(self) -> None:
+        self._lost.clear()
+        self._held.set()
+
+    def lost(self) -> None:
+        self._held.clear()
+        self._lost.set()
+
+    async def run_duty(self, name: str, duty: Callable[[], Awaitable[None]]) -> None:
+        """Run `duty()` whenever this process holds the lease, cancelled when it is lost; until cancelled.
+        A duty that ends by itself (it failed) is started again at the next time the lease is taken."""
+        while True:
+            await self._held.wait()
+            work = asyncio.create_task(duty(), name=name)
+            lost = asyncio.create_task(self._lost.wait())
+            try:
+                await asyncio.wait((work, lost), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (work, lost):
+                    task.cancel()
+                await asyncio.gather(work, lost, return_exceptions=True)
+            if work.done() and not work.cancelled() and work.exception() is not None:
+                log.error("%s stopped; it starts again with the next lease", name, exc_info=work.exception())
+                await self._lost.wait()
 
 
 class LeaseLost(Exception):

@@ -43,7 +43,7 @@ from wa_inbox.domain.lease import Lease
 from wa_inbox.domain.models import Message, OutboundJob
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Attachment, Draft, refusal
-from wa_inbox.gateway.lease import DEFAULT_TIMING, LeaseKeeper, LeaseLost, LeaseTiming, new_owner
+from wa_inbox.gateway.lease import DEFAULT_TIMING, Leadership, LeaseKeeper, LeaseLost, LeaseTiming, new_owner
 from wa_inbox.gateway.submission import Submitter
 from wa_inbox.store import Store
 
@@ -108,6 +108,8 @@ class Outbox:
         self._keeper = LeaseKeeper(store, owner or new_owner(), lease)
         self._fenced = False
         """True while this outbox sends as the lease holder: each request then waits for `sendable`."""
+        self.leadership = Leadership()
+        """Held while this outbox holds the sender lease: the duties only one replica runs follow it."""
         self._cut_off = 0
         """Requests cancelled before Twilio answered, since the lease was taken."""
 
@@ -147,6 +149,7 @@ class Outbox:
         heartbeat = asyncio.create_task(self._keeper.keep(), name="wa-inbox-sender-lease")
         sending = asyncio.create_task(self._send_as(lease), name="wa-inbox-sender-claims")
         self._fenced = True
+        self.leadership.gained()
         try:
             await asyncio.wait((heartbeat, sending), return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -155,6 +158,7 @@ class Outbox:
             await asyncio.gather(heartbeat, sending, return_exceptions=True)
             await self._stop_deliveries()
             self._fenced = False
+            self.leadership.lost()
         lost = heartbeat.exception() if heartbeat.done() and not heartbeat.cancelled() else None
         if lost is None:  # not expected: `_send_as` keeps going through database errors
             crash = sending.exception() if sending.done() and not sending.cancelled() else None

@@ -92,8 +92,10 @@ class TemplateSync:
             return
 
     def _committed(self, seq: int) -> None:
-        after = self._unseen[0] if self._unseen else seq - 1
-        self._unseen = (after, seq)
+        """Widen the unseen range to hold `seq`: commits may be told out of order (PostgreSQL's change
+        numbers are transaction ids, notified in commit order)."""
+        after, upto = self._unseen if self._unseen else (seq - 1, seq)
+        self._unseen = (min(after, seq - 1), max(upto, seq))
         self._changed.set()
 
     async def _template_error(self) -> int | None:

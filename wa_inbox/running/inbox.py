@@ -47,38 +47,63 @@ async def running_inbox(
     send: bool = True,
     role: str = "wa-inbox",
 ) -> AsyncIterator[RunningInbox]:
-    """The receiver and the media downloader, plus the sender when `send` is set and the settings allow it.
+    """The receiver, plus the sender when `send` is set and the settings allow it.
 
     The sender sends only while it holds the database's sender lease (see `gateway.lease`); `role`
-    starts its id there (`serve@host:pid.tag`), which the log and the inbox's status line show.
+    starts its id there (`serve@host:pid.tag`), which the log and the inbox's status line show. Template
+    sync, media downloads, retention and automatic assignment run in the lease holder's process only
+    (`Leadership`): several replicas on one database run each of them once. Without a sender, this
+    process runs them itself.
     """
+    async with serve_in_background(
+        create_app(settings, store), sock, fit_open_files(settings.receiver)
+    ) as listening:
+        client = make_twilio_client(settings, twilio_transport) if send and _can_send(settings) else None
+        if client is None:
+            log.warning("No Twilio credentials or sender: receiving only, nothing will be sent.")
+            async with _duties(settings, store):
+                yield RunningInbox(listening, None)
+            return
+        templates = TemplateSync(client, store)
+        owner = new_owner(role)
+        outbox = Outbox(settings, store, client, on_template_error=templates.after_error, owner=owner)
+        tasks = [
+            asyncio.create_task(outbox.run(), name="wa-inbox-sender"),
+            asyncio.create_task(
+                outbox.leadership.run_duty("wa-inbox-templates", templates.run),
+                name="wa-inbox-templates-duty",
+            ),
+            asyncio.create_task(
+                outbox.leadership.run_duty("wa-inbox-duties", lambda: _holding(_duties(settings, store))),
+                name="wa-inbox-duties",
+            ),
+        ]
+        try:
+            yield RunningInbox(listening, outbox)
+        finally:
+            for task in reversed(tasks):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await client.http_client.close()
+
+
+@contextlib.asynccontextmanager
+async def _duties(settings: Settings, store: Store) -> AsyncIterator[None]:
+    """What one process per database runs beside the sender: with a sender, the lease holder's."""
     async with (
-        serve_in_background(
-            create_app(settings, store), sock, fit_open_files(settings.receiver)
-        ) as listening,
         downloading_media(settings, store),
         pruning_webhook_log(settings, store),
         removing_old_media(settings, store),
         assigning(settings, store),  # `[team] auto_assign`: new conversations to recent agents in turn
     ):
-        client = make_twilio_client(settings, twilio_transport) if send and _can_send(settings) else None
-        if client is None:
-            log.warning("No Twilio credentials or sender: receiving only, nothing will be sent.")
-            yield RunningInbox(listening, None)
-            return
-        templates = TemplateSync(client, store)
-        owner = new_owner(role)
-        outbox = Outbox(settings, store, client, on_template_error=templates.after_error, owner=owner)
-        sender = asyncio.create_task(outbox.run(), name="wa-inbox-sender")
-        syncing = asyncio.create_task(templates.run(), name="wa-inbox-templates")
-        try:
-            yield RunningInbox(listening, outbox)
-        finally:
-            for task in (syncing, sender):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await client.http_client.close()
+        yield
+
+
+async def _holding(duties: contextlib.AbstractAsyncContextManager[None]) -> None:
+    """Keep `duties` running until cancelled (when the sender lease is lost)."""
+    async with duties:
+        await asyncio.Event().wait()
 
 
 def _can_send(settings: Settings) -> bool:
