@@ -198,9 +198,19 @@ async def test_the_database_and_its_log_are_created_private(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("how", ["--db", "WA_INBOX_DB"])
-def test_a_database_url_is_one_sentence_and_creates_nothing(tmp_path: Path, how: str) -> None:
-    url = "postgresql://agent@db.example/inbox"
+def test_an_unreachable_database_server_is_one_sentence_without_its_password(tmp_path: Path, how: str) -> None:
+    url = "postgresql://agent:s3cret-pw@db.invalid/inbox"
     args, env = (["--db", url], {}) if how == "--db" else ([], {"WA_INBOX_DB": url})
     result = run(tmp_path, "conversations", "list", *args, **env)
-    assert_one_line_error(result, 2, "database URL")
+    assert_one_line_error(result, 2, "postgresql://agent:***@db.invalid/inbox cannot be reached")
+    assert "s3cret-pw" not in result.stderr + result.stdout
     assert not list(tmp_path.glob("postgresql*"))
+
+
+@pytest.mark.parametrize("how", ["--db", "WA_INBOX_DB"])
+def test_another_database_url_is_one_sentence_and_creates_nothing(tmp_path: Path, how: str) -> None:
+    url = "mysql://agent@db.example/inbox"
+    args, env = (["--db", url], {}) if how == "--db" else ([], {"WA_INBOX_DB": url})
+    result = run(tmp_path, "conversations", "list", *args, **env)
+    assert_one_line_error(result, 2, "is a mysql: URL", "postgresql://")
+    assert not list(tmp_path.glob("mysql*"))

@@ -30,6 +30,8 @@ from pydantic import (
     field_validator,
 )
 
+from wa_inbox.dburl import SCHEMES as DATABASE_SCHEMES
+from wa_inbox.dburl import DatabaseUrl, scheme_of
 from wa_inbox.domain import medialinks
 from wa_inbox.domain.optout import DEFAULT_START_KEYWORDS, DEFAULT_STOP_KEYWORDS, OptKeywords
 from wa_inbox.domain.policy import Limits
@@ -204,24 +206,31 @@ class MediaSettings(_Section):
     """The first retry of a download waits this long, each next one twice as long (capped at 5 minutes)."""
 
 
-_DATABASE_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]+:/")
-"""`postgresql://…`, also as `Path` leaves it (`postgresql:/…`) when it came through `--db`."""
-
-
 class StoreSettings(_Section):
-    path: Path = Field(default_factory=lambda: platformdirs.user_data_path(APP_NAME) / "inbox.db")
-    """The SQLite database; `wa-inbox serve` and every attached TUI share it."""
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    path: Path | DatabaseUrl = Field(
+        default_factory=lambda: platformdirs.user_data_path(APP_NAME) / "inbox.db"
+    )
+    """The database `wa-inbox serve` and every attached TUI share: a SQLite file on one host, or a
+    `postgresql://` URL for several replicas and agents on other machines (`str()` hides its password)."""
 
     @field_validator("path", mode="before")
     @classmethod
     def _file_path(cls, value: Any) -> Any:
-        """Before `Path` drops a trailing slash: a folder is not a database file."""
+        """Before `Path` drops a trailing slash (a folder is not a database file) or the `//` of a URL."""
+        if isinstance(value, DatabaseUrl):
+            return value
         text = str(value)
         if "\0" in text or not text.strip() or text.endswith(("/", "/.", "/..")) or text in (".", ".."):
             raise ValueError("must be the path of a file, such as /var/lib/wa-inbox/inbox.db")
-        if _DATABASE_URL.match(text):
+        scheme = scheme_of(text)
+        if scheme in DATABASE_SCHEMES and "://" in text:
+            return DatabaseUrl(text)
+        if scheme is not None:
             raise ValueError(
-                "is a database URL; only a SQLite file path works yet, such as /var/lib/wa-inbox/inbox.db"
+                f"is a {scheme}: URL; wa-inbox takes a SQLite file path (/var/lib/wa-inbox/inbox.db) "
+                "or a postgresql:// URL"
             )
         return value
 

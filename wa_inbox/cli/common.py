@@ -40,8 +40,9 @@ config_option = click.option(
 
 
 db_option = click.option(
-    "--db", "db_path", type=click.Path(path_type=Path, dir_okay=False), help="SQLite database file."
+    "--db", "db_path", type=str, help="The database: a SQLite file, or a postgresql:// URL."
 )
+"""A string, not a `click.Path`: a `Path` would fold a URL's `//` into `/`."""
 
 
 ngrok_option = click.option(
@@ -81,14 +82,14 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def settings_for(config_path: Path | None, db_path: Path | None) -> Settings:
+def settings_for(config_path: Path | None, db_path: str | Path | None) -> Settings:
     settings = load_settings(config_path)
     if db_path is not None:
         settings = settings.model_copy(update={"store": _store_at(db_path)})
     return settings
 
 
-def _store_at(db_path: Path) -> StoreSettings:
+def _store_at(db_path: str | Path) -> StoreSettings:
     """`--db`, validated like `[store] path` (a copy with an update would skip the checks)."""
     try:
         return StoreSettings.model_validate({"path": db_path})
@@ -102,7 +103,7 @@ async def with_existing_store(
 ) -> R:
     """`use` the database of a running (or stopped) `wa-inbox serve`; `read_only` for commands that
     only read, which then start no writer process."""
-    if not settings.store.path.is_file():
+    if isinstance(settings.store.path, Path) and not settings.store.path.is_file():
         raise ConfigError(
             f"There is no database at {settings.store.path}: start `wa-inbox serve` first, "
             "or point WA_INBOX_DB (or --db) at an existing one."
@@ -110,6 +111,8 @@ async def with_existing_store(
     try:
         store = await open_store(settings.store.path, read_only=read_only)
     except StoreError as error:
+        if not isinstance(settings.store.path, Path):  # its sentence says what and how to fix it
+            raise ConfigError(str(error)) from None
         raise ConfigError(
             f"{settings.store.path} is not a wa-inbox database ({error}): "
             "point WA_INBOX_DB (or --db) at the file `wa-inbox serve` writes."

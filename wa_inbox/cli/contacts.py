@@ -46,7 +46,7 @@ def _opt_command(action: OptAction) -> click.Command:
         agent_name: str | None,
         output: str,
         config_path: Path | None,
-        db_path: Path | None,
+        db_path: str | None,
     ) -> None:
         to = address_of(address)
         settings = settings_for(config_path, db_path)
@@ -91,7 +91,7 @@ contacts.add_command(_opt_command(OptAction.START))
 @db_option
 @friendly_errors
 def contacts_show(
-    address: str, agent_name: str | None, output: str, config_path: Path | None, db_path: Path | None
+    address: str, agent_name: str | None, output: str, config_path: Path | None, db_path: str | None
 ) -> None:
     """The customer at ADDRESS: number, name, window, opt-out with its history, labels."""
     to = address_of(address)

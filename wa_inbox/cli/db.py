@@ -38,7 +38,7 @@ def db() -> None:
 @config_option
 @db_option
 @friendly_errors
-def db_stats(output: str, config_path: Path | None, db_path: Path | None) -> None:
+def db_stats(output: str, config_path: Path | None, db_path: str | None) -> None:
     """Rows per table, the database's and its log's size on disk, media bytes and free pages."""
     settings = settings_for(config_path, db_path)
     stats = asyncio.run(with_existing_store(settings, lambda store: store.stats(), read_only=True))
@@ -98,7 +98,7 @@ def size(count: int) -> str:
 @config_option
 @db_option
 @friendly_errors
-def db_vacuum(full: bool, config_path: Path | None, db_path: Path | None) -> None:
+def db_vacuum(full: bool, config_path: Path | None, db_path: str | None) -> None:
     """Give free pages back to the file system, online: `wa-inbox serve` keeps receiving meanwhile."""
     settings = settings_for(config_path, db_path)
     before, after = asyncio.run(with_existing_store(settings, lambda store: _vacuum(store, full)))

@@ -17,7 +17,7 @@ DOCTOR_MARKS = {"passed": "✓", "failed": "✗", "skipped": "–"}
 @config_option
 @db_option
 @friendly_errors
-def doctor(config_path: Path | None, db_path: Path | None) -> None:
+def doctor(config_path: Path | None, db_path: str | None) -> None:
     """Check the setup, one line per check with the fix for each failure; exit status 1 if one fails."""
     from wa_inbox.doctor import Outcome, run_checks
 

@@ -26,6 +26,7 @@ from wa_inbox.config import AgentSettings, ConfigError, Settings
 from wa_inbox.domain.team import valid_agent_name
 from wa_inbox.logs import configure_logging
 from wa_inbox.store import files, upgrade_in_place
+from wa_inbox.store.files import prepare_database
 
 if TYPE_CHECKING:  # imported only by the commands that use them
     from wa_inbox.running.services import Backend, Services
@@ -70,7 +71,7 @@ def main(
     ngrok: bool,
     point_twilio: bool,
     config_path: Path | None,
-    db_path: Path | None,
+    db_path: str | None,
     agent_name: str | None,
 ) -> None:
     """A terminal agent inbox for WhatsApp Business over Twilio.
@@ -80,7 +81,7 @@ def main(
     """
     if ctx.invoked_subcommand is None:
         settings = _as_agent(settings_for(config_path, db_path), agent_name)
-        files.prepare(settings.store.path)  # a wrong path is one sentence here, not an error in the app
+        prepare_database(settings.store.path)  # a wrong path is one sentence here, not an error in the app
         _run_tui(_embedded(settings, port, ngrok, point_twilio), settings)
 
 
@@ -109,14 +110,15 @@ def _embedded(settings: Settings, port: int, ngrok: bool, point_twilio: bool) ->
 @db_option
 @inbox_agent_option
 @friendly_errors
-def tui(attach: bool, config_path: Path | None, db_path: Path | None, agent_name: str | None) -> None:
+def tui(attach: bool, config_path: Path | None, db_path: str | None, agent_name: str | None) -> None:
     """The inbox on the database a `wa-inbox serve` on this host writes (several agents at once)."""
     from wa_inbox.running.services import attached
 
     settings = _as_agent(settings_for(config_path, db_path), agent_name)
-    if not settings.store.path.is_file():
-        raise ConfigError(f"There is no database at {settings.store.path}: start `wa-inbox serve` first.")
-    files.check(settings.store.path)
+    if isinstance(settings.store.path, Path):
+        if not settings.store.path.is_file():
+            raise ConfigError(f"There is no database at {settings.store.path}: start `wa-inbox serve` first.")
+        files.check(settings.store.path)
     _run_tui(attached(settings), settings)
 
 

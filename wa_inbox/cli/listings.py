@@ -65,7 +65,7 @@ def messages_list(
     remote: bool,
     output: str,
     config_path: Path | None,
-    db_path: Path | None,
+    db_path: str | None,
 ) -> None:
     """Newest first, written as they are read (a page at a time), so that `--limit 0` of a year is a pipe."""
     query = MessageQuery(
@@ -128,7 +128,7 @@ async def _remote_records(settings: Settings, query: MessageQuery, out: renderin
 @config_option
 @db_option
 @friendly_errors
-def messages_fetch(sid: str, output: str, config_path: Path | None, db_path: Path | None) -> None:
+def messages_fetch(sid: str, output: str, config_path: Path | None, db_path: str | None) -> None:
     """One message by its SID."""
     settings = settings_for(config_path, db_path)
     message = asyncio.run(with_existing_store(settings, lambda store: store.get_message(sid), read_only=True))
@@ -167,7 +167,7 @@ def conversations_list(
     output: str,
     agent_name: str | None,
     config_path: Path | None,
-    db_path: Path | None,
+    db_path: str | None,
 ) -> None:
     """By latest activity, written a page at a time as they are read; unread counts are --agent's,
     once that agent has used wa-inbox (anyone's before)."""

@@ -37,7 +37,7 @@ def notes_add(
     agent_name: str | None,
     output: str,
     config_path: Path | None,
-    db_path: Path | None,
+    db_path: str | None,
 ) -> None:
     """Write TEXT as a note in the conversation with ADDRESS (`@name` mentions an agent)."""
     if not text.strip():
@@ -68,7 +68,7 @@ def notes_add(
 @db_option
 @friendly_errors
 def notes_list(
-    address: str, output: str, agent_name: str | None, config_path: Path | None, db_path: Path | None
+    address: str, output: str, agent_name: str | None, config_path: Path | None, db_path: str | None
 ) -> None:
     """The notes of the conversation with ADDRESS, oldest first."""
     to = address_of(address)

@@ -26,7 +26,7 @@ def replies() -> None:
 @db_option
 @friendly_errors
 def replies_add(
-    name: str, text: str, agent_name: str | None, config_path: Path | None, db_path: Path | None
+    name: str, text: str, agent_name: str | None, config_path: Path | None, db_path: str | None
 ) -> None:
     """Keep TEXT as the saved reply NAME (replacing one of that name)."""
     name = check_reply_name(name)
@@ -51,7 +51,7 @@ def replies_add(
 @config_option
 @db_option
 @friendly_errors
-def replies_list(output: str, agent_name: str | None, config_path: Path | None, db_path: Path | None) -> None:
+def replies_list(output: str, agent_name: str | None, config_path: Path | None, db_path: str | None) -> None:
     """Every saved reply, by name."""
     settings = settings_for(config_path, db_path)
     agent_for(settings, agent_name)  # checked like every command's; reading records nobody
@@ -71,7 +71,7 @@ def replies_list(output: str, agent_name: str | None, config_path: Path | None, 
 @config_option
 @db_option
 @friendly_errors
-def replies_delete(name: str, agent_name: str | None, config_path: Path | None, db_path: Path | None) -> None:
+def replies_delete(name: str, agent_name: str | None, config_path: Path | None, db_path: str | None) -> None:
     """Forget the saved reply NAME."""
     name = name.strip()
     settings = settings_for(config_path, db_path)

@@ -60,7 +60,7 @@ def send(
     output: str,
     agent_name: str | None,
     config_path: Path | None,
-    db_path: Path | None,
+    db_path: str | None,
 ) -> None:
     """Send one message now and print its SID: text, an attachment or a template."""
     variables = _check_send_flags(body, media_sources, template, pairs)

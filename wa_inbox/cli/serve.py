@@ -23,7 +23,8 @@ from wa_inbox.cli.signals import stop_requested
 from wa_inbox.config import ConfigError, Settings
 from wa_inbox.logs import configure_logging
 from wa_inbox.running.sockets import bind
-from wa_inbox.store import files, open_store
+from wa_inbox.store import open_store
+from wa_inbox.store.files import prepare_database
 
 
 @click.command()
@@ -35,14 +36,14 @@ from wa_inbox.store import files, open_store
 @db_option
 @friendly_errors
 def serve(
-    host: str, port: int, ngrok: bool, point_twilio: bool, config_path: Path | None, db_path: Path | None
+    host: str, port: int, ngrok: bool, point_twilio: bool, config_path: Path | None, db_path: str | None
 ) -> None:
     """Run the webhook receiver headless (systemd, one host; agents attach to its database)."""
     settings = settings_for(config_path, db_path)
     check_tunnel_flags(ngrok, point_twilio)
     if not ngrok:  # with --ngrok the tunnel supplies the public URL
         settings.require_receiver()
-    files.prepare(settings.store.path)  # a wrong path is one sentence now, not after the port is bound
+    prepare_database(settings.store.path)  # a wrong path is one sentence now, not after the port is bound
     configure_logging(logging.INFO)
     try:
         sock = bind(host, port)

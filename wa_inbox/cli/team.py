@@ -51,7 +51,7 @@ def assign(
     agent_name: str | None,
     output: str,
     config_path: Path | None,
-    db_path: Path | None,
+    db_path: str | None,
 ) -> None:
     """Give the conversation with ADDRESS to an agent (--to NAME), or to nobody (--unassign)."""
     if (assignee is None) == (not unassign):
@@ -106,7 +106,7 @@ def status(
     agent_name: str | None,
     output: str,
     config_path: Path | None,
-    db_path: Path | None,
+    db_path: str | None,
 ) -> None:
     """Set the conversation's STATUS: open, pending (waiting on the customer) or resolved."""
     if status == ConversationStatus.SNOOZED:
@@ -140,7 +140,7 @@ def snooze(
     agent_name: str | None,
     output: str,
     config_path: Path | None,
-    db_path: Path | None,
+    db_path: str | None,
 ) -> None:
     """Snooze the conversation: out of the default views until --until (or until the customer writes)."""
     until = parse_until(until_text, utc_now())
@@ -174,7 +174,7 @@ def _set_status(
     agent_name: str | None,
     output: str,
     config_path: Path | None,
-    db_path: Path | None,
+    db_path: str | None,
 ) -> None:
     to = address_of(address)
     settings = settings_for(config_path, db_path)
@@ -213,7 +213,7 @@ def label(
     agent_name: str | None,
     output: str,
     config_path: Path | None,
-    db_path: Path | None,
+    db_path: str | None,
 ) -> None:
     """Put LABEL on the conversation with ADDRESS (or take it off, with --remove)."""
     name = check_label(label)

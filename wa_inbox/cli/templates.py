@@ -35,7 +35,7 @@ def templates() -> None:
 @config_option
 @db_option
 @friendly_errors
-def templates_sync(config_path: Path | None, db_path: Path | None) -> None:
+def templates_sync(config_path: Path | None, db_path: str | None) -> None:
     """Read every template, and WhatsApp's verdict on it, from Twilio into the database."""
     settings = settings_for(config_path, db_path)
     synced = asyncio.run(_sync_templates(settings))
@@ -60,7 +60,7 @@ async def _sync_templates(settings: Settings) -> list[TemplateInfo]:
 @config_option
 @db_option
 @friendly_errors
-def templates_list(output: str, config_path: Path | None, db_path: Path | None) -> None:
+def templates_list(output: str, config_path: Path | None, db_path: str | None) -> None:
     """By name, as last synced (by `templates sync`, or by `serve` and the inbox at start-up)."""
     settings = settings_for(config_path, db_path)
     found = asyncio.run(with_existing_store(settings, lambda store: store.list_templates(), read_only=True))

@@ -18,9 +18,10 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from wa_inbox.domain.lease import Lease
 from wa_inbox.store import Store
@@ -78,7 +79,7 @@ class Leadership:
         self._held.clear()
         self._lost.set()
 
-    async def run_duty(self, name: str, duty: Callable[[], Awaitable[None]]) -> None:
+    async def run_duty(self, name: str, duty: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `duty()` whenever this process holds the lease, cancelled when it is lost; until cancelled.
         A duty that ends by itself (it failed) is started again at the next time the lease is taken."""
         while True:

@@ -77,7 +77,7 @@ def attached(settings: Settings) -> Backend:
 
     @contextlib.asynccontextmanager
     async def start() -> AsyncIterator[Services]:
-        if not settings.store.path.exists():
+        if isinstance(settings.store.path, Path) and not settings.store.path.exists():
             raise ConfigError(f"There is no database at {settings.store.path}: start `wa-inbox serve` first.")
         store = await open_store(settings.store.path)
         client = _client_or_none(settings)

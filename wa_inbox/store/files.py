@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from wa_inbox.dburl import DatabaseUrl
 from wa_inbox.store.errors import StoreError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -19,6 +20,12 @@ _WRITABLE = f"{_FIX} a file in a folder you can write"
 
 class UnusableDatabase(StoreError):
     """The database's path cannot be used; the message is one sentence with the fix."""
+
+
+def prepare_database(location: Path | DatabaseUrl) -> None:
+    """`prepare` for a file; nothing for a server's database (its server says what is wrong on opening)."""
+    if isinstance(location, Path):
+        prepare(location)
 
 
 def prepare(path: Path) -> None:

@@ -68,7 +68,9 @@ HEALTH_DEADLINE_SECONDS = 2.0
 class PostgresStore:
     """Everything wa-inbox keeps, in one PostgreSQL database shared by every replica and inbox."""
 
-    def __init__(self, url: DatabaseUrl, pool: AsyncConnectionPool[Any], clock: Clock, read_only: bool) -> None:
+    def __init__(
+        self, url: DatabaseUrl, pool: AsyncConnectionPool[Any], clock: Clock, read_only: bool
+    ) -> None:
         self.url = url
         """The database (`str()` of it hides the password)."""
         self._pool = pool
@@ -107,7 +109,10 @@ class PostgresStore:
         return result
 
     async def _read(
-        self, query: Callable[Concatenate[AsyncConnection[Any], P], Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+        self,
+        query: Callable[Concatenate[AsyncConnection[Any], P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> T:
         async with self._pool.connection() as conn:
             return await query(conn, *args, **kwargs)
@@ -297,7 +302,9 @@ class PostgresStore:
         where: ConversationFilter | None = None,
         agent: str | None = None,
     ) -> list[Conversation]:
-        return await self._read(reads.list_conversations, self._clock(), limit, addresses, after, where, agent)
+        return await self._read(
+            reads.list_conversations, self._clock(), limit, addresses, after, where, agent
+        )
 
     async def conversation_counts(
         self, where: ConversationFilter | None = None, agent: str | None = None
