@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from wa_inbox.config import Settings
+from wa_inbox.dburl import DatabaseUrl
 from wa_inbox.emulator.app import create_emulator
 from wa_inbox.emulator.config import EmulatorConfig
 from wa_inbox.emulator.emulator import Emulator
@@ -41,8 +42,19 @@ class EmulatedInbox:
 
 
 def emulated_settings(
-    db_path: Path, receiver_url: str, emulator_url: str, account_sid: str, token: str
+    db_path: Path | DatabaseUrl,
+    receiver_url: str,
+    emulator_url: str,
+    account_sid: str,
+    token: str,
+    media_dir: Path | None = None,
 ) -> Settings:
+    """Settings that point wa-inbox at the emulator; media beside a database file unless `media_dir`
+    is given (it must be for a server's database: a folder every replica shares)."""
+    if media_dir is None:
+        if not isinstance(db_path, Path):
+            raise ValueError("a server's database needs a media_dir: the folder every replica shares")
+        media_dir = db_path.parent / f"{db_path.stem}-media"
     return Settings.model_validate(
         {
             "twilio": {
@@ -53,7 +65,7 @@ def emulated_settings(
                 "base_url": emulator_url,
             },
             "store": {"path": db_path},
-            "media": {"storage_dir": db_path.parent / f"{db_path.stem}-media"},
+            "media": {"storage_dir": media_dir},
             "webhook_auth_token": token,
         }
     )
@@ -61,18 +73,22 @@ def emulated_settings(
 
 @contextlib.asynccontextmanager
 async def emulated_inbox(
-    db_path: Path,
+    db_path: Path | DatabaseUrl,
     settings_changes: Callable[[Settings], Settings] = lambda settings: settings,
     twilio_transport: httpx.AsyncBaseTransport | None = None,
     send: bool = True,
+    media_dir: Path | None = None,
     **emulator_options: Any,
 ) -> AsyncIterator[EmulatedInbox]:
-    """The emulator and the inbox (receiver + sender) on loopback ports, wired to each other."""
+    """The emulator and the inbox (receiver + sender) on loopback ports, wired to each other; the
+    database a SQLite file or a PostgreSQL URL (then with the replicas' shared `media_dir`)."""
     emulator_sock, receiver_sock = bind(), bind()
     emulator_url = f"http://127.0.0.1:{emulator_sock.getsockname()[1]}"
     receiver_url = f"http://127.0.0.1:{receiver_sock.getsockname()[1]}"
     account_sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
-    settings = settings_changes(emulated_settings(db_path, receiver_url, emulator_url, account_sid, token))
+    settings = settings_changes(
+        emulated_settings(db_path, receiver_url, emulator_url, account_sid, token, media_dir)
+    )
     # A plain WhatsApp sender: Twilio does no STOP handling of its own, wa-inbox does it (reference §5.2).
     options: dict[str, Any] = {"advanced_opt_out": False, **emulator_options}
     config = EmulatorConfig(

@@ -24,23 +24,42 @@ from twilio.rest import Client
 
 from tests.support.cli import cli_env
 from tests.support.world import QUICK_LEASE, customer_writes, eventually, quick
+from wa_inbox.dburl import DatabaseUrl
+from wa_inbox.domain.models import Direction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.gateway.client import make_twilio_client
 from wa_inbox.gateway.outbox import Outbox
 from wa_inbox.running.sockets import bind
+from wa_inbox.store import MessageQuery
 from wa_inbox.testing import EmulatedInbox, emulated_inbox
 
 ANA = "whatsapp:+5511987654321"
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | DatabaseUrl:
+    """Each test below runs on a SQLite file and on a PostgreSQL database, where the processes
+    could as well be on several hosts."""
+    if request.param == "sqlite":
+        return tmp_path / "inbox.db"
+    from tests.support.postgres import fresh_database
+
+    return fresh_database()
+
+
 @contextlib.asynccontextmanager
 async def world_without_a_sender(
-    tmp_path: Path, create_delay: tuple[float, float]
+    tmp_path: Path, create_delay: tuple[float, float], database: Path | DatabaseUrl | None = None
 ) -> AsyncIterator[EmulatedInbox]:
     """The emulator and a receiver for its callbacks; the senders are the test's to start."""
     async with emulated_inbox(
-        tmp_path / "inbox.db", quick, send=False, status_delay=(0.002, 0.01), create_delay=create_delay
+        database or tmp_path / "inbox.db",
+        quick,
+        send=False,
+        media_dir=tmp_path / "media",
+        status_delay=(0.002, 0.01),
+        create_delay=create_delay,
     ) as world:
         await customer_writes(world, ANA)
         yield world
@@ -60,13 +79,8 @@ async def all_sent(world: EmulatedInbox, count: int, seconds: float = 60) -> Non
 
 
 async def _count_with_sid(world: EmulatedInbox) -> list[tuple[int]]:
-    def count() -> list[tuple[int]]:
-        with sqlite3.connect(world.settings.store.path) as conn:
-            return conn.execute(
-                "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND sid IS NOT NULL"
-            ).fetchall()
-
-    return await asyncio.to_thread(count)
+    outbound = await world.store.list_messages(MessageQuery(direction=Direction.OUTBOUND, limit=100_000))
+    return [(sum(message.sid is not None for message in outbound),)]
 
 
 async def created(world: EmulatedInbox) -> Counter[str]:
@@ -152,14 +166,14 @@ async def holder(world: EmulatedInbox, prefix: str) -> str:
 
 
 async def test_a_second_serve_on_the_same_database_stands_by_and_nothing_is_sent_twice(
-    tmp_path: Path,
+    tmp_path: Path, database: Path | DatabaseUrl
 ) -> None:
     """The issue's case: a second `serve` starts while the first one has messages in flight.
 
     Messages are topped up until the second is up, so that it starts amid a backlog in flight
     however long it takes to start.
     """
-    async with world_without_a_sender(tmp_path, create_delay=(0.02, 0.1)) as world:
+    async with world_without_a_sender(tmp_path, create_delay=(0.02, 0.1), database=database) as world:
         bodies = await queue(world, 60)
         with processes() as started:
             first, first_url = serve(world, "first", tmp_path, rate=30)
@@ -192,11 +206,13 @@ async def test_a_second_serve_on_the_same_database_stands_by_and_nothing_is_sent
     assert f"this process sends: it holds the sender lease as {owner} (term 1)" in first.log()
 
 
-async def test_a_killed_sender_s_claims_are_taken_over_after_its_lease_and_sent_once(tmp_path: Path) -> None:
+async def test_a_killed_sender_s_claims_are_taken_over_after_its_lease_and_sent_once(
+    tmp_path: Path, database: Path | DatabaseUrl
+) -> None:
     count = 50
     # 16 creates in flight at a time, each landing within 0.8 s: before the lease (1.5 s) lets a
     # successor look for it.
-    async with world_without_a_sender(tmp_path, create_delay=(0.4, 0.8)) as world:
+    async with world_without_a_sender(tmp_path, create_delay=(0.4, 0.8), database=database) as world:
         with processes() as started:
             first = sender(world, "first", tmp_path)
             started.append(first)

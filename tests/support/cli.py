@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wa_inbox.config import Settings
+from wa_inbox.dburl import DatabaseUrl
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,12 @@ class Run:
     status: int
     stdout: str
     stderr: str
+
+
+def database_setting(settings: Settings) -> str:
+    """`WA_INBOX_DB` for the settings' database: a file path, or a URL with its password."""
+    path = settings.store.path
+    return path.conninfo if isinstance(path, DatabaseUrl) else str(path)
 
 
 def cli_env(settings: Settings) -> dict[str, str]:
@@ -35,7 +42,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
         "TWILIO_MESSAGING_SERVICE_SID": twilio.messaging_service_sid,
         "PUBLIC_BASE_URL": twilio.public_base_url,
         "WA_INBOX_TWILIO_BASE_URL": twilio.base_url,
-        "WA_INBOX_DB": str(settings.store.path),
+        "WA_INBOX_DB": database_setting(settings),
     }
 
 

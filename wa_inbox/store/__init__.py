@@ -38,9 +38,9 @@ from wa_inbox.store.types import Changes, ConversationCounts, ConversationFilter
 
 __all__ = [
     "Changes",
-    "DatabaseUrl",
     "ConversationCounts",
     "ConversationFilter",
+    "DatabaseUrl",
     "Lease",
     "MessageQuery",
     "Store",
