@@ -14,6 +14,7 @@ import itertools
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -51,7 +52,8 @@ def _template() -> str:
     with psycopg.connect(server_url(), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
         conn.execute(f"CREATE DATABASE {TEMPLATE}")
-    upgrade_database(DatabaseUrl(url_of(TEMPLATE)), lambda line: None)
+    with ThreadPoolExecutor(1) as thread:  # its own event loop, whether or not a test's is running
+        thread.submit(upgrade_database, DatabaseUrl(url_of(TEMPLATE)), lambda line: None).result()
     return TEMPLATE
 
 
