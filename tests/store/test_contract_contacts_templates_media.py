@@ -104,12 +104,12 @@ async def test_template_send_errors_are_the_failures_of_template_messages_in_a_r
     ours, session = "SM" + "a" * 32, "SM" + "c" * 32
     await we_send(store, Draft(ANA, content_sid=HX, content_variables={"1": "Ana"}, preview="Hi Ana"), ours)
     await we_send(store, Draft(ANA, "plain"), session)
-    before = store.committed_seq
+    before = await store.change_number()  # the feed's position: a transaction id on PostgreSQL
 
     for message_sid in (ours, session):
         failed = StatusUpdate(message_sid, "failed", 63016, "Outside the window", to_addr=ANA)
         await store.ingest_status(failed, record(message_sid, WebhookKind.STATUS))
-    after = store.committed_seq
+    after = await store.change_number()
 
     assert await store.template_send_errors(before, after) == [63016]
     assert await store.template_send_errors(after, after) == []
