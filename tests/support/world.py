@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from wa_inbox.config import Settings
+from wa_inbox.dburl import DatabaseUrl
 from wa_inbox.gateway.lease import LeaseTiming
 from wa_inbox.testing import EmulatedInbox, emulated_inbox
 
@@ -26,9 +27,16 @@ def quick(settings: Settings, **outbox: Any) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def running_world(tmp_path: Path, **outbox: Any) -> AsyncIterator[EmulatedInbox]:
+async def running_world(
+    tmp_path: Path, database: DatabaseUrl | None = None, **outbox: Any
+) -> AsyncIterator[EmulatedInbox]:
+    """The world on a SQLite file in `tmp_path`, or on the PostgreSQL `database`."""
     async with emulated_inbox(
-        tmp_path / "inbox.db", lambda s: quick(s, **outbox), status_delay=(0.002, 0.01), seed=7
+        database or tmp_path / "inbox.db",
+        lambda s: quick(s, **outbox),
+        media_dir=tmp_path / "media" if database else None,
+        status_delay=(0.002, 0.01),
+        seed=7,
     ) as world:
         yield world
 

@@ -17,10 +17,13 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.support.cli import database_setting
+from tests.support.postgres import fresh_database
 from tests.support.terminal import console_script, terminal_env
 from tests.support.tui import ZOE
 from tests.support.world import customer_writes, running_world
 from tests.terminal.inbox import Spawn, number, thread_text
+from wa_inbox.dburl import DatabaseUrl
 from wa_inbox.testing import EmulatedInbox
 
 T = TypeVar("T")
@@ -33,7 +36,8 @@ CI_ALLOWANCE = 1.5
 class ServedWorld:
     """`running_world` on an event loop of its own thread, for a synchronous test."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, database: DatabaseUrl | None = None) -> None:
+        self._database = database
         self._loop = asyncio.new_event_loop()
         self._ready: Future[EmulatedInbox] = Future()
         self._stop = asyncio.Event()
@@ -43,7 +47,7 @@ class ServedWorld:
 
     async def _main(self, tmp_path: Path) -> None:
         try:
-            async with running_world(tmp_path) as world:
+            async with running_world(tmp_path, self._database) as world:
                 self._ready.set_result(world)
                 await self._stop.wait()
         except BaseException as error:
@@ -59,16 +63,17 @@ class ServedWorld:
         self._thread.join(timeout=30)
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[ServedWorld]:
-    world = ServedWorld(tmp_path)
+@pytest.fixture(params=["sqlite", "postgres"])
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServedWorld]:
+    """The served world on a SQLite file, and on PostgreSQL (the agents could be on other machines)."""
+    world = ServedWorld(tmp_path, fresh_database() if request.param == "postgres" else None)
     yield world
     world.close()
 
 
-def messages_json(db: Path, home: Path) -> list[dict[str, Any]]:
+def messages_json(db: str, home: Path) -> list[dict[str, Any]]:
     """`wa-inbox messages list --output json`, as a script reads it."""
-    command = [console_script(), "messages", "list", "--db", str(db), "--output", "json"]
+    command = [console_script(), "messages", "list", "--db", db, "--output", "json"]
     done = subprocess.run(
         command, capture_output=True, text=True, env=terminal_env(home), timeout=30, check=True
     )
@@ -86,10 +91,10 @@ def test_b_sees_a_take_a_conversation_within_a_second_and_her_send_asks_first(
     spawn: Spawn, served: ServedWorld, tmp_path: Path
 ) -> None:
     world = served.world
-    db = world.settings.store.path
+    db = database_setting(world.settings)
     served.run(customer_writes(world, ZOE, "I want a refund"))
-    alice = spawn("tui", "--attach", "--db", str(db), "--agent", "alice", columns=140)
-    bob = spawn("tui", "--attach", "--db", str(db), "--agent", "bob", columns=140)
+    alice = spawn("tui", "--attach", "--db", db, "--agent", "alice", columns=140)
+    bob = spawn("tui", "--attach", "--db", db, "--agent", "bob", columns=140)
     for terminal in (alice, bob):
         terminal.wait_for(number(ZOE), timeout=20)
         terminal.wait_for(lambda t=terminal: "Open" in t.lines()[-1])  # the list has the keys
