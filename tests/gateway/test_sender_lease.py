@@ -204,6 +204,7 @@ async def test_a_second_serve_on_the_same_database_stands_by_and_nothing_is_sent
     assert f"standing by: {owner} holds the sender lease until" in second.log()
     assert "recovering message" not in second.log()
     assert f"this process sends: it holds the sender lease as {owner} (term 1)" in first.log()
+    assert "templates" in first.log() and "templates" not in second.log()  # the holder's duty alone
 
 
 async def test_a_killed_sender_s_claims_are_taken_over_after_its_lease_and_sent_once(
