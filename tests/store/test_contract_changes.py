@@ -60,7 +60,15 @@ async def test_a_store_opened_in_a_with_block_is_closed_after_it(tmp_path: Path)
         assert [m.body for m in await again.thread_page("whatsapp:+5511987654321")] == ["kept"]
 
 
-@pytest.mark.parametrize("url", ["postgresql://agent@db.example/inbox", Path("postgresql://db/inbox")])
-async def test_a_database_url_is_one_sentence_until_a_server_backend_exists(url: str | Path) -> None:
-    with pytest.raises(StoreError, match=r"^wa-inbox cannot use a postgresql:// database yet"):
-        await open_store(url)
+async def test_a_database_server_that_cannot_be_reached_is_one_sentence_without_the_password() -> None:
+    with pytest.raises(StoreError) as refused:
+        await open_store("postgresql://agent:s3cret@127.0.0.1:1/inbox")  # nobody listens on port 1
+    sentence = str(refused.value)
+    assert sentence.startswith("The database postgresql://agent:***@127.0.0.1:1/inbox cannot be reached (")
+    assert "s3cret" not in sentence and "\n" not in sentence
+
+
+async def test_a_url_made_into_a_path_is_one_sentence() -> None:
+    """`Path("postgresql://db/inbox")` keeps only `postgresql:/db/inbox`: no file, no server."""
+    with pytest.raises(StoreError, match=r"^wa-inbox cannot use a postgresql: database: point WA_INBOX_DB"):
+        await open_store(Path("postgresql://db/inbox"))
