@@ -80,7 +80,9 @@ class Store(Protocol):
 
     @property
     def committed_seq(self) -> int:
-        """The change number of this store's latest commit (0 before its first), never decreasing.
+        """Grows with each commit of this store's writes (0 before the first), never decreasing: on
+        SQLite the change number of the latest one, on PostgreSQL a count (its change numbers are
+        transaction ids, see `postgres/feed.py`).
 
         Only this process's commits move it; commits made by other processes show in `changes_since`
         and the `changes` feed, not here.
@@ -88,10 +90,11 @@ class Store(Protocol):
         ...
 
     def on_commit(self, listener: Callable[[int], None]) -> None:
-        """Call `listener(change_number)` on the event loop after each commit of this store's writes.
-
-        This process's commits only, at once (`changes` also hears other processes'). A listener must
-        return quickly and not raise; there is no way to remove one.
+        """Call `listener(change_number)` on the event loop after each commit: on SQLite of this
+        store's writes, at once; on PostgreSQL of any process's (LISTEN/NOTIFY), so that the one
+        replica running a duty hears what the others wrote. The number is that commit's: rows it wrote
+        are in (`number - 1`, `number`]. Commits may be told out of order. A listener must return
+        quickly and not raise; there is no way to remove one.
         """
         ...
 
@@ -372,8 +375,9 @@ class Store(Protocol):
         ...
 
     async def change_number(self) -> int:
-        """The latest change number committed to the database by any process: where a reader that
-        has just read everything it shows starts following the feed. As cheap as a row."""
+        """The change number up to which everything is committed, by any process, for good: where a
+        reader that has just read everything it shows starts following the feed. As cheap as a row.
+        (On PostgreSQL, commits finish out of order: this stays below a transaction still running.)"""
         ...
 
     def changes(self) -> AsyncIterator[None]:
