@@ -53,6 +53,10 @@ def build(kind: str) -> Starlette:
 
         # As `wa-inbox serve` does, but to a file: one INFO line per request stays in the measurement.
         configure_logging(logging.INFO, Path(os.environ["WA_INBOX_BENCH_LOG"]))
+        if pool := os.environ.get("WA_INBOX_BENCH_POOL_SIZE"):  # ingest.py --pg-pool: measure another size
+            from wa_inbox.store.postgres import connection
+
+            connection.POOL_SIZE = int(pool)
         return create_app(load_settings())
     raise SystemExit(f"unknown server kind {kind!r}: use bare, reference or receiver")
 

@@ -12,6 +12,11 @@ Usage: .venv/bin/python bench/ingest.py [--duration 10] [--connections 64]
 With `--prefill PATH` (a year database made by `bench/seed.py`, never written: it is copied and the
 copy upgraded), a fourth server runs in every round: (d) the receiver again, on a database that holds
 that year as well as the sent messages; the summary gives (d)/(c), the cost of size.
+
+With `--postgres`, another server runs in every round: (e) the same receiver on PostgreSQL 16, a server
+this script starts (the `pgserver` wheel, as the tests do; `--pg-setting NAME=VALUE` sets what a
+deployment would, e.g. `commit_delay`), each round on a fresh database holding the same sent messages
+(a copy of one seeded through the store); the summary gives (e)/(c), PostgreSQL against SQLite.
 """
 
 from __future__ import annotations
@@ -33,12 +38,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
+from wa_inbox.dburl import DatabaseUrl
 from wa_inbox.domain.policy import Draft
-from wa_inbox.store.sqlite import SqliteStore
+from wa_inbox.store import open_store
 
 HERE = Path(__file__).resolve().parent
 PATH = "/twilio/status"  # the receiver's default status path; the baseline apps use it too
@@ -148,22 +155,32 @@ def write_bodies(path: Path, url: str, token: str, count: int) -> tuple[int, str
     raise AssertionError("unreachable")
 
 
-async def seed_sent_messages(db: Path, count: int) -> None:
+SEED_CHUNK = 1000
+"""Writes the seeding has in flight at once: enough for SQLite's writer to fill its batches, few enough
+that none waits past the PostgreSQL pool's 30 s for a connection."""
+
+
+async def seed_sent_messages(db: Path | DatabaseUrl, count: int) -> None:
     """The `count` messages the callbacks are about, through the store as the outbox sends them."""
-    store = await SqliteStore.open(db)
+    store = await open_store(db)
     try:
         body = "Seu pedido saiu para entrega."
-        drafts = [Draft(address=f"whatsapp:{customer(m)}", body=body) for m in range(count)]
-        ids = await asyncio.gather(*(store.queue_draft(d, f"ingest-bench-{m}") for m, d in enumerate(drafts)))
+        ids: list[int | None] = []
+        for start in range(0, count, SEED_CHUNK):
+            drafts = [
+                store.queue_draft(Draft(address=f"whatsapp:{customer(m)}", body=body), f"ingest-bench-{m}")
+                for m in range(start, min(count, start + SEED_CHUNK))
+            ]
+            ids += await asyncio.gather(*drafts)
         while await store.claim_unsent(1000):
             pass
-        await asyncio.gather(
-            *(
-                store.record_accepted(id_, message_sid(m), "queued", BUSINESS, None)
-                for m, id_ in enumerate(ids)
-                if id_ is not None
-            )
-        )
+        accepted = [
+            store.record_accepted(id_, message_sid(m), "queued", BUSINESS, None)
+            for m, id_ in enumerate(ids)
+            if id_ is not None
+        ]
+        for start in range(0, len(accepted), SEED_CHUNK):
+            await asyncio.gather(*accepted[start : start + SEED_CHUNK])
     finally:
         await store.close()
 
@@ -311,15 +328,29 @@ def run_one(
     return result
 
 
-def counts(db: Path) -> tuple[int, int]:
-    """Status events, and messages without an idempotency key (inbound ones, and placeholders)."""
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        (events,) = conn.execute("SELECT count(*) FROM status_events").fetchone()
-        (keyless,) = conn.execute("SELECT count(*) FROM messages WHERE idempotency_key IS NULL").fetchone()
+COUNTS = (
+    "SELECT count(*) FROM status_events",
+    "SELECT count(*) FROM messages WHERE idempotency_key IS NULL",
+)
+"""Status events, and messages without an idempotency key (inbound ones, and placeholders)."""
+
+
+def counts(db: Path | DatabaseUrl) -> tuple[int, int]:
+    """The `COUNTS`, read past the store (SQLite's file, or PostgreSQL through psycopg)."""
+    if isinstance(db, DatabaseUrl):
+        import psycopg
+
+        with psycopg.connect(db.conninfo) as pg:
+            events, keyless = ((pg.execute(sql).fetchone() or (0,))[0] for sql in COUNTS)
+    else:
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            events, keyless = (conn.execute(sql).fetchone()[0] for sql in COUNTS)
     return int(events), int(keyless)
 
 
-def check_round(results: list[Result], c: Result, db: Path, before: tuple[int, int]) -> list[str]:
+def check_round(
+    results: list[Result], c: Result, db: Path | DatabaseUrl, before: tuple[int, int]
+) -> list[str]:
     """Every answer 2xx, and every 2xx of receiver `c` stored exactly once in its round's database,
     which held `before` (status events, keyless messages) when the round began."""
     problems = [f"{r.label}: {r.non_2xx} non-2xx responses" for r in results if r.non_2xx]
@@ -360,6 +391,11 @@ def prefilled(year: Path, target: Path, count: int) -> Path:
     return target
 
 
+POSTGRES = "(e) receiver on PostgreSQL"
+SENT_TEMPLATE = "ingest_sent"
+"""The PostgreSQL database seeded once with the sent messages; each round's database is a copy."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per server (10)")
@@ -367,9 +403,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of (a), (b), (c) (3)")
     parser.add_argument("--prefill", type=Path, help="also (d): the receiver on a copy of this year database")
+    parser.add_argument("--postgres", action="store_true", help="also (e): the receiver on PostgreSQL")
+    parser.add_argument(
+        "--pg-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server setting for (e)'s PostgreSQL, e.g. commit_delay=100 (repeatable)",
+    )
+    parser.add_argument(
+        "--pg-pool", type=int, help="(e)'s connection pool size, instead of the store's POOL_SIZE"
+    )
     args = parser.parse_args()
     if args.prefill and not args.prefill.exists():
         parser.error(f"{args.prefill} does not exist: make it with bench/seed.py")
+    if (args.pg_setting or args.pg_pool) and not args.postgres:
+        parser.error("--pg-setting and --pg-pool need --postgres")
     if shutil.which("wrk") is None:
         print("wrk is not installed: run `apt-get install wrk` (Debian/Ubuntu).")
         raise SystemExit(2)
@@ -379,89 +428,152 @@ def main() -> None:
         print("python-multipart is not installed: run `.venv/bin/pip install python-multipart`.")
         raise SystemExit(2) from None
 
-    with tempfile.TemporaryDirectory(prefix="wa-inbox-bench-") as tmp:
-        workdir = Path(tmp)
-        port, token = free_port(), secrets.token_hex(16)
-        base = f"http://127.0.0.1:{port}"
-        count = GUESSED_RATE * args.duration
-        bodies, script = workdir / "bodies.tsv", workdir / "cycle.lua"
-        started = time.monotonic()
-        mean_size, pre_signature, pre_body = write_bodies(bodies, base + PATH, token, count)
-        script.write_text(LUA)
-        sent = workdir / "sent.db"
-        asyncio.run(seed_sent_messages(sent, count // len(STATUSES) + 1))
-        templates = {"receiver": sent}
-        if args.prefill:
-            templates["prefilled"] = prefilled(
-                args.prefill, workdir / "prefilled.db", count // len(STATUSES) + 1
-            )
-        before = {kind: counts(db) for kind, db in templates.items()}
-        (workdir / "empty.toml").write_text("")
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(HERE.parent)])),
-            "TWILIO_AUTH_TOKEN": token,
-            "PUBLIC_BASE_URL": base,
-            "WA_INBOX_CONFIG": str(workdir / "empty.toml"),
-            "WA_INBOX_BENCH_LOG": str(workdir / "receiver.log"),
-        }
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wa-inbox-bench-")))
+        postgres = None
+        if args.postgres:
+            from postgres_server import parse_settings, server
+
+            postgres = stack.enter_context(server(parse_settings(args.pg_setting)))
+        bench(args, workdir, postgres)
+
+
+def bench(args: argparse.Namespace, workdir: Path, postgres: Any) -> None:
+    port, token = free_port(), secrets.token_hex(16)
+    base = f"http://127.0.0.1:{port}"
+    count = GUESSED_RATE * args.duration
+    sent_count = count // len(STATUSES) + 1
+    bodies, script = workdir / "bodies.tsv", workdir / "cycle.lua"
+    started = time.monotonic()
+    mean_size, pre_signature, pre_body = write_bodies(bodies, base + PATH, token, count)
+    script.write_text(LUA)
+    sent = workdir / "sent.db"
+    asyncio.run(seed_sent_messages(sent, sent_count))
+    templates: dict[str, Path | DatabaseUrl] = {"receiver": sent}
+    if args.prefill:
+        templates["prefilled"] = prefilled(args.prefill, workdir / "prefilled.db", sent_count)
+    if postgres is not None:
+        seeding = time.monotonic()
+        templates["postgres"] = postgres.create(SENT_TEMPLATE)
+        asyncio.run(seed_sent_messages(templates["postgres"], sent_count))
+        from wa_inbox.store.postgres.connection import POOL_SIZE
+
         print(
-            f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency on {base}{PATH}; "
-            f"{count} distinct signed status callbacks of {mean_size} bytes on average, "
-            f"{count // len(STATUSES) + 1} sent messages in (c)'s database "
-            f"(made in {time.monotonic() - started:.1f} s); {os.cpu_count()} CPUs; "
-            "uvicorn httptools+uvloop, 1 process, no access log",
-            flush=True,
+            f"(e)'s database: {sent_count} sent messages seeded through the store in "
+            f"{time.monotonic() - seeding:.1f} s; {postgres.settings()}; "
+            f"pool of {args.pg_pool or POOL_SIZE} connections"
         )
+    before = {kind: counts(db) for kind, db in templates.items()}
+    (workdir / "empty.toml").write_text("")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(HERE.parent)])),
+        "TWILIO_AUTH_TOKEN": token,
+        "PUBLIC_BASE_URL": base,
+        "WA_INBOX_CONFIG": str(workdir / "empty.toml"),
+        "WA_INBOX_BENCH_LOG": str(workdir / "receiver.log"),
+    }
+    print(
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency on {base}{PATH}; "
+        f"{count} distinct signed status callbacks of {mean_size} bytes on average, "
+        f"{sent_count} sent messages in (c)'s database "
+        f"(made in {time.monotonic() - started:.1f} s); {os.cpu_count()} CPUs; "
+        "uvicorn httptools+uvloop, 1 process, no access log",
+        flush=True,
+    )
 
-        servers = [*SERVERS, *([("prefilled", PREFILLED)] if args.prefill else [])]
-        rounds: list[list[Result]] = []
-        problems: list[str] = []
-        for number in range(args.rounds):  # interleaved, so drift in the machine hits every server alike
-            results = []
-            for kind, label in servers:
-                if kind in templates:  # a fresh copy each round
-                    db = workdir / f"inbox-{kind}-{number}.db"
-                    for suffix in ("", "-wal"):
-                        if Path(f"{templates[kind]}{suffix}").exists():
-                            subprocess.run(
-                                ["cp", "--reflink=auto", f"{templates[kind]}{suffix}", f"{db}{suffix}"]
-                            )
-                    env["WA_INBOX_DB"] = str(db)
-                server = "receiver" if kind == "prefilled" else kind
-                results.append(
-                    run_one(server, label, port, env, workdir, args, script, bodies, pre_signature, pre_body)
-                )
-                if kind in templates:
-                    problems += check_round(results, results[-1], db, before[kind])
-                    for suffix in ("", "-wal", "-shm"):
-                        Path(f"{db}{suffix}").unlink(missing_ok=True)
-            rounds.append(results)
-        a, b, c, *more = (median_result([r[i] for r in rounds]) for i in range(len(servers)))
-
-        def verdict(holds: bool) -> str:
-            return "yes" if holds else "NO"
-
-        print(f"\nmedians of {args.rounds} interleaved rounds:")
-        for result in (a, b, c, *more):
-            latency = f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
-            print(f"{result.label:<26} {result.rps:>10.1f} req/s  {latency}")
-        print()
-        print(f"(c)/(b) = {c.rps / b.rps:.2f}x       goal >= 2x:    {verdict(c.rps >= 2 * b.rps)}")
-        print(f"(c)/(a) = {c.rps / a.rps:.0%}        goal >= 30%:   {verdict(c.rps >= 0.3 * a.rps)}")
-        print(f"p99 (c) = {c.p99_ms:.2f} ms   goal < 25 ms:  {verdict(c.p99_ms < 25)}")
-        if more:
-            (d,) = more
-            size = templates["prefilled"].stat().st_size / 2**20
-            ratio = d.rps / c.rps
-            print(
-                f"(d)/(c) = {ratio:.0%}        goal >= 90%:   {verdict(ratio >= 0.9)}  "
-                f"(a {size:,.0f} MiB database against an empty one; per round: "
-                + ", ".join(f"{r[3].rps / r[2].rps:.0%}" for r in rounds)
-                + ")"
+    servers = [
+        *SERVERS,
+        *([("prefilled", PREFILLED)] if args.prefill else []),
+        *([("postgres", POSTGRES)] if postgres is not None else []),
+    ]
+    rounds: list[list[Result]] = []
+    problems: list[str] = []
+    for number in range(args.rounds):  # interleaved, so drift in the machine hits every server alike
+        results = []
+        for kind, label in servers:
+            db = fresh_copy(templates, kind, workdir, number, postgres)
+            if db is not None:
+                env["WA_INBOX_DB"] = db.conninfo if isinstance(db, DatabaseUrl) else str(db)
+            env.pop("WA_INBOX_BENCH_POOL_SIZE", None)
+            if kind == "postgres" and args.pg_pool:
+                env["WA_INBOX_BENCH_POOL_SIZE"] = str(args.pg_pool)
+            server = "receiver" if kind in templates else kind
+            results.append(
+                run_one(server, label, port, env, workdir, args, script, bodies, pre_signature, pre_body)
             )
-        if problems:
-            fail("; ".join(problems))
+            if db is not None:
+                problems += check_round(results, results[-1], db, before[kind])
+                remove(db, postgres)
+        rounds.append(results)
+    medians = {kind: median_result([r[i] for r in rounds]) for i, (kind, _) in enumerate(servers)}
+    summary(args, rounds, servers, medians, templates)
+    if problems:
+        fail("; ".join(problems))
+
+
+def fresh_copy(
+    templates: dict[str, Path | DatabaseUrl], kind: str, workdir: Path, number: int, postgres: Any
+) -> Path | DatabaseUrl | None:
+    """A fresh copy of `kind`'s database for one round (None for a server that stores nothing)."""
+    if kind not in templates:
+        return None
+    if kind == "postgres":
+        return postgres.create(f"ingest_round_{number}", template=SENT_TEMPLATE)
+    template, db = templates[kind], workdir / f"inbox-{kind}-{number}.db"
+    for suffix in ("", "-wal"):
+        if Path(f"{template}{suffix}").exists():
+            subprocess.run(["cp", "--reflink=auto", f"{template}{suffix}", f"{db}{suffix}"], check=True)
+    return db
+
+
+def remove(db: Path | DatabaseUrl, postgres: Any) -> None:
+    if isinstance(db, DatabaseUrl):
+        postgres.drop(urlsplit(db.conninfo).path.lstrip("/"))
+        return
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+def summary(
+    args: argparse.Namespace,
+    rounds: list[list[Result]],
+    servers: list[tuple[str, str]],
+    medians: dict[str, Result],
+    templates: dict[str, Path | DatabaseUrl],
+) -> None:
+    def verdict(holds: bool) -> str:
+        return "yes" if holds else "NO"
+
+    def per_round(kind: str) -> str:
+        index, base = [k for k, _ in servers].index(kind), [k for k, _ in servers].index("receiver")
+        return ", ".join(f"{r[index].rps / r[base].rps:.0%}" for r in rounds)
+
+    a, b, c = medians["bare"], medians["reference"], medians["receiver"]
+    print(f"\nmedians of {args.rounds} interleaved rounds:")
+    for result in medians.values():
+        latency = f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
+        print(f"{result.label:<26} {result.rps:>10.1f} req/s  {latency}")
+    print()
+    print(f"(c)/(b) = {c.rps / b.rps:.2f}x       goal >= 2x:    {verdict(c.rps >= 2 * b.rps)}")
+    print(f"(c)/(a) = {c.rps / a.rps:.0%}        goal >= 30%:   {verdict(c.rps >= 0.3 * a.rps)}")
+    print(f"p99 (c) = {c.p99_ms:.2f} ms   goal < 25 ms:  {verdict(c.p99_ms < 25)}")
+    if "prefilled" in medians:
+        d = medians["prefilled"]
+        prefill = templates["prefilled"]
+        size = prefill.stat().st_size / 2**20 if isinstance(prefill, Path) else 0.0
+        ratio = d.rps / c.rps
+        print(
+            f"(d)/(c) = {ratio:.0%}        goal >= 90%:   {verdict(ratio >= 0.9)}  "
+            f"(a {size:,.0f} MiB database against an empty one; per round: {per_round('prefilled')})"
+        )
+    if "postgres" in medians:
+        e = medians["postgres"]
+        print(
+            f"(e)/(c) = {e.rps / c.rps:.0%}        PostgreSQL against SQLite "
+            f"(per round: {per_round('postgres')}); "
+            f"p50 {e.p50_ms:.2f} against {c.p50_ms:.2f} ms, p99 {e.p99_ms:.2f} against {c.p99_ms:.2f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """A year of traffic in one database, written through the store's public write path.
 
     .venv/bin/python bench/seed.py --out /tmp/year.db [--messages 1000000] [--customers 10000] [--seed 1]
+    .venv/bin/python bench/seed.py --out postgresql://USER:PASSWORD@HOST/DATABASE [...]
+
+`--out` is a new SQLite file, or the URL of an empty PostgreSQL database (one that holds no messages).
 
 Every row arrives the way the receiver and the sender would write it: `ingest_inbound` for each
 customer message (STOP through its opt-out path), `queue_draft`, `claim_unsent`, `record_accepted` and
@@ -15,8 +18,9 @@ dozen customers opted out with STOP (their last message); conversation lengths a
 customers have tens of messages and a few have thousands. The run is deterministic for a given
 `--seed`.
 
-Writes go in concurrently (a chunk of events at a time, `asyncio.gather`), so the store's writer
-commits up to 256 of them per transaction.
+Writes go in concurrently (a chunk of events at a time, `asyncio.gather`), so SQLite's writer commits
+up to 256 of them per transaction; PostgreSQL commits each write on its own (its pool's connections at
+once), so its chunk is smaller by default: a write waits at most 30 s for a connection.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from wa_inbox.dburl import DatabaseUrl, scheme_of
 from wa_inbox.domain.errors import describe
 from wa_inbox.domain.models import InboundMessage, MediaRef, StatusUpdate, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.domain.optout import OptAction
@@ -376,7 +381,7 @@ class Seeder:
         return accepted, updates
 
 
-async def seed(out: Path, messages: int, customers: int, seed_value: int, chunk: int) -> Tally:
+async def seed(out: Path | DatabaseUrl, messages: int, customers: int, seed_value: int, chunk: int) -> Tally:
     rng = random.Random(seed_value)
     started = time.perf_counter()
     events, counts = plan(customers, messages, rng)
@@ -488,8 +493,20 @@ async def callbacks(
         in_flight.release()
 
 
-def report(out: Path, tally: Tally) -> None:
-    """Rows per table (read-only) and the file's size."""
+SQLITE_CHUNK, POSTGRES_CHUNK = 2000, 300
+"""Timeline events written concurrently by default (`--chunk`), per backend."""
+
+UNREAD = "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND read_by_agent_at IS NULL"
+STATUS_MIX = "SELECT status, COUNT(*) FROM messages WHERE direction = 'out' GROUP BY status ORDER BY 2 DESC"
+OPTED = "SELECT COUNT(*) FROM contacts WHERE opted_out"
+SPAN = "SELECT MIN(created_at), MAX(created_at) FROM messages"
+
+
+def report(out: Path | DatabaseUrl, tally: Tally) -> None:
+    """Rows per table (read-only), the mix, and the database's size."""
+    if isinstance(out, DatabaseUrl):
+        report_postgres(out, tally)
+        return
     with contextlib.closing(sqlite3.connect(f"{out.resolve().as_uri()}?mode=ro", uri=True)) as conn:
         tables = [
             name
@@ -501,36 +518,91 @@ def report(out: Path, tally: Tally) -> None:
         for table in tables:
             (rows,) = conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()
             print(f"  {table:<24} {rows:>12,}")
-        (unread,) = conn.execute(
-            "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND read_by_agent_at IS NULL"
-        ).fetchone()
-        statuses = conn.execute(
-            "SELECT status, COUNT(*) FROM messages WHERE direction = 'out' GROUP BY status ORDER BY 2 DESC"
-        ).fetchall()
-        (opted,) = conn.execute("SELECT COUNT(*) FROM contacts WHERE opted_out").fetchone()
-        first, last = conn.execute("SELECT MIN(created_at), MAX(created_at) FROM messages").fetchone()
+        (unread,) = conn.execute(UNREAD).fetchone()
+        statuses = conn.execute(STATUS_MIX).fetchall()
+        (opted,) = conn.execute(OPTED).fetchone()
+        first, last = conn.execute(SPAN).fetchone()
     size = sum(p.stat().st_size for p in (out, Path(f"{out}-wal")) if p.exists())
+    mix(tally, unread, statuses, opted, (first, last))
+    print(f"  file {out}: {size / 2**20:,.0f} MiB")
+
+
+def report_postgres(url: DatabaseUrl, tally: Tally) -> None:
+    """As `report`, through psycopg; the size is the database's (`pg_database_size`)."""
+    import psycopg
+
+    def one(conn: psycopg.Connection[Any], sql: str) -> Any:
+        row = conn.execute(sql).fetchone()
+        assert row is not None
+        return row
+
+    with psycopg.connect(url.conninfo, autocommit=True) as conn:
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+            )
+        ]
+        for table in tables:
+            (rows,) = one(conn, f'SELECT COUNT(*) FROM "{table}"')
+            print(f"  {table:<24} {rows:>12,}")
+        (unread,) = one(conn, UNREAD)
+        statuses = conn.execute(STATUS_MIX).fetchall()
+        (opted,) = one(conn, OPTED)
+        span = one(conn, SPAN)
+        (size,) = one(conn, "SELECT pg_database_size(current_database())")
+    mix(tally, unread, statuses, opted, span)
+    print(f"  database {url}: {size / 2**20:,.0f} MiB")
+
+
+def mix(tally: Tally, unread: int, statuses: list[Any], opted: int, span: tuple[Any, Any]) -> None:
     print(
         f"  inbound {tally.inbound:,}, outbound {tally.outbound:,} (+ STOP confirmations), unread {unread:,}"
     )
     print("  outbound by status: " + ", ".join(f"{status} {count:,}" for status, count in statuses))
-    print(f"  opted out {opted}, inbound with an image {tally.media:,}, messages from {first} to {last}")
-    print(f"  file {out}: {size / 2**20:,.0f} MiB")
+    print(f"  opted out {opted}, inbound with an image {tally.media:,}, messages from {span[0]} to {span[1]}")
+
+
+def holds_messages(url: DatabaseUrl) -> bool:
+    """Whether the PostgreSQL database has messages already (a missing table: it is new)."""
+    import psycopg
+
+    with psycopg.connect(url.conninfo, autocommit=True) as conn:
+        if conn.execute("SELECT to_regclass('messages')").fetchone() in (None, (None,)):
+            return False
+        return conn.execute("SELECT 1 FROM messages LIMIT 1").fetchone() is not None
+
+
+def destination(text: str) -> Path | DatabaseUrl:
+    return DatabaseUrl(text) if scheme_of(text) else Path(text)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--out", type=Path, required=True, help="the database file to make (must not exist)")
+    parser.add_argument(
+        "--out",
+        type=destination,
+        required=True,
+        help="the database file to make (must not exist), or an empty PostgreSQL database's URL",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed: the same seed makes the same year")
-    parser.add_argument("--chunk", type=int, default=2000, help="timeline events written concurrently")
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        help=f"timeline events written concurrently ({SQLITE_CHUNK}; {POSTGRES_CHUNK} on PostgreSQL)",
+    )
     args = parser.parse_args()
     if args.customers < 1 or args.messages < args.customers:
         parser.error("--messages must be at least --customers, and both positive")
-    if args.out.exists():
+    postgres = isinstance(args.out, DatabaseUrl)
+    if postgres and holds_messages(args.out):
+        parser.error(f"{args.out} holds messages: give an empty database (the seeder only fills new ones)")
+    if not postgres and args.out.exists():
         parser.error(f"{args.out} exists: remove it first (the seeder only makes new databases)")
-    tally = asyncio.run(seed(args.out, args.messages, args.customers, args.seed, args.chunk))
+    chunk = args.chunk or (POSTGRES_CHUNK if postgres else SQLITE_CHUNK)
+    tally = asyncio.run(seed(args.out, args.messages, args.customers, args.seed, chunk))
     report(args.out, tally)
 
 
