@@ -175,9 +175,23 @@ RANKED_WINDOW = 2000
 ranking every match of a common word in a year costs seconds, ranking the newest costs the same
 however long the history, and an agent looks for recent conversations first)."""
 
+RECENT_SCAN = 20_000
+"""How many of the newest messages search reads along the primary key before it asks the GIN index
+for older matches (see `_ranked`)."""
+
 FALLBACK_WINDOW = 10_000
 """How many of the newest messages the fallback scan reads (see `search`): a bounded cost, like the
 ranked window's, for what the index cannot find."""
+
+_RECENT_MATCHES = """
+    SELECT id, ts_rank_cd(search_vector, %(query)s::tsquery, 1) FROM (
+        SELECT id, search_vector FROM messages ORDER BY id DESC LIMIT %(scan)s) recent
+    WHERE search_vector @@ %(query)s::tsquery ORDER BY id DESC LIMIT %(wanted)s"""
+_OLDER_MATCHES = """
+    SELECT id, ts_rank_cd(search_vector, %(query)s::tsquery, 1) FROM (
+        SELECT id, search_vector FROM messages WHERE search_vector @@ %(query)s::tsquery
+        AND id < (SELECT min(id) FROM (SELECT id FROM messages ORDER BY id DESC LIMIT %(scan)s) scanned)
+        ORDER BY id DESC LIMIT %(wanted)s) older"""
 
 
 async def search(conn: Conn, text: str, limit: int, offset: int = 0) -> list[Message]:
@@ -192,11 +206,11 @@ async def search(conn: Conn, text: str, limit: int, offset: int = 0) -> list[Mes
     The index holds PostgreSQL's lexemes, which differ from SQLite's words in two ways the fallback
     covers: accents are kept ("nao" does not find "não": the `unaccent` extension is not something
     every server offers), and an e-mail address, host name or decimal number is one lexeme ("example"
-    does not find "ana@example.com"). The fallback reads the newest `FALLBACK_WINDOW` messages, folds
-    case and accents of their bodies, and matches each word at a word start.
+    does not find "ana@example.com"). The fallback reads the newest `FALLBACK_WINDOW` messages and
+    matches each word at a word start, in any case, each letter with or without its accents.
     """
     text = _printable(text)
-    ranked = await _ranked_ids(conn, text, max(RANKED_WINDOW, offset + limit))
+    ranked = await _ranked(conn, text, max(RANKED_WINDOW, offset + limit))
     ids = ranked[offset : offset + limit]
     if len(ids) < limit:
         extra = await _scanned_ids(conn, text, ranked, offset + limit - len(ranked))
@@ -210,18 +224,23 @@ async def search(conn: Conn, text: str, limit: int, offset: int = 0) -> list[Mes
     return [by_id[i] for i in ids if i in by_id]
 
 
-async def _ranked_ids(conn: Conn, text: str, window_size: int) -> list[int]:
-    """Ids of the newest `window_size` index matches, best first."""
+async def _ranked(conn: Conn, text: str, window_size: int) -> list[int]:
+    """Ids of the newest `window_size` index matches, best first.
+
+    Two reads, each bounded: the newest `RECENT_SCAN` messages along the primary key (a common word
+    fills the window there, where the GIN index would hand over every match of the year to sort),
+    then, only when they did not fill it, the GIN index for older matches (few, or the window would
+    have been filled). Each ranks only the matches it returns."""
     query = await prefix_query(conn, text)
     if query is None:
         return []
-    cursor = await conn.execute(
-        "SELECT id FROM (SELECT id, ts_rank_cd(search_vector, %s::tsquery, 1) AS score FROM messages"
-        "  WHERE search_vector @@ %s::tsquery ORDER BY id DESC LIMIT %s) w"
-        " ORDER BY score DESC, id DESC",
-        [query, query, window_size],
-    )
-    return [message_id for (message_id,) in await cursor.fetchall()]
+    params = {"query": query, "scan": RECENT_SCAN, "wanted": window_size}
+    cursor = await conn.execute(_RECENT_MATCHES, params)
+    hits = await cursor.fetchall()
+    if len(hits) < window_size:
+        cursor = await conn.execute(_OLDER_MATCHES, {**params, "wanted": window_size - len(hits)})
+        hits += await cursor.fetchall()
+    return [message_id for message_id, _ in sorted(hits, key=lambda hit: (-hit[1], -hit[0]))]
 
 
 async def prefix_query(conn: Conn, text: str) -> str | None:
@@ -243,22 +262,16 @@ def _quoted(lexeme: str) -> str:
 
 
 async def _scanned_ids(conn: Conn, text: str, skip: Sequence[int], wanted: int) -> list[int]:
-    """Ids of up to `wanted` of the newest `FALLBACK_WINDOW` messages whose folded body has every
-    folded word of `text` at a word start, newest first, `skip` left out (the index found them).
-
-    The words are runs of letters and digits only, so the patterns built from them hold no regular
-    expression syntax whatever was typed."""
-    words = folded_words(text)
-    if not words or wanted <= 0:
+    """Ids of up to `wanted` of the newest `FALLBACK_WINDOW` messages whose body has every word of
+    `text` at a word start (`word_pattern`), newest first, `skip` left out (the index found them)."""
+    patterns = [word_pattern(word) for word in folded_words(text)]
+    if not patterns or wanted <= 0:
         return []
-    matches = " AND ".join(["translate(lower(body), %s, %s) ~ %s"] * len(words))
-    params: list[object] = []
-    for word in words:
-        params += [_ACCENTED, _PLAIN, "(^|[^[:alnum:]])" + word]
+    matches = " AND ".join(["body ~* %s"] * len(patterns))
     cursor = await conn.execute(
         f"SELECT id FROM (SELECT id, body FROM messages ORDER BY id DESC LIMIT %s) recent"
         f" WHERE {matches} AND NOT (id = ANY(%s::bigint[])) ORDER BY id DESC LIMIT %s",
-        [FALLBACK_WINDOW, *params, list(skip), wanted],
+        [FALLBACK_WINDOW, *patterns, list(skip), wanted],
     )
     return [message_id for (message_id,) in await cursor.fetchall()]
 
@@ -274,20 +287,32 @@ def folded_words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", fold(text))
 
 
-def _accent_table() -> tuple[str, str]:
-    """The lower-case Latin letters with accents and their plain letters, for SQL's `translate`
-    (the body is folded in SQL, where `unicodedata` is not at hand)."""
-    accented, plain = [], []
-    for code in range(0xC0, 0x250):
+_COMBINING = "[\u0300-\u036f]*"
+"""Accents written as marks after their letter (a decomposed "não")."""
+
+
+def word_pattern(word: str) -> str:
+    """A regular expression (for `~*`, any case) finding the folded `word` at a word start, each
+    letter with or without its accents: "nao" finds "não", "NÃO" and "nao". `word` is letters and
+    digits only (`folded_words`) and the accented letters come from `_VARIANTS`: nothing typed is
+    read as regular expression syntax."""
+    letters = ((f"[{_VARIANTS[c]}]" if c in _VARIANTS else c) + _COMBINING for c in word)
+    return "(^|[^[:alnum:]])" + "".join(letters)
+
+
+def _variants() -> dict[str, str]:
+    """Each plain letter with its lower-case accented forms ("a" → "aàáâãäå…"), from Latin, Greek
+    and Cyrillic: the letters `fold` takes accents from."""
+    found: dict[str, str] = {}
+    for code in range(0xC0, 0x500):
         char = chr(code)
         base = fold(char)
-        if char == char.lower() and len(base) == 1 and base != char and base.isascii():
-            accented.append(char)
-            plain.append(base)
-    return "".join(accented), "".join(plain)
+        if char == char.lower() and len(base) == 1 and base != char and base.isalpha():
+            found[base] = found.get(base, base) + char
+    return found
 
 
-_ACCENTED, _PLAIN = _accent_table()
+_VARIANTS = _variants()
 
 
 def _printable(text: str) -> str:
