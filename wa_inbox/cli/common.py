@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from wa_inbox.config import ConfigError, Settings, StoreSettings, load_settings
 from wa_inbox.domain.addresses import InvalidAddress
 from wa_inbox.domain.errors import describe
-from wa_inbox.store import Store, open_store
+from wa_inbox.store import NewerSchema, Store, open_store
 from wa_inbox.store.errors import StoreError
 
 if TYPE_CHECKING:  # imported only by the commands that use them
@@ -110,6 +110,8 @@ async def with_existing_store(
         )
     try:
         store = await open_store(settings.store.path, read_only=read_only)
+    except NewerSchema:
+        raise  # a wa-inbox database, only a newer one: its own sentence says what to do
     except StoreError as error:
         if not isinstance(settings.store.path, Path):  # its sentence says what and how to fix it
             raise ConfigError(str(error)) from None

@@ -33,7 +33,7 @@ from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.team import Agent, OptEvent, Presence, SavedReply, ThreadEvent
 from wa_inbox.domain.templates import TemplateInfo
-from wa_inbox.store.errors import StoreConflict, StoreError, UnknownConversation
+from wa_inbox.store.errors import NewerSchema, StoreConflict, StoreError, UnknownConversation
 from wa_inbox.store.types import Changes, ConversationCounts, ConversationFilter, MessageQuery, StoreStats
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "DatabaseUrl",
     "Lease",
     "MessageQuery",
+    "NewerSchema",
     "Store",
     "StoreConflict",
     "StoreError",
@@ -50,6 +51,7 @@ __all__ = [
     "UnknownConversation",
     "database_location",
     "open_store",
+    "pending_steps",
     "upgrade_in_place",
 ]
 
@@ -537,7 +539,8 @@ def open_store(
     database every replica and attached inbox shares. A path that cannot hold the database (not SQLite,
     a folder that cannot be written, ...) raises `files.UnusableDatabase`, a server that cannot be
     reached `StoreError`; both messages are one sentence with the fix. A new file is created 0600.
-    Another URL scheme is refused with one sentence.
+    Another URL scheme is refused with one sentence. A database a newer wa-inbox migrated (it records a
+    schema step this release does not know) raises `NewerSchema`, one sentence, whether read-only or not.
 
     `clock` is the store's "now" for the times it stamps itself (queued, claimed, read, the sender
     lease); tests pass a hand-moved one. Times that come with a value (a webhook's `received_at`)
@@ -564,6 +567,21 @@ def upgrade_in_place(location: str | Path | DatabaseUrl, report: Callable[[str],
     from wa_inbox.store.sqlite import upgrade_file
 
     return upgrade_file(where, report) if where.exists() else []
+
+
+def pending_steps(location: str | Path | DatabaseUrl) -> list[str]:
+    """The schema steps the database at `location` lacks, read without writing anything: [] when it
+    is current, every step when it does not exist yet. `NewerSchema` when a newer wa-inbox migrated
+    it. For `serve` with `[store] migrate = "never"`, which leaves migrating to `wa-inbox db migrate`.
+    """
+    where = database_location(location)
+    if isinstance(where, DatabaseUrl):
+        from wa_inbox.store.postgres.upgrade import pending_in_database
+
+        return pending_in_database(where)
+    from wa_inbox.store.sqlite import pending_in_file
+
+    return pending_in_file(where)
 
 
 def database_location(location: str | Path | DatabaseUrl) -> Path | DatabaseUrl:

@@ -7,6 +7,8 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 
+from wa_inbox.store.errors import NewerSchema
+
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "001_initial",
@@ -405,13 +407,15 @@ REPORT_AFTER = 1.0
 def migrate(
     conn: sqlite3.Connection, steps: Sequence[tuple[str, str]] = MIGRATIONS, report: Report | None = None
 ) -> list[str]:
-    """Apply every step not yet recorded; returns the names applied.
+    """Apply every step not yet recorded; returns the names applied. `NewerSchema` when the database
+    records a step that `steps` lacks (a newer wa-inbox migrated it), before anything is written.
 
     `steps` is for tests, which build a database as an older version left it with `MIGRATIONS[:k]`.
     With `report`, a step that takes longer than REPORT_AFTER says so while it runs, and when done.
     """
     conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {name for (name,) in conn.execute("SELECT name FROM migrations")}
+    _refuse_unknown(conn, done, steps)
     applied = []
     for name, script in steps:
         if name not in done:
@@ -422,10 +426,20 @@ def migrate(
 
 
 def pending(conn: sqlite3.Connection, steps: Sequence[tuple[str, str]] = MIGRATIONS) -> list[str]:
-    """The steps this database has not had yet (all of them for a new one)."""
+    """The steps this database has not had yet (all of them for a new one); `NewerSchema` as `migrate`."""
     recorded = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'")
     done = {name for (name,) in conn.execute("SELECT name FROM migrations")} if recorded.fetchone() else set()
+    _refuse_unknown(conn, done, steps)
     return [name for name, _ in steps if name not in done]
+
+
+def _refuse_unknown(conn: sqlite3.Connection, done: set[str], steps: Sequence[tuple[str, str]]) -> None:
+    """A recorded step this release does not know means a newer release's schema: never use it
+    (steps are only ever added, never renamed, so an unknown name can come from nowhere else)."""
+    unknown = sorted(done - {name for name, _ in steps})
+    if unknown:
+        databases = {name: file for _, name, file in conn.execute("PRAGMA database_list")}
+        raise NewerSchema.at(databases.get("main") or "(in memory)", unknown[0])
 
 
 @contextlib.contextmanager

@@ -509,7 +509,7 @@ def _vacuum(path: Path) -> None:
 
 def upgrade_file(path: Path, report: Report) -> list[str]:
     """`upgrade_in_place` for an SQLite file: the migrations the writer would run, run here."""
-    todo = _pending(path)
+    todo = pending_in_file(path)
     if todo:
         files.check(path)
         try:
@@ -522,10 +522,10 @@ def upgrade_file(path: Path, report: Report) -> list[str]:
 
 def _schema_is_current(path: Path) -> bool:
     """Every migration step is recorded in the database at `path` (read without writing anything)."""
-    return not _pending(path)
+    return not pending_in_file(path)
 
 
-def _pending(path: Path) -> list[str]:
+def pending_in_file(path: Path) -> list[str]:
     """The steps the database at `path` lacks, read without writing; all of them for a new or foreign
     file (the writer creates or judges it)."""
     try:

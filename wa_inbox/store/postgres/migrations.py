@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from wa_inbox.store.errors import StoreError
+from wa_inbox.store.errors import NewerSchema
 from wa_inbox.store.postgres.schema import MIGRATION_LOCK, MIGRATIONS
 
 Report = Callable[[str], None]
@@ -19,10 +19,6 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at timestamptz NOT NULL DEFAULT now()
 )
 """
-
-
-class NewerSchema(StoreError):
-    """The database records a step this release does not know: a newer wa-inbox migrated it."""
 
 
 async def applied(conn: AsyncConnection[Any]) -> list[str]:
@@ -40,10 +36,7 @@ async def pending(conn: AsyncConnection[Any], where: str) -> list[str]:
     done = set(await applied(conn))
     unknown = sorted(done - {name for name, _ in MIGRATIONS})
     if unknown:
-        raise NewerSchema(
-            f"The database at {where} was written by a newer wa-inbox (schema step {unknown[-1]} is "
-            "unknown to this release): upgrade wa-inbox, or point --db at another database."
-        )
+        raise NewerSchema.at(where, unknown[-1])
     return [name for name, _ in MIGRATIONS if name not in done]
 
 
