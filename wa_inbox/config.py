@@ -50,6 +50,7 @@ ENV_KEYS: Mapping[str, tuple[str, str]] = {
     "PUBLIC_BASE_URL": ("twilio", "public_base_url"),
     "WA_INBOX_TWILIO_BASE_URL": ("twilio", "base_url"),
     "WA_INBOX_DB": ("store", "path"),
+    "WA_INBOX_MIGRATE": ("store", "migrate"),
     "TWILIO_WHATSAPP_FROM": ("twilio", "from_address"),
     "WA_INBOX_AGENT": ("agent", "name"),
 }
@@ -214,6 +215,10 @@ class StoreSettings(_Section):
     )
     """The database `wa-inbox serve` and every attached TUI share: a SQLite file on one host, or a
     `postgresql://` URL for several replicas and agents on other machines (`str()` hides its password)."""
+    migrate: Literal["auto", "never"] = "auto"
+    """Whether `serve` brings an older schema up to date itself ("auto": one host), or leaves that to
+    `wa-inbox db migrate`, run once before the replicas start, and refuses an older schema ("never":
+    several replicas, which must not each migrate the database they share while others run on it)."""
 
     @field_validator("path", mode="before")
     @classmethod

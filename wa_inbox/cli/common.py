@@ -85,14 +85,15 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
 def settings_for(config_path: Path | None, db_path: str | Path | None) -> Settings:
     settings = load_settings(config_path)
     if db_path is not None:
-        settings = settings.model_copy(update={"store": _store_at(db_path)})
+        settings = settings.model_copy(update={"store": _store_at(settings.store, db_path)})
     return settings
 
 
-def _store_at(db_path: str | Path) -> StoreSettings:
-    """`--db`, validated like `[store] path` (a copy with an update would skip the checks)."""
+def _store_at(store: StoreSettings, db_path: str | Path) -> StoreSettings:
+    """`--db`, validated like `[store] path` (a copy with an update would skip the checks); the rest
+    of `[store]` (`migrate`) as the settings have it."""
     try:
-        return StoreSettings.model_validate({"path": db_path})
+        return StoreSettings.model_validate({**store.model_dump(), "path": db_path})
     except ValidationError as error:
         reason = error.errors()[0]["msg"].removeprefix("Value error, ")
         raise ConfigError(f"--db {db_path} {reason}.") from None

@@ -1,4 +1,5 @@
-"""`wa-inbox db`: how big the database has grown, and giving its free space back to the file system."""
+"""`wa-inbox db`: bringing the schema up to date as a step of its own, how big the database has grown,
+and giving its free space back to the file system."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from wa_inbox.cli.common import (
     settings_for,
     with_existing_store,
 )
-from wa_inbox.store import Store, StoreStats
+from wa_inbox.store import Store, StoreStats, upgrade_in_place
+from wa_inbox.store.files import prepare_database
 
 VACUUM_STEP_PAGES = 500
 """Free pages given back per write: about 50 ms of the writer's time (0.1 ms a page moved), so the
@@ -30,7 +32,27 @@ PROGRESS_SECONDS = 1.0
 
 @click.group()
 def db() -> None:
-    """The database's size, and giving its free space back."""
+    """The database's schema, its size, and giving its free space back."""
+
+
+@db.command("migrate")
+@config_option
+@db_option
+@friendly_errors
+def db_migrate(config_path: Path | None, db_path: str | None) -> None:
+    """Bring the database to this release's schema now, creating it if missing; one line per step.
+
+    For deployments with several `wa-inbox serve` replicas (`[store] migrate = "never"`): run once, as a
+    Kubernetes Job or an init container, before the replicas start. A long step says how it goes on
+    stderr. A database a newer wa-inbox migrated is refused, untouched.
+    """
+    settings = settings_for(config_path, db_path)
+    prepare_database(settings.store.path)  # a new file is created empty (0600), then migrated
+    applied = upgrade_in_place(settings.store.path, lambda line: click.echo(f"wa-inbox: {line}", err=True))
+    for step in applied:
+        click.echo(f"applied {step}")
+    if not applied:
+        click.echo("already current")
 
 
 @db.command("stats")

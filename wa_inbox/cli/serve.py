@@ -23,7 +23,7 @@ from wa_inbox.cli.signals import stop_requested
 from wa_inbox.config import ConfigError, Settings
 from wa_inbox.logs import configure_logging
 from wa_inbox.running.sockets import bind
-from wa_inbox.store import open_store
+from wa_inbox.store import open_store, pending_steps
 from wa_inbox.store.files import prepare_database
 
 
@@ -43,6 +43,7 @@ def serve(
     check_tunnel_flags(ngrok, point_twilio)
     if not ngrok:  # with --ngrok the tunnel supplies the public URL
         settings.require_receiver()
+    _check_schema(settings)
     prepare_database(settings.store.path)  # a wrong path is one sentence now, not after the port is bound
     configure_logging(logging.INFO)
     try:
@@ -52,6 +53,19 @@ def serve(
             f"Cannot listen on {host}:{port} ({error.strerror}): pass another --port."
         ) from None
     asyncio.run(_serve_through_ngrok(settings, sock, point_twilio) if ngrok else _serve(settings, sock))
+
+
+def _check_schema(settings: Settings) -> None:
+    """Before the port is bound: a database a newer wa-inbox migrated is refused (`NewerSchema`), and
+    with `[store] migrate = "never"` so is an older one, which `wa-inbox db migrate` must bring up to
+    date first (several replicas must not each migrate the database they share while others use it)."""
+    missing = pending_steps(settings.store.path)
+    if missing and settings.store.migrate == "never":
+        raise ConfigError(
+            f"The database at {settings.store.path} lacks {len(missing)} schema step(s) from "
+            f'{missing[0]} on, and [store] migrate is "never": run `wa-inbox db migrate` first '
+            "(once, as a Job or an init container), then start serve."
+        )
 
 
 async def _serve_through_ngrok(settings: Settings, sock: socket.socket, point_twilio: bool) -> None:
