@@ -63,7 +63,7 @@ def test_migrate_applies_only_the_missing_steps_of_an_older_database(tmp_path: P
 
 @pytest.mark.parametrize(
     "command",
-    [("db", "migrate"), ("serve", "--port", "0"), ("messages", "list"), ("db", "stats")],
+    [("db", "migrate"), ("serve", "--port", "0"), ("messages", "list"), ("db", "stats"), ("tui", "--attach")],
     ids=" ".join,
 )
 def test_a_database_of_a_newer_release_is_refused_untouched(tmp_path: Path, command: tuple[str, ...]) -> None:

@@ -556,8 +556,10 @@ def upgrade_in_place(location: str | Path | DatabaseUrl, report: Callable[[str],
     """Bring the database at `location` to the newest schema now, in this process, and return the
     steps applied ([] when it was current or does not exist yet). A step that runs longer than a
     second says so through `report`, a line at a time. The inbox calls this before it takes the
-    terminal, so a long upgrade of a year of messages is a visible wait, not a blank screen. Each
-    step is one transaction: stopped midway (even by kill -9), the database keeps the schema it had.
+    terminal, so a long upgrade of a year of messages is a visible wait, not a blank screen, and
+    `wa-inbox db migrate` calls it as a deployment's step of its own. Each step is one transaction:
+    stopped midway (even by kill -9), the database keeps the schema it had. `NewerSchema`, with
+    nothing written, when a newer wa-inbox migrated the database.
     """
     where = database_location(location)
     if isinstance(where, DatabaseUrl):
