@@ -28,10 +28,10 @@ def newer(path: Path) -> str:
     asyncio.run(fill())
     with closing(sqlite3.connect(path, isolation_level=None)) as conn:
         conn.execute("CREATE TABLE future_things (id INTEGER PRIMARY KEY)")
-        conn.execute(
-            "INSERT INTO migrations (name, applied_at) VALUES (?, '2030-01-01T00:00:00.000Z')",
-            (FUTURE_STEP,),
-        )
+        for step in (FUTURE_STEP, "098_from_the_release_before"):  # the newest is named
+            conn.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, '2030-01-01T00:00:00.000Z')", (step,)
+            )
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return digest(path)
 

@@ -435,11 +435,12 @@ def pending(conn: sqlite3.Connection, steps: Sequence[tuple[str, str]] = MIGRATI
 
 def _refuse_unknown(conn: sqlite3.Connection, done: set[str], steps: Sequence[tuple[str, str]]) -> None:
     """A recorded step this release does not know means a newer release's schema: never use it
-    (steps are only ever added, never renamed, so an unknown name can come from nowhere else)."""
+    (steps are only ever added, never renamed, so an unknown name can come from nowhere else). The
+    newest unknown step is named: the release that added it is the one to run."""
     unknown = sorted(done - {name for name, _ in steps})
     if unknown:
         databases = {name: file for _, name, file in conn.execute("PRAGMA database_list")}
-        raise NewerSchema.at(databases.get("main") or "(in memory)", unknown[0])
+        raise NewerSchema.at(databases.get("main") or "(in memory)", unknown[-1])
 
 
 @contextlib.contextmanager
