@@ -267,7 +267,7 @@ def test_unsigned_webhooks_allowed_in_dev_only_when_asked(tmp_path: Path) -> Non
 
 
 SERVER = Path(__file__).resolve().parents[1] / "server"
-SECRET_KEYS = {"auth_token", "api_key_secret"}  # environment only, never in the TOML example
+SECRET_KEYS = {"auth_token", "api_key_secret", "sasl_password"}  # environment only, never in the TOML example
 
 
 def test_example_config_loads_and_documents_every_key() -> None:

@@ -53,6 +53,8 @@ ENV_KEYS: Mapping[str, tuple[str, str]] = {
     "WA_INBOX_MIGRATE": ("store", "migrate"),
     "TWILIO_WHATSAPP_FROM": ("twilio", "from_address"),
     "WA_INBOX_AGENT": ("agent", "name"),
+    "WA_INBOX_KAFKA_BOOTSTRAP": ("events", "kafka_bootstrap"),
+    "WA_INBOX_KAFKA_SASL_PASSWORD": ("events", "sasl_password"),
 }
 """Environment variables and the settings they fill; the environment wins over `.env` and TOML."""
 
@@ -280,6 +282,102 @@ class RetentionSettings(_Section):
         return value
 
 
+_KAFKA_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+"""What Kafka accepts as a topic name."""
+_SASL = ("SASL_PLAINTEXT", "SASL_SSL")
+_TLS = ("SSL", "SASL_SSL")
+
+
+class EventSettings(_Section):
+    """The event stream to Kafka (`gateway.event_relay`): off until `kafka_bootstrap` is set.
+
+    Each field that depends on another is checked by its own validator (not a model one), so that a
+    mistake names its key; those run even when the field is left unset (`validate_default`).
+    """
+
+    kafka_bootstrap: str | None = None
+    """The brokers to start from, `host:port[,host:port…]` (WA_INBOX_KAFKA_BOOTSTRAP); unset: no events."""
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, validate_default=True
+    )
+    """Required with a SASL_* `security_protocol`, refused without one."""
+    sasl_username: str | None = Field(None, validate_default=True)
+    sasl_password: SecretStr | None = Field(None, validate_default=True)
+    """Best kept in the environment (WA_INBOX_KAFKA_SASL_PASSWORD) or `.env`; never logged."""
+    ssl_cafile: Path | None = None
+    """The CA certificates (PEM) that sign the brokers' certificates, when the system's do not."""
+    inbound_topic: str = "twilio.inbound.v1"
+    status_topic: str = "twilio.status.v1"
+    retention_days: int = Field(7, gt=0, le=36500)
+    """The server deletes events published longer ago than this, hourly; unpublished ones stay."""
+    idempotent_producer: bool = True
+    """Kafka's idempotent producer (no duplicates from the producer's own retries); turn it off only for
+    a broker that cannot do it, such as Tansu 0.6 for the tests (duplicates stay recognisable by key)."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.kafka_bootstrap is not None
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _brokers(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        for broker in value.split(","):
+            host, colon, port = broker.strip().rpartition(":")
+            if not (colon and host and port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+                raise ValueError("must be host:port of a Kafka broker, such as kafka1:9092 (several: a,b)")
+            if not host.isprintable() or " " in host or "/" in host:
+                raise ValueError("must be host:port of a Kafka broker, with no scheme, path or spaces")
+        return value
+
+    @field_validator("sasl_mechanism")
+    @classmethod
+    def _mechanism_fits_protocol(cls, value: str | None, info: ValidationInfo) -> str | None:
+        protocol = info.data.get("security_protocol")
+        if protocol in _SASL and value is None:
+            raise ValueError(f"must be set (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512) with {protocol}")
+        if protocol is not None and protocol not in _SASL and value is not None:
+            raise ValueError("needs security_protocol SASL_SSL (or SASL_PLAINTEXT)")
+        return value
+
+    @field_validator("sasl_username", "sasl_password")
+    @classmethod
+    def _credentials_with_mechanism(cls, value: Any, info: ValidationInfo) -> Any:
+        mechanism = info.data.get("sasl_mechanism")
+        if mechanism is not None and not value:
+            raise ValueError(f"must be set with sasl_mechanism {mechanism}")
+        if mechanism is None and value and "sasl_mechanism" in info.data:
+            raise ValueError("is only used with sasl_mechanism: set it too, or remove this")
+        return value
+
+    @field_validator("ssl_cafile")
+    @classmethod
+    def _readable_cafile(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        if info.data.get("security_protocol") not in _TLS:
+            raise ValueError("needs security_protocol SSL or SASL_SSL")
+        if not os.access(value, os.R_OK) or not value.is_file():
+            raise ValueError(f"{value} is not a readable file of CA certificates (PEM)")
+        return value
+
+    @field_validator("inbound_topic", "status_topic")
+    @classmethod
+    def _topic_name(cls, value: str) -> str:
+        if not _KAFKA_TOPIC.fullmatch(value) or value in (".", ".."):
+            raise ValueError("must be a Kafka topic name: letters, digits, '.', '_' and '-' only")
+        return value
+
+    @field_validator("status_topic")
+    @classmethod
+    def _topics_differ(cls, value: str, info: ValidationInfo) -> str:
+        if value == info.data.get("inbound_topic"):
+            raise ValueError("must differ from events.inbound_topic: consumers tell events apart by topic")
+        return value
+
+
 class AgentSettings(_Section):
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
     """Who this inbox answers as (`--agent`, WA_INBOX_AGENT); unset: the operating system's user name."""
@@ -326,6 +424,7 @@ class Settings(_Section):
     retention: RetentionSettings = RetentionSettings()
     agent: AgentSettings = AgentSettings()
     team: TeamSettings = TeamSettings()
+    events: EventSettings = EventSettings()
     routing: dict[str, str] = {}
     """Country code (ISO 3166, like "BR") -> Messaging Service SID; "default" for the rest."""
     dev: DevSettings = DevSettings()

@@ -7,6 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from tests.support.store import ANA, BEN, BUSINESS, record, sid, we_send
+from wa_inbox.domain.events import status_event
 from wa_inbox.domain.models import HostedFile, InboundMessage, MediaRef, StatusUpdate, WebhookKind
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
@@ -23,9 +24,9 @@ async def test_stats_count_the_rows_of_each_table(store: Store) -> None:
     await store.ingest_inbound(InboundMessage(sid(1), ANA, BUSINESS, "", media=media), record(sid(1)))
     await store.ingest_inbound(InboundMessage(sid(2), BEN, BUSINESS, "Oi"), record(sid(2)))
     await we_send(store, Draft(ANA, "Hello"), sid(3))
-    await store.ingest_status(
-        StatusUpdate(sid(3), "delivered", to_addr=ANA), record(sid(3), WebhookKind.STATUS)
-    )
+    delivered = StatusUpdate(sid(3), "delivered", to_addr=ANA)
+    event = status_event(delivered, {"MessageSid": [sid(3)]}, datetime.now(UTC))
+    await store.ingest_status(delivered, record(sid(3), WebhookKind.STATUS), event)
     await store.set_opt_state(BEN, OptAction.STOP, "test")
     await store.save_draft(ANA, "unsent")
     await store.add_hosted_file(HostedFile("f" * 32, "/data/media/out/x.png", "x.png", "image/png", 1234))
@@ -47,6 +48,7 @@ async def test_stats_count_the_rows_of_each_table(store: Store) -> None:
         "templates": 0,
         "drafts": 1,
         "media_files": 1,
+        "events": 1,
     }
     assert stats.media_bytes == 2048 + 1234  # the media not downloaded yet counts nothing
     assert stats.page_size > 0 and stats.bytes_on_disk > 0

@@ -1,5 +1,8 @@
 """The two Twilio webhook endpoints: read, check the signature, parse, commit, then acknowledge.
 
+With the event stream on (`[events]`), the webhook's event (`domain.events`) is committed with it, in
+the event outbox; the relay publishes it later, so the acknowledgement never waits for Kafka.
+
 This is the hot path of the product: every status callback of every message passes here, so each
 step is the cheapest correct one. Each endpoint is a raw ASGI app (Starlette's request and response
 objects and its router cost more than everything below them but the database), with one HMAC, our
@@ -17,6 +20,7 @@ from datetime import UTC, datetime
 from starlette.types import Receive, Scope, Send
 
 from wa_inbox.config import Settings
+from wa_inbox.domain.events import inbound_event, status_event
 from wa_inbox.domain.models import Form, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.domain.webhooks import MalformedWebhook, parse_inbound, parse_status
 from wa_inbox.logs import TurnLines
@@ -123,6 +127,11 @@ class WebhookEndpoint:
         self._opt = settings.opt
         self._keywords = settings.opt.keywords()
         inbound = kind is WebhookKind.INBOUND
+        events = settings.events
+        self._event_topic = (
+            (events.inbound_topic if inbound else events.status_topic) if events.enabled else None
+        )
+        """Where this path's events go; None when the event stream is off (no event is built)."""
         self._ingest: Ingest = self._ingest_inbound if inbound else self._ingest_status
         self._ack = TWIML_ACK if inbound else STATUS_ACK
         self._accepted_lines = TurnLines(log)
@@ -157,11 +166,16 @@ class WebhookEndpoint:
         action = self._keywords.classify(message.body)
         confirmations = {"stop": self._opt.stop_confirmation, "start": self._opt.start_confirmation}
         confirmation = confirmations.get(action) if action else None
-        new = await store.ingest_inbound(message, received.record(Verdict.ACCEPTED), action, confirmation)
+        topic = self._event_topic
+        event = inbound_event(message, form, received.received_at, topic) if topic else None
+        record = received.record(Verdict.ACCEPTED)
+        new = await store.ingest_inbound(message, record, action, confirmation, event)
         return Verdict.ACCEPTED if new else Verdict.DUPLICATE
 
     async def _ingest_status(self, store: Store, received: Received, form: Form) -> Verdict:
-        new = await store.ingest_status(parse_status(form), received.record(Verdict.ACCEPTED))
+        update, topic = parse_status(form), self._event_topic
+        event = status_event(update, form, received.received_at, topic) if topic else None
+        new = await store.ingest_status(update, received.record(Verdict.ACCEPTED), event)
         return Verdict.ACCEPTED if new else Verdict.DUPLICATE
 
     async def _receive(self, receive: Receive, received: Received) -> Form:

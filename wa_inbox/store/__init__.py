@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from wa_inbox.dburl import SCHEMES, DatabaseUrl, scheme_of
 from wa_inbox.domain.clock import Clock, utc_now
+from wa_inbox.domain.events import Event, EventBacklog, PendingEvent
 from wa_inbox.domain.lease import Lease
 from wa_inbox.domain.models import (
     Contact,
@@ -113,11 +114,16 @@ class Store(Protocol):
         record: WebhookRecord,
         opt_action: OptAction | None = None,
         confirmation: str | None = None,
+        event: Event | None = None,
     ) -> bool:
         """Store a customer's message, its contact (created or updated: profile name, WhatsApp id, last
         inbound time, from which the 24-hour window is measured) and its media (due for download),
         and log `record`, all in one commit. True when the message is new; False for a retry of a
         message SID already stored (logged as a duplicate, nothing else changed).
+
+        With `event` (the receiver passes one when the event stream is on), a new message's event goes
+        into the event outbox in that same commit, unpublished, written at `record.received_at`; a
+        retry writes none (see `pending_events`).
 
         With `opt_action`, the contact is opted out or back in (with an audit row) unless it already
         was; when that changed it and `confirmation` is given, the confirmation is queued as an
@@ -126,9 +132,12 @@ class Store(Protocol):
         """
         ...
 
-    async def ingest_status(self, update: StatusUpdate, record: WebhookRecord) -> bool:
+    async def ingest_status(
+        self, update: StatusUpdate, record: WebhookRecord, event: Event | None = None
+    ) -> bool:
         """Store a status callback and log `record`, in one commit; False when this (sid, status) pair
-        was seen before (logged as a duplicate, nothing else changed).
+        was seen before (logged as a duplicate, nothing else changed). With `event`, a new callback's
+        event goes into the event outbox in that commit, as for `ingest_inbound`.
 
         A status only ever moves a message up its lifecycle (`domain.status.supersedes`): a late `sent`
         never undoes `delivered`. A callback for a SID not stored yet (Twilio's callback beat our
@@ -148,6 +157,36 @@ class Store(Protocol):
         Only the raw requests go: the dedupe keys (messages' SIDs, status events) stay, so Twilio's
         retries of a pruned webhook are still recognised. Runs in several commits on a long log.
         """
+        ...
+
+    # --- the event outbox (see `domain.events`) ------------------------------------------------------
+
+    async def pending_events(self, limit: int) -> list[PendingEvent]:
+        """The oldest `limit` events not yet marked published, in the order they were written (their
+        webhooks' commit order), each with its id, when it was written and how often it was tried."""
+        ...
+
+    async def mark_events_published(self, ids: Sequence[int]) -> int:
+        """The broker acknowledged the events with these ids: published now, never listed again by
+        `pending_events`; how many were not marked before (unknown or already published ids count
+        nothing). An empty `ids` writes nothing."""
+        ...
+
+    async def record_event_failure(self, ids: Sequence[int], error: str) -> None:
+        """A try to publish these events failed with `error` (kept cut to a few hundred characters):
+        each still pending one counts the try, and `event_backlog` reports the error. They stay
+        pending, in their place."""
+        ...
+
+    async def event_backlog(self) -> EventBacklog:
+        """How many events wait to be published, when the oldest of them was written, and the error of
+        the last failed try to publish it (None when it was not tried, or its try did not fail).
+        Cheap: along the unpublished events only, however many were published."""
+        ...
+
+    async def prune_events(self, before: datetime) -> int:
+        """Delete the events published before `before`; how many went. Unpublished events are never
+        deleted, however old. Runs in several commits on a long outbox."""
         ...
 
     async def check_writable(self) -> bool:

@@ -1,5 +1,5 @@
-"""The write commands that run several steps of `writes` in one write: the webhooks' ingest, and
-the health check's empty commit.
+"""The write commands that run several steps of `writes` in one write: the webhooks' ingest (with the
+event outbox's row, `events`), and the health check's empty commit.
 
 Every write the store submits is a command registered with `@command` (see `tx`): a module-level
 function taking `tx: Tx` first (the connection, the batch's change number, the write's time) and
@@ -21,7 +21,8 @@ from wa_inbox.domain.models import InboundMessage, StatusUpdate, Verdict, Webhoo
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.team import SYSTEM
-from wa_inbox.store import team_writes, writes
+from wa_inbox.store import events, team_writes, writes
+from wa_inbox.store.events import EventRow
 from wa_inbox.store.tx import Tx, command
 from wa_inbox.store.writes import LoggedRequest
 
@@ -51,18 +52,26 @@ def status_fields(update: StatusUpdate) -> tuple[Any, ...]:
 
 
 @command
-def ingest_status(tx: Tx, fields: tuple[Any, ...], req: LoggedRequest) -> bool:
-    """A status callback, received at `tx.now`, and its raw log row."""
+def ingest_status(tx: Tx, fields: tuple[Any, ...], req: LoggedRequest, event: EventRow | None = None) -> bool:
+    """A status callback, received at `tx.now`, its raw log row and, when it is new, its `event`."""
     new = writes.apply_status(tx, StatusUpdate(*fields))
     writes.log_webhook(tx, req, None if new else Verdict.DUPLICATE)
+    if new and event is not None:
+        events.insert_event(tx, event)
     return new
 
 
 @command
 def ingest_inbound(
-    tx: Tx, msg: InboundMessage, req: LoggedRequest, opt_action: OptAction | None, confirmation: str | None
+    tx: Tx,
+    msg: InboundMessage,
+    req: LoggedRequest,
+    opt_action: OptAction | None,
+    confirmation: str | None,
+    event: EventRow | None = None,
 ) -> bool:
-    """A customer's message, received at `tx.now`, its raw log row, and the STOP/START it carries.
+    """A customer's message, received at `tx.now`, its raw log row, the STOP/START it carries and,
+    when it is new, its `event`.
 
     A new message reopens the conversation when it was resolved or snoozed, in this transaction, with
     a `status` event by `system` ("reopened by the customer", `team_writes.reopen_on_inbound`); the
@@ -71,6 +80,8 @@ def ingest_inbound(
         writes.log_webhook(tx, req, Verdict.DUPLICATE)
         return False
     writes.log_webhook(tx, req)
+    if event is not None:
+        events.insert_event(tx, event)
     team_writes.reopen_on_inbound(tx, msg.from_addr)
     if opt_action is None:
         return True

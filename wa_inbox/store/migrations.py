@@ -395,6 +395,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX presence_by_address ON presence (address, until)
         """,
     ),
+    (
+        "014_events",
+        # The event outbox (`store.events`): each new webhook's event for Kafka, written in the
+        # webhook's transaction, published and marked by the relay, pruned once published. Nothing is
+        # backfilled: events start with the webhooks that arrive once they are turned on.
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            topic TEXT NOT NULL,
+            key TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            published_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        );
+        CREATE INDEX events_unpublished ON events (id, created_at) WHERE published_at IS NULL;
+        CREATE INDEX events_published ON events (published_at) WHERE published_at IS NOT NULL
+        """,
+    ),
 ]
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from wa_inbox.domain.clock import Clock, utc_now
+from wa_inbox.domain.events import Event, EventBacklog, PendingEvent
 from wa_inbox.domain.lease import Lease
 from wa_inbox.domain.models import (
     Contact,
@@ -44,6 +45,7 @@ from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.store import (
     commands,
     committer,
+    events,
     files,
     migrations,
     reads,
@@ -129,6 +131,7 @@ class SqliteStore:
         record: WebhookRecord,
         opt_action: OptAction | None = None,
         confirmation: str | None = None,
+        event: Event | None = None,
     ) -> bool:
         """Store a customer's message durably; False when it was a retry. STOP/START apply once.
 
@@ -141,15 +144,19 @@ class SqliteStore:
             commands.request(record),
             opt_action,
             confirmation,
+            events.as_row(event),
         )
 
-    async def ingest_status(self, update: StatusUpdate, record: WebhookRecord) -> bool:
+    async def ingest_status(
+        self, update: StatusUpdate, record: WebhookRecord, event: Event | None = None
+    ) -> bool:
         """Store a status callback durably; False when this (sid, status) was seen before."""
         return await self._writer.submit(
             commands.ingest_status,
             ts(record.received_at),
             commands.status_fields(update),
             commands.request(record),
+            events.as_row(event),
         )
 
     async def log_rejection(self, record: WebhookRecord) -> None:
@@ -173,6 +180,33 @@ class SqliteStore:
             batch = await self._writer.submit(webhook_log.prune, now, cutoff, webhook_log.PRUNE_BATCH)
             removed += batch
             if batch < webhook_log.PRUNE_BATCH:
+                return removed
+
+    # --- the event outbox -----------------------------------------------------------------------
+
+    async def pending_events(self, limit: int) -> list[PendingEvent]:
+        return await events.pending(self._db, limit)
+
+    async def mark_events_published(self, ids: Sequence[int]) -> int:
+        if not ids:
+            return 0
+        return await self._writer.submit(events.mark_events_published, ts(self._clock()), list(ids))
+
+    async def record_event_failure(self, ids: Sequence[int], error: str) -> None:
+        if ids:
+            await self._writer.submit(events.record_event_failure, ts(self._clock()), list(ids), error)
+
+    async def event_backlog(self) -> EventBacklog:
+        return await events.backlog(self._db)
+
+    async def prune_events(self, before: datetime) -> int:
+        """Published events before `before`, oldest first, a batch per commit."""
+        removed, cutoff = 0, ts(before)
+        while True:
+            now = ts(self._clock())
+            batch = await self._writer.submit(events.prune_events, now, cutoff, events.PRUNE_BATCH)
+            removed += batch
+            if batch < events.PRUNE_BATCH:
                 return removed
 
     async def check_writable(self) -> bool:

@@ -75,6 +75,7 @@ STATS_TABLES = (
     "templates",
     "drafts",
     "media_files",
+    "events",
 )
 """The tables `StoreStats.rows` counts, in the order `db stats` shows them."""
 
