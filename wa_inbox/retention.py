@@ -1,5 +1,6 @@
-"""Retention: the server deletes raw webhook log rows past `[retention] webhook_log_days`, and media
-files past `[retention] media_days`, hourly and once at start.
+"""Retention: the server deletes raw webhook log rows past `[retention] webhook_log_days`, media
+files past `[retention] media_days`, and events published more than `[events] retention_days` ago,
+hourly and once at start.
 
 Only the raw requests go. What dedupes Twilio's retries stays with the data it protects: messages keep
 their SIDs and status events their (SID, status) pairs, so a retry of a webhook whose raw row is gone
@@ -62,6 +63,42 @@ async def _prune(store: Store, keep: timedelta, every_seconds: float, clock: Cal
         else:
             if removed:
                 log.info("removed %d raw webhook log rows older than %d days", removed, keep.days)
+        await asyncio.sleep(every_seconds)
+
+
+@contextlib.asynccontextmanager
+async def pruning_published_events(
+    settings: Settings,
+    store: Store,
+    every_seconds: float = EVERY_SECONDS,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> AsyncIterator[None]:
+    """Delete events published more than `[events] retention_days` ago, now and then every
+    `every_seconds`, while the block runs. Events not yet published are never deleted. It runs with
+    the stream off too: a database that once published keeps no published rows forever."""
+    keep = timedelta(days=settings.events.retention_days)
+    task = asyncio.create_task(
+        _prune_events(store, keep, every_seconds, clock), name="wa-inbox-events-retention"
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _prune_events(
+    store: Store, keep: timedelta, every_seconds: float, clock: Callable[[], datetime]
+) -> None:
+    while True:
+        try:
+            removed = await store.prune_events(clock() - keep)
+        except Exception as error:  # a busy or failing database: the next round tries again
+            log.warning("published events were not pruned (%s: %s)", type(error).__name__, error)
+        else:
+            if removed:
+                log.info("removed %d events published more than %d days ago", removed, keep.days)
         await asyncio.sleep(every_seconds)
 
 

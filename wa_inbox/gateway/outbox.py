@@ -119,6 +119,11 @@ class Outbox:
         return self._keeper.owner
 
     @property
+    def holds_sender_lease(self) -> bool:
+        """This process's sender holds the lease now (as last granted): it is the database's sender."""
+        return self._keeper.lease is not None
+
+    @property
     def client(self) -> Client:
         """The Twilio client the sender uses (the template picker reads the Content API with it)."""
         return self._client

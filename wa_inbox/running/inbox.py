@@ -1,5 +1,6 @@
-"""The running inbox: the receiver on a socket, the media downloader, retention (webhook log and
-media files) and, when it can send, the sender with its template sync.
+"""The running inbox: the receiver on a socket, the media downloader, retention (webhook log, media
+files, published events), when it can send, the sender with its template sync, and the event relay
+when the event stream is on.
 
 `serve`, the demo (through `wa_inbox.testing`) and the TUI's embedded mode all start it the same way.
 """
@@ -12,6 +13,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -24,9 +26,13 @@ from wa_inbox.gateway.outbox import Outbox
 from wa_inbox.gateway.template_sync import TemplateSync
 from wa_inbox.receiver.app import create_app
 from wa_inbox.receiver.connections import fit_open_files
-from wa_inbox.retention import pruning_webhook_log, removing_old_media
+from wa_inbox.retention import pruning_published_events, pruning_webhook_log, removing_old_media
+from wa_inbox.running.events import relaying_events
 from wa_inbox.running.sockets import Listening, serve_in_background
 from wa_inbox.store import Store
+
+if TYPE_CHECKING:
+    from wa_inbox.gateway.event_relay import RelayTiming
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,7 @@ async def running_inbox(
     twilio_transport: httpx.AsyncBaseTransport | None = None,
     send: bool = True,
     role: str = "wa-inbox",
+    relay_timing: RelayTiming | None = None,
 ) -> AsyncIterator[RunningInbox]:
     """The receiver, plus the sender when `send` is set and the settings allow it.
 
@@ -54,6 +61,8 @@ async def running_inbox(
     sync, media downloads, retention and automatic assignment run in the lease holder's process only
     (`Leadership`): several replicas on one database run each of them once. Without a sender, this
     process runs them itself.
+    The event relay, when `[events]` is on, publishes in the process whose sender holds the lease
+    (`running.events`; `relay_timing`: tests shorten its waits).
     """
     async with serve_in_background(
         create_app(settings, store), sock, fit_open_files(settings.receiver)
@@ -61,7 +70,7 @@ async def running_inbox(
         client = make_twilio_client(settings, twilio_transport) if send and _can_send(settings) else None
         if client is None:
             log.warning("No Twilio credentials or sender: receiving only, nothing will be sent.")
-            async with _duties(settings, store):
+            async with _duties(settings, store), relaying_events(settings, store, None, relay_timing):
                 yield RunningInbox(listening, None)
             return
         templates = TemplateSync(client, store)
@@ -79,7 +88,8 @@ async def running_inbox(
             ),
         ]
         try:
-            yield RunningInbox(listening, outbox)
+            async with relaying_events(settings, store, outbox, relay_timing):
+                yield RunningInbox(listening, outbox)
         finally:
             for task in reversed(tasks):
                 task.cancel()
@@ -94,6 +104,7 @@ async def _duties(settings: Settings, store: Store) -> AsyncIterator[None]:
     async with (
         downloading_media(settings, store),
         pruning_webhook_log(settings, store),
+        pruning_published_events(settings, store),
         removing_old_media(settings, store),
         assigning(settings, store),  # `[team] auto_assign`: new conversations to recent agents in turn
     ):
