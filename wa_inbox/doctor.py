@@ -40,7 +40,10 @@ SELF_TEST_SID = "SM" + "d0c70000" + "0" * 16 + "5e1f7e57"
 CLOCK_TOLERANCE = timedelta(seconds=60)
 TIMEOUT_SECONDS = 10.0
 CREDENTIALS, WEBHOOKS, SELF_TEST = "Twilio credentials", "Messaging Service webhooks", "signed self-test"
-DATABASE, ENV_FILE, CLOCK = "database", ".env file", "clock"
+DATABASE, ENV_FILE, CLOCK, EVENTS = "database", ".env file", "clock", "event stream"
+EVENT_LAG_TOLERANCE = timedelta(minutes=5)
+"""An event waiting longer than this means the relay is not publishing: a failed check."""
+ERROR_CHARS = 160
 _NO_PUBLIC_URL = (
     "Set PUBLIC_BASE_URL to the https URL Twilio calls (your proxy or ngrok URL), "
     "or run `wa-inbox serve --ngrok`."
@@ -85,6 +88,8 @@ async def run_checks(
 ) -> list[CheckResult]:
     """Every check, in the order the CLI prints them; the ones needing Twilio are skipped without it."""
     local = [await check_signed_self_test(settings), await check_database(settings), check_env_file(env_file)]
+    if settings.events.enabled:
+        local.insert(2, await check_event_backlog(settings, now))
     try:
         client = make_twilio_client(settings)
     except ConfigError as error:
@@ -252,6 +257,43 @@ async def check_database(settings: Settings) -> CheckResult:
         fix = f"Stop the process holding its write lock, or make {path} and its folder writable by this user."
         return _failed(DATABASE, f"{path} takes no commit", fix)
     return _passed(DATABASE, f"{path} is writable")
+
+
+async def check_event_backlog(settings: Settings, now: Callable[[], datetime]) -> CheckResult:
+    """The events waiting for Kafka and the oldest one's age: the relay's lag behind the webhooks."""
+    try:
+        store = await open_store(settings.store.path, read_only=True)
+    except (UnusableDatabase, StoreError, OSError):
+        return _skipped(EVENTS, "needs the database")
+    try:
+        backlog = await store.event_backlog()
+    finally:
+        await store.close()
+    where = f"Kafka at {settings.events.kafka_bootstrap}"
+    if backlog.pending == 0:
+        return _passed(EVENTS, f"0 events waiting for {where}")
+    lag = backlog.lag(now())
+    events = "1 event" if backlog.pending == 1 else f"{backlog.pending} events"
+    detail = f"{events} waiting for {where}, the oldest for {_duration(lag)}"
+    if lag <= EVENT_LAG_TOLERANCE:
+        return _passed(EVENTS, detail)
+    if backlog.last_error:
+        error = backlog.last_error
+        detail += f" (last error: {error if len(error) <= ERROR_CHARS else error[: ERROR_CHARS - 1] + '…'})"
+    fix = (
+        "Start `wa-inbox serve` with these settings and check that it reaches Kafka (its log says why "
+        "it cannot); nothing is lost meanwhile: the events are published once it can."
+    )
+    return _failed(EVENTS, detail, fix)
+
+
+def _duration(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
 
 
 def check_env_file(path: Path) -> CheckResult:
