@@ -68,12 +68,33 @@ def test_a_bad_public_base_url_is_one_sentence(tmp_path: Path, url: str, fragmen
         ("[retention]\nmedia_days = 0\n", ["retention.media_days", "keep media forever"]),
         ('[store]\npath = "/nonexistent-wa-inbox-test/"\n', ["store.path"]),
         ('[store]\npath = "a\\u0000b.db"\n', ["store.path"]),
+        ('[events]\nkafka_bootstrap = "kafka1:notaport"\n', ["events.kafka_bootstrap", "host:port"]),
+        ('[events]\nkafka_bootstrap = "https://kafka1:9092"\n', ["events.kafka_bootstrap", "no scheme"]),
+        ('[events]\nsecurity_protocol = "TLS"\n', ["events.security_protocol"]),
+        ('[events]\nsecurity_protocol = "SASL_SSL"\n', ["events.sasl_mechanism", "must be set"]),
+        ('[events]\nsasl_mechanism = "PLAIN"\n', ["events.sasl_mechanism", "SASL_SSL"]),
+        (
+            '[events]\nsecurity_protocol = "SASL_SSL"\nsasl_mechanism = "PLAIN"\nsasl_username = "u"\n',
+            ["events.sasl_password", "WA_INBOX_KAFKA_SASL_PASSWORD", "must be set"],
+        ),
+        ('[events]\nsecurity_protocol = "SSL"\nssl_cafile = "/nonexistent/ca.pem"\n', ["events.ssl_cafile"]),
+        ('[events]\nssl_cafile = "/etc/hostname"\n', ["events.ssl_cafile", "security_protocol SSL"]),
+        ('[events]\ninbound_topic = "twilio inbound"\n', ["events.inbound_topic", "topic name"]),
+        ('[events]\nstatus_topic = "twilio.inbound.v1"\n', ["events.status_topic", "must differ"]),
+        ("[events]\nretention_days = 0\n", ["events.retention_days"]),
     ],
 )
 def test_a_bad_config_value_is_one_sentence(tmp_path: Path, text: str, fragments: list[str]) -> None:
     result = serve(tmp_path, "--config", toml(tmp_path, text))
 
     assert_one_line_error(result, 2, *fragments)
+
+
+def test_a_kafka_password_without_sasl_is_one_sentence_that_never_shows_it(tmp_path: Path) -> None:
+    result = serve(tmp_path, WA_INBOX_KAFKA_SASL_PASSWORD="hunter2-kafka-secret")
+
+    assert_one_line_error(result, 2, "events.sasl_password", "sasl_mechanism")
+    assert "hunter2" not in result.stdout + result.stderr
 
 
 def test_a_binary_config_file_is_one_sentence(tmp_path: Path) -> None:

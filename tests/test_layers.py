@@ -11,10 +11,11 @@ import wa_inbox
 
 PACKAGE = Path(wa_inbox.__file__).parent
 
-FRAMEWORKS = "{'textual','starlette','uvicorn','twilio','aiosqlite','httpx'}"
+FRAMEWORKS = "{'textual','starlette','uvicorn','twilio','aiosqlite','httpx','aiokafka'}"
 PROBE = (
     "import wa_inbox.domain.addresses, wa_inbox.domain.status, wa_inbox.domain.window, "
-    "wa_inbox.domain.optout, wa_inbox.domain.errors, wa_inbox.domain.models, wa_inbox.domain.clock; "
+    "wa_inbox.domain.optout, wa_inbox.domain.errors, wa_inbox.domain.models, wa_inbox.domain.clock, "
+    "wa_inbox.domain.events; "
     "import sys; "
     f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FRAMEWORKS}))"
 )

@@ -349,7 +349,7 @@ class EventSettings(_Section):
         if mechanism is not None and not value:
             raise ValueError(f"must be set with sasl_mechanism {mechanism}")
         if mechanism is None and value and "sasl_mechanism" in info.data:
-            raise ValueError("is only used with sasl_mechanism: set it too, or remove this")
+            raise ValueError("needs sasl_mechanism (and a SASL_* security_protocol); remove it otherwise")
         return value
 
     @field_validator("ssl_cafile")

@@ -3,6 +3,7 @@ published, failures counted, the backlog, and retention of published events only
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -10,8 +11,11 @@ import pytest
 
 from tests.store.conftest import Backend
 from tests.support.store import ANA, BEN, BUSINESS, Clock, record, sid
+from tests.support.world import eventually
+from wa_inbox.config import Settings
 from wa_inbox.domain.events import Event, EventBacklog, inbound_event, status_event
 from wa_inbox.domain.models import InboundMessage, StatusUpdate, WebhookKind
+from wa_inbox.retention import pruning_published_events
 from wa_inbox.store import Store
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -150,3 +154,22 @@ async def test_pruning_deletes_only_events_published_before_the_cutoff(
     retry, _ = await customer_writes(store, 1)
     assert retry is False  # the webhook's own dedupe outlives its pruned event
     assert await store.event_backlog() == EventBacklog(1, T0, None)
+
+
+async def test_the_server_prunes_published_events_at_start_and_then_periodically(
+    store: Store, backend: Backend
+) -> None:
+    now = [T0]
+    for n in (1, 2):
+        await customer_writes(store, n)
+    ids = [p.id for p in await store.pending_events(10)]
+    await store.mark_events_published(ids[:1])  # published at T0; ids[1] waits for the broker
+    settings = Settings.model_validate({"events": {"retention_days": 2}})
+
+    async with pruning_published_events(settings, store, every_seconds=0.05, clock=lambda: now[0]):
+        await asyncio.sleep(0.2)
+        assert await backend.rows("SELECT id FROM events ORDER BY id") == [(ids[0],), (ids[1],)]
+        now[0] = T0 + timedelta(days=2, seconds=1)
+        await eventually(lambda: backend.rows("SELECT id FROM events"), lambda rows: rows == [(ids[1],)])
+
+    assert [p.id for p in await store.pending_events(10)] == [ids[1]]  # never published: never pruned
