@@ -37,7 +37,7 @@ from wa_inbox.store import Store
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 200
 """Events per round: read, sent and marked together."""
 ERROR_CHARS = 200
 """Of an error's text, what a log line shows."""
