@@ -33,6 +33,7 @@ from tests.support.receiver import (
     text_form,
 )
 from tests.support.world import eventually
+from wa_inbox.config import Settings
 from wa_inbox.domain.events import INBOUND_TOPIC, STATUS_TOPIC, EventBacklog
 from wa_inbox.gateway.event_relay import EventRelay, RelayTiming
 from wa_inbox.store import Store
@@ -77,9 +78,7 @@ async def relaying(store: Store, broker: Broker, **events: Any) -> AsyncIterator
             await task
 
 
-def events_settings(broker: Broker, **events: Any) -> Any:
-    from wa_inbox.config import Settings
-
+def events_settings(broker: Broker, **events: Any) -> Settings:
     return Settings.model_validate({"events": {"kafka_bootstrap": broker.bootstrap, **EVENTS, **events}})
 
 
