@@ -25,6 +25,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from wa_inbox.dburl import DatabaseUrl
 from wa_inbox.domain.clock import Clock, utc_now
+from wa_inbox.domain.events import Event, EventBacklog, PendingEvent
 from wa_inbox.domain.lease import Lease
 from wa_inbox.domain.models import (
     Contact,
@@ -45,6 +46,7 @@ from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.store.errors import StoreConflict, StoreError
 from wa_inbox.store.postgres import (
     connection,
+    events,
     feed,
     lease,
     media,
@@ -135,11 +137,14 @@ class PostgresStore:
         record: WebhookRecord,
         opt_action: OptAction | None = None,
         confirmation: str | None = None,
+        event: Event | None = None,
     ) -> bool:
-        return await self._write(webhooks.ingest_inbound, msg, record, opt_action, confirmation)
+        return await self._write(webhooks.ingest_inbound, msg, record, opt_action, confirmation, event)
 
-    async def ingest_status(self, update: StatusUpdate, record: WebhookRecord) -> bool:
-        return await self._write(webhooks.ingest_status, update, record)
+    async def ingest_status(
+        self, update: StatusUpdate, record: WebhookRecord, event: Event | None = None
+    ) -> bool:
+        return await self._write(webhooks.ingest_status, update, record, event)
 
     async def log_rejection(self, record: WebhookRecord) -> None:
         await self._write(webhooks.log_rejection, record)
@@ -150,6 +155,32 @@ class PostgresStore:
             batch = await self._write(webhooks.prune, before, webhooks.PRUNE_BATCH)
             removed += batch
             if batch < webhooks.PRUNE_BATCH:
+                return removed
+
+    # --- the event outbox -----------------------------------------------------------------------
+
+    async def pending_events(self, limit: int) -> list[PendingEvent]:
+        return await self._read(events.pending, limit)
+
+    async def mark_events_published(self, ids: Sequence[int]) -> int:
+        if not ids:
+            return 0
+        return await self._write(events.mark_published, list(ids))
+
+    async def record_event_failure(self, ids: Sequence[int], error: str) -> None:
+        if ids:
+            await self._write(events.record_failure, list(ids), error)
+
+    async def event_backlog(self) -> EventBacklog:
+        return await self._read(events.backlog)
+
+    async def prune_events(self, before: datetime) -> int:
+        """Published events before `before`, oldest first, a batch per transaction."""
+        removed = 0
+        while True:
+            batch = await self._write(events.prune, before, events.PRUNE_BATCH)
+            removed += batch
+            if batch < events.PRUNE_BATCH:
                 return removed
 
     async def check_writable(self) -> bool:

@@ -8,7 +8,10 @@ of concurrent ingests of one webhook, exactly one inserts; the others wait for i
 key taken, and log a duplicate.
 
 A webhook's write happens at its arrival: every time it stamps (the window's last inbound, the rows'
-times, the log's) is `record.received_at`, as in SQLite, not the store's clock.
+times, the log's, its event's) is `record.received_at`, as in SQLite, not the store's clock.
+
+With the event stream on, the receiver hands each ingest its `Event`: written to the event outbox
+(`events.py`) in the same transaction, only when the webhook is new, so a retry makes none.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from psycopg import AsyncConnection
 
 from wa_inbox.domain import status as status_rules
 from wa_inbox.domain.errors import describe
+from wa_inbox.domain.events import Event
 from wa_inbox.domain.models import (
     Direction,
     InboundMessage,
@@ -32,7 +36,7 @@ from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.team import SYSTEM
 from wa_inbox.store.codec import from_json, to_json
-from wa_inbox.store.postgres import media, outbox, team
+from wa_inbox.store.postgres import events, media, outbox, team
 from wa_inbox.store.postgres.tx import Tx
 from wa_inbox.store.writes import secret_header
 
@@ -54,8 +58,10 @@ async def ingest_inbound(
     record: WebhookRecord,
     opt_action: OptAction | None,
     confirmation: str | None,
+    event: Event | None = None,
 ) -> bool:
-    """A customer's message, its raw log row, and the STOP/START it carries; False for a retry.
+    """A customer's message, its raw log row, the STOP/START it carries and, when it is new, its
+    `event`; False for a retry.
 
     A new message reopens the conversation when it was resolved or snoozed, with a `status` event by
     `system`; the STOP/START applies once (`outbox.set_opt_state` changes only a contact in the other
@@ -65,6 +71,8 @@ async def ingest_inbound(
         await log_webhook(at, record, Verdict.DUPLICATE)
         return False
     await log_webhook(at, record)
+    if event is not None:  # after the message locked its contact: one customer's ids in commit order
+        await events.insert_event(at, event)
     await team.reopen_on_inbound(at, msg.from_addr)
     if opt_action is None:
         return True
@@ -130,11 +138,16 @@ async def _insert_inbound(tx: Tx, msg: InboundMessage, raw_body: str) -> int | N
     return message_id
 
 
-async def ingest_status(tx: Tx, update: StatusUpdate, record: WebhookRecord) -> bool:
-    """A status callback and its raw log row; False when this (SID, status) pair came before."""
+async def ingest_status(
+    tx: Tx, update: StatusUpdate, record: WebhookRecord, event: Event | None = None
+) -> bool:
+    """A status callback, its raw log row and, when it is new, its `event`; False when this (SID,
+    status) pair came before."""
     at = _at_arrival(tx, record)
     new = await _apply_status(at, update)
     await log_webhook(at, record, None if new else Verdict.DUPLICATE)
+    if new and event is not None:  # after `_apply_status` locked the SID: its statuses in commit order
+        await events.insert_event(at, event)
     return new
 
 
