@@ -1,4 +1,5 @@
-"""A real receiver on a real loopback port, with a real SQLite file, signed by the SDK's own validator."""
+"""A real receiver on a real loopback port, with a real SQLite file (or a PostgreSQL database), signed by
+the SDK's own validator."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 
 from wa_inbox.config import Settings
+from wa_inbox.dburl import DatabaseUrl
 from wa_inbox.receiver.app import create_app
 from wa_inbox.running.sockets import bind, serve_in_background
+from wa_inbox.store import Store
 from wa_inbox.store.sqlite import SqliteStore
 
 TOKEN = "0123456789abcdef0123456789abcdef"
@@ -25,7 +28,7 @@ BUSINESS = "whatsapp:+14155238886"
 FormInput = Mapping[str, str | Sequence[str]]
 
 
-def make_settings(public_base_url: str, db_path: Path, **sections: Any) -> Settings:
+def make_settings(public_base_url: str, db_path: Path | DatabaseUrl, **sections: Any) -> Settings:
     data: dict[str, Any] = {
         "twilio": {"public_base_url": public_base_url},
         "store": {"path": db_path},
@@ -51,8 +54,9 @@ def _pairs(form: FormInput) -> list[tuple[str, str]]:
 @dataclass
 class Receiver:
     url: str
-    store: SqliteStore
-    db_path: Path
+    store: Store
+    db_path: Path | DatabaseUrl
+    """The SQLite file, or the PostgreSQL database, the store is on."""
     client: httpx.AsyncClient
 
     async def post(
@@ -73,6 +77,10 @@ class Receiver:
         return await self.client.post(url, data=dict(_grouped(form)), headers=headers)
 
     def rows(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
+        if isinstance(self.db_path, DatabaseUrl):
+            from tests.support.postgres import rows
+
+            return rows(self.db_path, sql, params)
         with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True) as conn:
             return conn.execute(sql, params).fetchall()
 
