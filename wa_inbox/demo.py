@@ -108,10 +108,12 @@ class LiveLog:
     async def run(self) -> None:
         """Follows the store's change feed, as the inbox does."""
         async for _ in self._demo.store.changes():
-            changes = await self._demo.store.changes_since(self._seq)
-            for message in changes.messages:
-                await self._show(message)
-            self._seq = changes.seq
+            more = True
+            while more:  # a page of the feed at a time, to the newest change
+                changes = await self._demo.store.changes_since(self._seq)
+                for message in changes.messages:
+                    await self._show(message)
+                self._seq, more = changes.seq, changes.more
 
     async def _show(self, message: Message) -> None:
         tick = f"{status_rules.tick(message.status)} {message.status}"

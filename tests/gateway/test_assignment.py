@@ -78,6 +78,18 @@ async def test_history_an_answered_customer_and_a_taken_conversation_are_left_al
     assert await assignees(store) == {c: None for c in CUSTOMERS}
 
 
+async def test_a_new_customer_behind_more_than_a_page_of_the_feed_is_assigned(
+    store: Store, clock: Clock
+) -> None:
+    await two_recent_agents_and_one_gone(store, clock)
+    assigner = AutoAssigner(store, clock)
+    await assigner.start()
+    await asyncio.gather(*(inbound(store, n, f"burst {n}", address=CUSTOMERS[0]) for n in range(1100)))
+    await inbound(store, 1100, "hello", address=CUSTOMERS[1])  # after the first 1,000 changes
+
+    assert await assigner.catch_up() == [(CUSTOMERS[0], "ana"), (CUSTOMERS[1], "ben")]
+
+
 async def test_no_recent_agent_leaves_the_conversation_unassigned(store: Store, clock: Clock) -> None:
     await store.record_agent("ana")
     clock.advance(16 * 60)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.store.conftest import Backend
-from tests.support.store import inbound
-from wa_inbox.store import Store, StoreError, open_store
+from tests.support.store import inbound, sid
+from wa_inbox.store import Changes, Store, StoreError, open_store
 
 ZOE = "whatsapp:+14155550100"
 BEN = "whatsapp:+14155550123"
@@ -72,3 +72,45 @@ async def test_a_url_made_into_a_path_is_one_sentence() -> None:
     """`Path("postgresql://db/inbox")` keeps only `postgresql:/db/inbox`: no file, no server."""
     with pytest.raises(StoreError, match=r"^wa-inbox cannot use a postgresql: database: point WA_INBOX_DB"):
         await open_store(Path("postgresql://db/inbox"))
+
+
+async def read_to_the_end(store: Store, seq: int) -> list[Changes]:
+    """Every page of the feed after `seq`, as a reader reads them: again while `more`."""
+    pages = [await store.changes_since(seq)]
+    while pages[-1].more:
+        assert len(pages) < 10, "the feed never reached its newest change"
+        pages.append(await store.changes_since(pages[-1].seq))
+    return pages
+
+
+async def test_more_than_a_page_of_changes_reaches_a_reader_whole_a_page_at_a_time(store: Store) -> None:
+    seen = await store.change_number()
+    customers = [f"whatsapp:+3461100{n:04d}" for n in range(13)]
+    # 1,300 messages in many commits (SQLite's writer batches a few hundred; PostgreSQL, one each).
+    await asyncio.gather(*(inbound(store, n, f"burst {n}", customers[n % 13]) for n in range(1300)))
+
+    pages = await read_to_the_end(store, seen)
+
+    assert len(pages) > 1 and len(pages[0].messages) >= 1000  # cut, at a whole commit after the 1,000th
+    delivered = [m.sid for page in pages for m in page.messages]
+    assert sorted(delivered) == sorted(sid(n) for n in range(1300))  # each once, none skipped
+    assert pages[-1].seq == await store.change_number() and not pages[-1].more
+    for page in pages:  # each page's conversations are those its messages touched
+        assert {c.contact.address for c in page.conversations} == {m.address for m in page.messages}
+    assert {c.contact.address for page in pages for c in page.conversations} == set(customers)
+    assert (await store.changes_since(pages[-1].seq)).messages == []
+
+
+async def test_one_commit_of_more_than_a_page_is_never_cut(store: Store) -> None:
+    await asyncio.gather(*(inbound(store, n, f"unread {n}", ZOE) for n in range(1500)))
+    seen = await store.change_number()
+    assert await store.mark_read(ZOE) == 1500  # one commit changes all 1,500
+
+    changes = await store.changes_since(seen)
+
+    assert len(changes.messages) == 1500 and {m.sid for m in changes.messages} == {
+        sid(n) for n in range(1500)
+    }
+    assert all(m.read_by_agent_at is not None for m in changes.messages)
+    assert not changes.more and changes.seq == await store.change_number()
+    assert [c.contact.address for c in changes.conversations] == [ZOE]

@@ -70,13 +70,16 @@ class AutoAssigner:
                 await asyncio.sleep(RETRY_SECONDS)
 
     async def catch_up(self) -> list[tuple[str, str]]:
-        """Assign the new conversations committed since the last look; (address, agent) of each."""
-        changes = await self._store.changes_since(self._seq)
+        """Assign the new conversations committed since the last look, a page of the feed at a time
+        until the newest; (address, agent) of each."""
         assigned = []
-        for address, message_id in self._new(changes):
-            if pair := await self._consider(address, message_id):
-                assigned.append(pair)
-        self._seq = changes.seq
+        more = True
+        while more:
+            changes = await self._store.changes_since(self._seq)
+            for address, message_id in self._new(changes):
+                if pair := await self._consider(address, message_id):
+                    assigned.append(pair)
+            self._seq, more = changes.seq, changes.more
         return assigned
 
     def _new(self, changes: Changes) -> list[tuple[str, int]]:

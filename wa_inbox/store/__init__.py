@@ -409,9 +409,18 @@ class Store(Protocol):
 
     async def changes_since(self, since: int) -> Changes:
         """What changed after change number `since`, for a reader bringing a screen up to date: the
-        messages written or changed (as `messages_changed_since`, up to 1000), the conversations
-        touched (their messages, contact, opt-out or unread count), and `seq`, the change number the
-        reader has now seen (pass it next time). A reader starting out asks with 0.
+        messages written or changed (as `messages_changed_since`), the thread events, the
+        conversations touched (their messages, contact, opt-out, unread count, assignee, status,
+        labels), and `seq`, the change number the reader has now seen (pass it next time). A reader
+        starting out asks with 0.
+
+        One read is a page: when more than about 1,000 messages (or thread events) changed, `seq`
+        stops at the change number of the 1,000th, every row of that change included (one commit is
+        never cut, however big), and `more` is set: read again from `seq` until it is not, and no
+        change is skipped. What a page reports is consistent with its `seq`: the messages and events
+        of changes up to it, and the conversations those changes touched (each read as it is now). A
+        conversation touched only later comes with the page that reaches its change: reporting it
+        early would be harmless but would read the whole burst's conversations on every page.
         """
         ...
 

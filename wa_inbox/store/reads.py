@@ -69,12 +69,15 @@ async def get_message_by_id(db: aiosqlite.Connection, message_id: int) -> Messag
     return messages[0] if messages else None
 
 
-async def messages_changed_since(db: aiosqlite.Connection, seq: int, limit: int) -> list[Message]:
-    """The change feed: messages written by batches after `seq`, oldest first."""
+async def messages_changed_since(
+    db: aiosqlite.Connection, seq: int, limit: int | None, upto: int = 2**63 - 1
+) -> list[Message]:
+    """The change feed: messages written by batches in (`seq`, `upto`], oldest first; all of them
+    when `limit` is None."""
     rows = await db.execute_fetchall(
-        f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} WHERE m.change_seq > ?"
+        f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} WHERE m.change_seq > ? AND m.change_seq <= ?"
         " ORDER BY m.change_seq, m.id LIMIT ?",
-        [seq, limit],
+        [seq, upto, -1 if limit is None else limit],  # SQLite: a negative limit is none
     )
     return await _with_media(db, rows)
 
@@ -142,23 +145,47 @@ async def change_number(db: aiosqlite.Connection) -> int:
     return int(seq)
 
 
-async def changes_since(db: aiosqlite.Connection, since: int, now: str, limit: int = 1000) -> Changes:
-    """Messages, conversations and thread events touched by batches after `since`; `seq` is where
-    the reader now is. A conversation is touched by its messages, its contact, or its read model's
-    row (unread count, assignee, status, labels, notes: `conversations.change_seq`)."""
-    seq = await change_number(db)
-    if seq == since:
-        return Changes(seq, [], [])
-    messages = await messages_changed_since(db, since, limit)
+CHANGES_LIMIT = 1000
+"""About this many messages (and thread events) per `changes_since`: a page ends at a whole batch."""
+
+
+async def changes_since(
+    db: aiosqlite.Connection, since: int, now: str, limit: int = CHANGES_LIMIT
+) -> Changes:
+    """Messages, conversations and thread events touched by batches in (`since`, `seq`]; `seq` is
+    where the reader now is: the newest change number, or, when more than `limit` messages or events
+    changed, the batch of the `limit`-th (whole), with `more` set. A conversation is touched by its
+    messages, its contact, or its read model's row (unread count, assignee, status, labels, notes:
+    `conversations.change_seq`); only those touched up to `seq` are reported, the rest come with
+    the page that reaches their change."""
+    newest = await change_number(db)
+    if newest == since:
+        return Changes(newest, [], [])
+    seq = await _page_end(db, since, newest, limit)
+    messages = await messages_changed_since(db, since, None, seq)
     touched = await db.execute_fetchall(
-        "SELECT address FROM contacts WHERE change_seq > ?"
-        " UNION SELECT address FROM conversations WHERE change_seq > ?",
-        [since, since],
+        "SELECT address FROM contacts WHERE change_seq > ? AND change_seq <= ?"
+        " UNION SELECT address FROM conversations WHERE change_seq > ? AND change_seq <= ?",
+        [since, seq, since, seq],
     )
     addresses = sorted({m.address for m in messages} | {row[0] for row in touched})
     conversations = await list_conversations(db, now, addresses=addresses) if addresses else []
-    events = await team_reads.events_since(db, since, limit)
-    return Changes(seq, messages, conversations, events)
+    events = await team_reads.events_since(db, since, seq)
+    return Changes(seq, messages, conversations, events, more=seq < newest)
+
+
+async def _page_end(db: aiosqlite.Connection, since: int, newest: int, limit: int) -> int:
+    """Where a page of the feed after `since` ends: `newest`, or sooner, at the change number of the
+    `limit`-th message or thread event after `since` (by `messages_by_change`, `thread_events_by_change`)."""
+    ends = [newest]
+    for table in ("messages", "thread_events"):
+        rows = await db.execute_fetchall(
+            f"SELECT change_seq FROM {table} WHERE change_seq > ? AND change_seq <= ?"
+            " ORDER BY change_seq LIMIT 1 OFFSET ?",
+            [since, newest, limit - 1],
+        )
+        ends += [int(row[0]) for row in rows]
+    return min(ends)
 
 
 async def data_version(db: aiosqlite.Connection) -> int:

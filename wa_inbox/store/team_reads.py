@@ -131,11 +131,12 @@ async def event_by_id(db: aiosqlite.Connection, event_id: int) -> ThreadEvent:
     return _event(rows[0])
 
 
-async def events_since(db: aiosqlite.Connection, since: int, limit: int) -> list[ThreadEvent]:
-    """Events written by batches after `since`, oldest first (by `thread_events_by_change`)."""
+async def events_since(db: aiosqlite.Connection, since: int, upto: int) -> list[ThreadEvent]:
+    """Events written by batches in (`since`, `upto`], oldest first (by `thread_events_by_change`)."""
     rows = await db.execute_fetchall(
-        f"SELECT {_EVENT_COLUMNS} FROM thread_events WHERE change_seq > ? ORDER BY change_seq, id LIMIT ?",
-        [since, limit],
+        f"SELECT {_EVENT_COLUMNS} FROM thread_events WHERE change_seq > ? AND change_seq <= ?"
+        " ORDER BY change_seq, id",
+        [since, upto],
     )
     return [_event(row) for row in rows]
 

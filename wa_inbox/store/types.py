@@ -38,6 +38,8 @@ class Changes:
     conversations: list[Conversation]
     events: list[ThreadEvent] = field(default_factory=list)
     """Notes, assignments, status and label changes written after `since`, oldest first."""
+    more: bool = False
+    """`seq` stopped short of the newest change (a page of about a thousand messages): read again."""
 
 
 @dataclass(frozen=True, slots=True)

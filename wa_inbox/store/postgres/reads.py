@@ -51,7 +51,8 @@ _CONTACT_COLUMNS = """c.address, c.profile_name, c.wa_id, c.last_inbound_at, c.o
     c.opted_out_at, c.opted_out_source"""
 
 CHANGES_LIMIT = 1000
-"""At most this many messages and events per `changes_since` (as SQLite's)."""
+"""About this many messages (and thread events) per `changes_since`: a page ends at a whole
+transaction (as SQLite's, at a whole batch)."""
 
 
 # --- messages -----------------------------------------------------------------------------------
@@ -80,8 +81,9 @@ async def get_message_by_id(conn: Conn, message_id: int) -> Message | None:
     return found[0] if found else None
 
 
-async def messages_changed_since(conn: Conn, seq: int, upto: int, limit: int) -> list[Message]:
-    """Messages written by transactions in (`seq`, `upto`], in the order of their latest change."""
+async def messages_changed_since(conn: Conn, seq: int, upto: int, limit: int | None) -> list[Message]:
+    """Messages written by transactions in (`seq`, `upto`], in the order of their latest change;
+    all of them when `limit` is None (PostgreSQL's `LIMIT NULL`)."""
     return await read_messages(
         conn,
         f"SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} WHERE m.change_seq > %s AND m.change_seq <= %s"
@@ -451,17 +453,34 @@ async def conversation_counts(
 async def changes_since(
     conn: Conn, since: int, upto: int, now: datetime, limit: int = CHANGES_LIMIT
 ) -> Changes:
-    """Messages, conversations and thread events written by transactions in (`since`, `upto`]; the
-    reader is at `upto` after (the store read that horizon first: nothing at or below it can still
-    come). A conversation is touched by its messages, its contact, or its read model's row (unread
-    count, assignee, status, labels, notes, read marks: `conversations.change_seq`)."""
-    messages = await messages_changed_since(conn, since, upto, limit)
+    """Messages, conversations and thread events written by transactions in (`since`, `seq`]; the
+    reader is at `seq` after: the horizon `upto` (the store read it first: nothing at or below it
+    can still come), or, when more than `limit` messages or events changed, the transaction of the
+    `limit`-th (whole), with `more` set. A conversation is touched by its messages, its contact, or
+    its read model's row (unread count, assignee, status, labels, notes, read marks:
+    `conversations.change_seq`); only those touched up to `seq` are reported."""
+    seq = await _page_end(conn, since, upto, limit)
+    messages = await messages_changed_since(conn, since, seq, None)
     cursor = await conn.execute(
         "SELECT address FROM contacts WHERE change_seq > %s AND change_seq <= %s"
         " UNION SELECT address FROM conversations WHERE change_seq > %s AND change_seq <= %s",
-        [since, upto, since, upto],
+        [since, seq, since, seq],
     )
     addresses = sorted({m.address for m in messages} | {address for (address,) in await cursor.fetchall()})
     conversations = await list_conversations(conn, now, addresses=addresses) if addresses else []
-    events = await team.events_since(conn, since, upto, limit)
-    return Changes(upto, messages, conversations, events)
+    events = await team.events_since(conn, since, seq)
+    return Changes(seq, messages, conversations, events, more=seq < upto)
+
+
+async def _page_end(conn: Conn, since: int, upto: int, limit: int) -> int:
+    """Where a page of the feed after `since` ends: `upto`, or sooner, at the change number of the
+    `limit`-th message or thread event after `since` (by `messages_by_change`, `thread_events_by_change`)."""
+    ends = [upto]
+    for table in ("messages", "thread_events"):
+        cursor = await conn.execute(
+            f"SELECT change_seq FROM {table} WHERE change_seq > %s AND change_seq <= %s"
+            " ORDER BY change_seq LIMIT 1 OFFSET %s",
+            [since, upto, limit - 1],
+        )
+        ends += [int(row[0]) for row in await cursor.fetchall()]
+    return min(ends)

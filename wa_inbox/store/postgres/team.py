@@ -250,12 +250,12 @@ async def thread_events(conn: Conn, address: str, limit: int) -> list[ThreadEven
     return [event_from_row(row) for row in reversed(await cursor.fetchall())]
 
 
-async def events_since(conn: Conn, since: int, upto: int, limit: int) -> list[ThreadEvent]:
+async def events_since(conn: Conn, since: int, upto: int) -> list[ThreadEvent]:
     """Events written by transactions in (`since`, `upto`], oldest first (`thread_events_by_change`)."""
     cursor = await conn.execute(
         f"SELECT {EVENT_COLUMNS} FROM thread_events WHERE change_seq > %s AND change_seq <= %s"
-        " ORDER BY change_seq, id LIMIT %s",
-        [since, upto, limit],
+        " ORDER BY change_seq, id",
+        [since, upto],
     )
     return [event_from_row(row) for row in await cursor.fetchall()]
 

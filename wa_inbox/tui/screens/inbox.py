@@ -321,8 +321,17 @@ class InboxScreen(Screen[None]):
     @on(StoreChanged)
     @work(exclusive=True, group="changes", exit_on_error=False)
     async def _apply_changes(self) -> None:
+        """Bring the screen up to the newest change, a page of the feed at a time (each await lets
+        the app draw and take keys between pages)."""
         if not self._following:
             return  # a commit before the first read (this agent's own record): that read has it all
+        while await self._apply_page():
+            pass
+        await self._refresh_counts()
+        await self._refresh_status()
+
+    async def _apply_page(self) -> bool:
+        """One page of the feed from `_seq` onto the list and the open thread; whether there is more."""
         store = self._store()
         changes = await store.changes_since(self._seq)
         # The rows again, as this agent sees them (their unread counts), with assignee and status: the
@@ -348,8 +357,7 @@ class InboxScreen(Screen[None]):
             # It arrived in front of the agent. The first await after `_seq` moved: the write is queued
             # before a newer change can cancel this (exclusive) worker.
             await store.mark_read(current, self.agent)
-        await self._refresh_counts()
-        await self._refresh_status()
+        return changes.more
 
     def _refresh_contact(self, conversations: list[Conversation]) -> None:
         for conversation in conversations:
