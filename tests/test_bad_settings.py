@@ -219,7 +219,9 @@ async def test_the_database_and_its_log_are_created_private(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("how", ["--db", "WA_INBOX_DB"])
-def test_an_unreachable_database_server_is_one_sentence_without_its_password(tmp_path: Path, how: str) -> None:
+def test_an_unreachable_database_server_is_one_sentence_without_its_password(
+    tmp_path: Path, how: str
+) -> None:
     url = "postgresql://agent:s3cret-pw@db.invalid/inbox"
     args, env = (["--db", url], {}) if how == "--db" else ([], {"WA_INBOX_DB": url})
     result = run(tmp_path, "conversations", "list", *args, **env)

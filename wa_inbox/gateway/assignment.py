@@ -44,20 +44,29 @@ async def assigning(settings: Settings, store: Store, clock: Clock = utc_now) ->
             await task
 
 
+REMEMBERED = 100_000
+"""How many considered message ids the assigner keeps (a few MB): a message changed again after this many
+newer ones (read, say) would be looked at again, and passed over because its conversation is older."""
+
+
 class AutoAssigner:
     def __init__(self, store: Store, clock: Clock = utc_now) -> None:
         self._store = store
         self._clock = clock
         self._last_agent: str | None = None
         self._seq = 0
-        self._newest = 0
-        """The newest message id already considered: a message seen again (read, say) is no news."""
+        self._floor = 0
+        """The newest message id when following began: messages up to it were there before."""
+        self._considered: dict[int, None] = {}
+        """Ids of messages already considered, oldest first, the latest `REMEMBERED` of them: a message
+        seen again (read, say) is no news. A set, not "the highest id seen": on PostgreSQL ids are
+        handed out before commit, so a lower id may commit after a higher one."""
 
     async def start(self) -> None:
         """Where following begins: now (conversations that are already there are never assigned)."""
         self._seq = await self._store.change_number()
         newest = await self._store.list_messages(MessageQuery(limit=1))
-        self._newest = newest[0].id if newest else 0
+        self._floor = newest[0].id if newest else 0
 
     async def run(self) -> None:
         """Follow the feed until cancelled."""
@@ -88,12 +97,17 @@ class AutoAssigner:
         unassigned = {c.contact.address for c in changes.conversations if c.assignee is None}
         found: dict[str, int] = {}
         for message in sorted(changes.messages, key=lambda m: m.id):
-            if message.id <= self._newest:
+            if message.id <= self._floor or message.id in self._considered:
                 continue
-            self._newest = message.id
+            self._remember(message.id)
             if message.direction is Direction.INBOUND and message.address in unassigned:
                 found.setdefault(message.address, message.id)
         return list(found.items())
+
+    def _remember(self, message_id: int) -> None:
+        self._considered[message_id] = None
+        if len(self._considered) > REMEMBERED:
+            del self._considered[next(iter(self._considered))]
 
     async def _consider(self, address: str, message_id: int) -> tuple[str, str] | None:
         if await self._store.thread_page(address, before_id=message_id, limit=1):
