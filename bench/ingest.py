@@ -14,9 +14,11 @@ copy upgraded), a fourth server runs in every round: (d) the receiver again, on 
 that year as well as the sent messages; the summary gives (d)/(c), the cost of size.
 
 With `--postgres`, another server runs in every round: (e) the same receiver on PostgreSQL 16, a server
-this script starts (the `pgserver` wheel, as the tests do; `--pg-setting NAME=VALUE` sets what a
-deployment would, e.g. `commit_delay`), each round on a fresh database holding the same sent messages
-(a copy of one seeded through the store); the summary gives (e)/(c), PostgreSQL against SQLite.
+this script starts (the `pgserver` wheel, as the tests do), each round on a fresh database holding the
+same sent messages (a copy of one seeded through the store); the summary gives (e)/(c), PostgreSQL
+against SQLite. `--pg-variant pool=20,commit_delay=100` (repeatable) runs one (e) server per variant in
+every round instead, each with its own pool size (`pool`, else the store's POOL_SIZE) and server
+settings (any other NAME=VALUE, set before that server starts; fsync and synchronous_commit stay on).
 """
 
 from __future__ import annotations
@@ -392,6 +394,37 @@ def prefilled(year: Path, target: Path, count: int) -> Path:
 
 
 POSTGRES = "(e) receiver on PostgreSQL"
+
+
+def pg_servers(variants: list[str]) -> list[tuple[str, str]]:
+    """The (e) servers: `postgres:SPEC` kinds, labelled (e) alone or (e1), (e2), ... with their spec."""
+    if not variants:
+        return [("postgres:", POSTGRES)]
+    return [(f"postgres:{spec}", f"(e{n}) PG {spec}") for n, spec in enumerate(variants, 1)]
+
+
+NOTIFY_TRIGGERS = ("contacts", "messages", "conversations", "thread_events")
+"""The tables whose `<table>_notify` trigger wakes the change feed's listeners (store/postgres/schema.py)."""
+
+
+def configure_variant(postgres: Any, kind: str, db: DatabaseUrl) -> str | None:
+    """Apply a variant's server settings (and only those) and, for `notify=off`, take the change feed's
+    NOTIFY out of the round's copy (an experiment: what commits cost without it; the feed's listeners
+    would then hear nothing); return its pool size, if it sets one."""
+    from postgres_server import apply, parse_settings
+
+    settings = parse_settings([pair for pair in kind.split(":", 1)[1].split(",") if pair])
+    pool = settings.pop("pool", None)
+    if settings.pop("notify", "on") == "off":
+        import psycopg
+
+        with psycopg.connect(db.conninfo, autocommit=True) as conn:
+            for table in NOTIFY_TRIGGERS:
+                conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_notify")
+    apply(postgres, settings)
+    return pool
+
+
 SENT_TEMPLATE = "ingest_sent"
 """The PostgreSQL database seeded once with the sent messages; each round's database is a copy."""
 
@@ -405,20 +438,17 @@ def main() -> None:
     parser.add_argument("--prefill", type=Path, help="also (d): the receiver on a copy of this year database")
     parser.add_argument("--postgres", action="store_true", help="also (e): the receiver on PostgreSQL")
     parser.add_argument(
-        "--pg-setting",
+        "--pg-variant",
         action="append",
         default=[],
-        metavar="NAME=VALUE",
-        help="a server setting for (e)'s PostgreSQL, e.g. commit_delay=100 (repeatable)",
-    )
-    parser.add_argument(
-        "--pg-pool", type=int, help="(e)'s connection pool size, instead of the store's POOL_SIZE"
+        metavar="pool=N,NAME=VALUE,...",
+        help="an (e) server with this pool size and these server settings (repeatable)",
     )
     args = parser.parse_args()
     if args.prefill and not args.prefill.exists():
         parser.error(f"{args.prefill} does not exist: make it with bench/seed.py")
-    if (args.pg_setting or args.pg_pool) and not args.postgres:
-        parser.error("--pg-setting and --pg-pool need --postgres")
+    if args.pg_variant and not args.postgres:
+        parser.error("--pg-variant needs --postgres")
     if shutil.which("wrk") is None:
         print("wrk is not installed: run `apt-get install wrk` (Debian/Ubuntu).")
         raise SystemExit(2)
@@ -432,9 +462,9 @@ def main() -> None:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wa-inbox-bench-")))
         postgres = None
         if args.postgres:
-            from postgres_server import parse_settings, server
+            from postgres_server import server
 
-            postgres = stack.enter_context(server(parse_settings(args.pg_setting)))
+            postgres = stack.enter_context(server())
         bench(args, workdir, postgres)
 
 
@@ -454,14 +484,12 @@ def bench(args: argparse.Namespace, workdir: Path, postgres: Any) -> None:
         templates["prefilled"] = prefilled(args.prefill, workdir / "prefilled.db", sent_count)
     if postgres is not None:
         seeding = time.monotonic()
-        templates["postgres"] = postgres.create(SENT_TEMPLATE)
-        asyncio.run(seed_sent_messages(templates["postgres"], sent_count))
-        from wa_inbox.store.postgres.connection import POOL_SIZE
-
+        pg_sent = templates["postgres"] = postgres.create(SENT_TEMPLATE)
+        asyncio.run(seed_sent_messages(pg_sent, sent_count))
+        analyze(pg_sent)
         print(
             f"(e)'s database: {sent_count} sent messages seeded through the store in "
-            f"{time.monotonic() - seeding:.1f} s; {postgres.settings()}; "
-            f"pool of {args.pg_pool or POOL_SIZE} connections"
+            f"{time.monotonic() - seeding:.1f} s; {postgres.settings()}"
         )
     before = {kind: counts(db) for kind, db in templates.items()}
     (workdir / "empty.toml").write_text("")
@@ -485,7 +513,7 @@ def bench(args: argparse.Namespace, workdir: Path, postgres: Any) -> None:
     servers = [
         *SERVERS,
         *([("prefilled", PREFILLED)] if args.prefill else []),
-        *([("postgres", POSTGRES)] if postgres is not None else []),
+        *(pg_servers(args.pg_variant) if postgres is not None else []),
     ]
     rounds: list[list[Result]] = []
     problems: list[str] = []
@@ -496,14 +524,20 @@ def bench(args: argparse.Namespace, workdir: Path, postgres: Any) -> None:
             if db is not None:
                 env["WA_INBOX_DB"] = db.conninfo if isinstance(db, DatabaseUrl) else str(db)
             env.pop("WA_INBOX_BENCH_POOL_SIZE", None)
-            if kind == "postgres" and args.pg_pool:
-                env["WA_INBOX_BENCH_POOL_SIZE"] = str(args.pg_pool)
-            server = "receiver" if kind in templates else kind
+            if isinstance(db, DatabaseUrl):
+                pool = configure_variant(postgres, kind, db)
+                if pool:
+                    env["WA_INBOX_BENCH_POOL_SIZE"] = pool
+            server = "receiver" if db is not None else kind
+            flushes = wal_syncs(postgres) if isinstance(db, DatabaseUrl) else 0
             results.append(
                 run_one(server, label, port, env, workdir, args, script, bodies, pre_signature, pre_body)
             )
+            if isinstance(db, DatabaseUrl):
+                per = (wal_syncs(postgres) - flushes) / max(1, results[-1].ok)
+                print(f"    WAL flushes (pg_stat_wal.wal_sync): {per:.2f} per acknowledged callback")
             if db is not None:
-                problems += check_round(results, results[-1], db, before[kind])
+                problems += check_round(results, results[-1], db, before[kind.split(":")[0]])
                 remove(db, postgres)
         rounds.append(results)
     medians = {kind: median_result([r[i] for r in rounds]) for i, (kind, _) in enumerate(servers)}
@@ -516,15 +550,29 @@ def fresh_copy(
     templates: dict[str, Path | DatabaseUrl], kind: str, workdir: Path, number: int, postgres: Any
 ) -> Path | DatabaseUrl | None:
     """A fresh copy of `kind`'s database for one round (None for a server that stores nothing)."""
+    if kind.startswith("postgres"):
+        return postgres.create(f"ingest_round_{number}", template=SENT_TEMPLATE)
     if kind not in templates:
         return None
-    if kind == "postgres":
-        return postgres.create(f"ingest_round_{number}", template=SENT_TEMPLATE)
     template, db = templates[kind], workdir / f"inbox-{kind}-{number}.db"
     for suffix in ("", "-wal"):
         if Path(f"{template}{suffix}").exists():
             subprocess.run(["cp", "--reflink=auto", f"{template}{suffix}", f"{db}{suffix}"], check=True)
     return db
+
+
+def wal_syncs(postgres: Any) -> int:
+    """How often the server has flushed its WAL to disk: 1 per commit means no commit was grouped."""
+    return int(postgres.admin("SELECT wal_sync FROM pg_stat_wal")[0][0])
+
+
+def analyze(url: DatabaseUrl) -> None:
+    """Statistics for the planner, as autovacuum gathers them soon after a load (each round's copy
+    inherits them)."""
+    import psycopg
+
+    with psycopg.connect(url.conninfo, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
 
 
 def remove(db: Path | DatabaseUrl, postgres: Any) -> None:
@@ -567,13 +615,14 @@ def summary(
             f"(d)/(c) = {ratio:.0%}        goal >= 90%:   {verdict(ratio >= 0.9)}  "
             f"(a {size:,.0f} MiB database against an empty one; per round: {per_round('prefilled')})"
         )
-    if "postgres" in medians:
-        e = medians["postgres"]
-        print(
-            f"(e)/(c) = {e.rps / c.rps:.0%}        PostgreSQL against SQLite "
-            f"(per round: {per_round('postgres')}); "
-            f"p50 {e.p50_ms:.2f} against {c.p50_ms:.2f} ms, p99 {e.p99_ms:.2f} against {c.p99_ms:.2f} ms"
-        )
+    for kind, e in medians.items():
+        if kind.startswith("postgres"):
+            name = e.label.split(" ", 1)[0]
+            print(
+                f"{name}/(c) = {e.rps / c.rps:.0%}   {e.label}, against SQLite "
+                f"(per round: {per_round(kind)}); "
+                f"p50 {e.p50_ms:.2f} against {c.p50_ms:.2f} ms, p99 {e.p99_ms:.2f} against {c.p99_ms:.2f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -65,12 +65,12 @@ class Postgres:
 
 
 def parse_settings(pairs: Sequence[str]) -> dict[str, str]:
-    """`NAME=VALUE` pairs, as `--pg-setting` takes them."""
+    """`NAME=VALUE` pairs (`--pg-setting`, the settings of a `--pg-variant`)."""
     settings = {}
     for pair in pairs:
         name, equals, value = pair.partition("=")
         if not equals or not name.replace("_", "").isalnum():
-            raise SystemExit(f"--pg-setting {pair!r}: give NAME=VALUE, e.g. commit_delay=100")
+            raise SystemExit(f"server setting {pair!r}: give NAME=VALUE, e.g. commit_delay=100")
         settings[name] = value
     return settings
 
@@ -109,7 +109,7 @@ def apply(postgres: Postgres, settings: dict[str, str]) -> None:
     for name, value in settings.items():
         if name in ("synchronous_commit", "fsync"):
             raise SystemExit(
-                f"--pg-setting {name}: stays on; a benchmark that loses commits measures nothing"
+                f"server setting {name}: stays on; a benchmark that loses commits measures nothing"
             )
         quoted = value.replace("'", "''")
         postgres.admin(f"ALTER SYSTEM SET {name} = '{quoted}'")
@@ -119,5 +119,5 @@ def apply(postgres: Postgres, settings: dict[str, str]) -> None:
     if pending:
         names = ", ".join(str(name) for (name,) in pending)
         raise SystemExit(
-            f"--pg-setting {names}: takes effect only at a restart, which this bench does not do"
+            f"server setting {names}: takes effect only at a restart, which this bench does not do"
         )
