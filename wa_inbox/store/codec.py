@@ -38,3 +38,11 @@ def to_json(value: Mapping[str, Any] | Sequence[Any] | None) -> str | None:
 
 def from_json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+_SECRET_HEADERS = frozenset({"x-twilio-signature", "authorization", "cookie", "proxy-authorization"})
+
+
+def secret_header(name: str) -> bool:
+    """Never kept in the raw log, whichever backend keeps it: a valid signature, credentials, cookies."""
+    return name.lower() in _SECRET_HEADERS

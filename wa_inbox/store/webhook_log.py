@@ -8,9 +8,9 @@ receiver (`receiver.rejections`), with the sizes of what came. Both writes are r
 
 from __future__ import annotations
 
-from wa_inbox.store.codec import to_json
+from wa_inbox.store.codec import secret_header, to_json
 from wa_inbox.store.tx import Tx, command
-from wa_inbox.store.writes import LoggedRequest, secret_header
+from wa_inbox.store.writes import LoggedRequest
 
 PRUNE_BATCH = 1000
 """Rows deleted per transaction: other writes wait for one batch at a time, never for the whole job."""

@@ -24,17 +24,9 @@ from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.store import lease as sender_lease
 from wa_inbox.store import team_writes
-from wa_inbox.store.codec import to_json
+from wa_inbox.store.codec import secret_header, to_json
 from wa_inbox.store.errors import StoreError
 from wa_inbox.store.tx import Tx, command
-
-_SECRET_HEADERS = frozenset({"x-twilio-signature", "authorization", "cookie", "proxy-authorization"})
-
-
-def secret_header(name: str) -> bool:
-    """Never kept in the raw log: a valid signature, credentials, cookies."""
-    return name.lower() in _SECRET_HEADERS
-
 
 LoggedRequest = tuple[str, str, str, str | None, str | None, str, dict[str, str]]
 """A webhook for the raw log: (kind, path, verdict, reason, message sid, body, headers), in plain values."""
@@ -44,7 +36,7 @@ def log_webhook(tx: Tx, request: LoggedRequest, verdict: Verdict | None = None) 
     """Keep the request in the raw log, received at `tx.now`; `verdict` overrides the request's once
     the write knows it."""
     kind, path, logged_verdict, reason, message_sid, body, headers = request
-    kept = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
+    kept = {k: v for k, v in headers.items() if not secret_header(k)}
     tx.conn.execute(
         "INSERT INTO webhook_log (received_at, kind, path, verdict, reason, message_sid, body, headers)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

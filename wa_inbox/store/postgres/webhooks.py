@@ -35,10 +35,9 @@ from wa_inbox.domain.models import (
 from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.team import SYSTEM
-from wa_inbox.store.codec import from_json, to_json
+from wa_inbox.store.codec import from_json, secret_header, to_json
 from wa_inbox.store.postgres import events, media, outbox, team
 from wa_inbox.store.postgres.tx import Tx
-from wa_inbox.store.writes import secret_header
 
 PRUNE_BATCH = 1000
 """Rows deleted per transaction: other writes wait for one batch at a time, never for the whole job."""
