@@ -176,7 +176,8 @@ async def changes_since(
 
 async def _page_end(db: aiosqlite.Connection, since: int, newest: int, limit: int) -> int:
     """Where a page of the feed after `since` ends: `newest`, or sooner, at the change number of the
-    `limit`-th message or thread event after `since` (by `messages_by_change`, `thread_events_by_change`)."""
+    `limit`-th message or thread event after `since` when rows of a later change follow it (by
+    `messages_by_change`, `thread_events_by_change`): a page ends early only when there is more."""
     ends = [newest]
     for table in ("messages", "thread_events"):
         rows = await db.execute_fetchall(
@@ -184,7 +185,12 @@ async def _page_end(db: aiosqlite.Connection, since: int, newest: int, limit: in
             " ORDER BY change_seq LIMIT 1 OFFSET ?",
             [since, newest, limit - 1],
         )
-        ends += [int(row[0]) for row in rows]
+        for (cut,) in rows:
+            later = await db.execute_fetchall(
+                f"SELECT 1 FROM {table} WHERE change_seq > ? AND change_seq <= ? LIMIT 1", [cut, newest]
+            )
+            if later:
+                ends.append(int(cut))
     return min(ends)
 
 

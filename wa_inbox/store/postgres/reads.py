@@ -474,7 +474,8 @@ async def changes_since(
 
 async def _page_end(conn: Conn, since: int, upto: int, limit: int) -> int:
     """Where a page of the feed after `since` ends: `upto`, or sooner, at the change number of the
-    `limit`-th message or thread event after `since` (by `messages_by_change`, `thread_events_by_change`)."""
+    `limit`-th message or thread event after `since` when rows of a later change follow it (by
+    `messages_by_change`, `thread_events_by_change`): a page ends early only when there is more."""
     ends = [upto]
     for table in ("messages", "thread_events"):
         cursor = await conn.execute(
@@ -482,5 +483,10 @@ async def _page_end(conn: Conn, since: int, upto: int, limit: int) -> int:
             " ORDER BY change_seq LIMIT 1 OFFSET %s",
             [since, upto, limit - 1],
         )
-        ends += [int(row[0]) for row in await cursor.fetchall()]
+        for (cut,) in await cursor.fetchall():
+            later = await conn.execute(
+                f"SELECT 1 FROM {table} WHERE change_seq > %s AND change_seq <= %s LIMIT 1", [cut, upto]
+            )
+            if await later.fetchone():
+                ends.append(int(cut))
     return min(ends)
