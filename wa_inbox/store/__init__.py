@@ -35,7 +35,14 @@ from wa_inbox.domain.policy import Draft
 from wa_inbox.domain.team import Agent, OptEvent, Presence, SavedReply, ThreadEvent
 from wa_inbox.domain.templates import TemplateInfo
 from wa_inbox.store.errors import NewerSchema, StoreConflict, StoreError, UnknownConversation
-from wa_inbox.store.types import Changes, ConversationCounts, ConversationFilter, MessageQuery, StoreStats
+from wa_inbox.store.types import (
+    Changes,
+    ConversationCounts,
+    ConversationFilter,
+    MessageQuery,
+    OutboxDepth,
+    StoreStats,
+)
 
 __all__ = [
     "Changes",
@@ -45,6 +52,7 @@ __all__ = [
     "Lease",
     "MessageQuery",
     "NewerSchema",
+    "OutboxDepth",
     "Store",
     "StoreConflict",
     "StoreError",
@@ -98,6 +106,15 @@ class Store(Protocol):
         replica running a duty hears what the others wrote. The number is that commit's: rows it wrote
         are in (`number - 1`, `number`]. Commits may be told out of order. A listener must return
         quickly and not raise; there is no way to remove one.
+        """
+        ...
+
+    def on_batch(self, listener: Callable[[int], None]) -> None:
+        """Call `listener(writes)` on the event loop after each commit of this store's writes, with
+        how many writes it carried (several, when concurrent writes share a commit; 1 otherwise).
+
+        This process's commits only, the same ones `on_commit` hears (the metrics count them). A
+        listener must return quickly and not raise; there is no way to remove one.
         """
         ...
 
@@ -240,6 +257,12 @@ class Store(Protocol):
         """
         ...
 
+    async def outbox_depth(self) -> OutboxDepth:
+        """How many outbound messages are pending (queued, unclaimed) and sending (claimed, not yet
+        taken by Twilio nor failed), and when the oldest pending one was queued. As cheap as a few
+        rows however long the history: read at every metrics scrape."""
+        ...
+
     async def sender_lease(self) -> Lease | None:
         """Who sends from this database: the live sender lease (its `owner`, until `expires_at`), or
         None when no sender holds one (none running, or the last one stopped or died and its lease
@@ -368,10 +391,11 @@ class Store(Protocol):
 
     async def list_messages(self, query: MessageQuery) -> list[Message]:
         """The messages `query` selects (every filter that is not None must match), newest first, at
-        most `query.limit`. With `query.before_id`, the page that follows the message with that id:
-        repeating with the last id of each page walks every selected message once, even while new
-        ones arrive (they are newer than the first page). A page costs about the same however deep
-        in the history it is, without filters."""
+        most `query.limit`: by id, or with a time bound (`created_since`, `created_before`) by
+        `created_at`, then id. With `query.before_id`, the page that follows the message with that
+        id: repeating with the last id of each page walks every selected message once, even while
+        new ones arrive (they are newer than the first page). A page costs about the same however
+        deep in the history it is, without filters other than the time bounds."""
         ...
 
     async def get_message(self, sid: str) -> Message | None:

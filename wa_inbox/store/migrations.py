@@ -416,6 +416,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX events_published ON events (published_at) WHERE published_at IS NOT NULL
         """,
     ),
+    (
+        "015_messages_by_created",
+        # `messages list --date-sent…` (#16): a period of messages is a range of this index, newest
+        # first along it (the id, SQLite's rowid, is in each entry), so a page of a day or of a year
+        # reads only that page. Builds the index over every stored message once.
+        """
+        CREATE INDEX messages_by_created ON messages (created_at)
+        """,
+    ),
 ]
 
 

@@ -28,7 +28,14 @@ from wa_inbox.domain.models import (
 )
 from wa_inbox.store import team_reads
 from wa_inbox.store.codec import from_json, parse_required_ts, parse_ts, ts
-from wa_inbox.store.types import STATS_TABLES, Changes, ConversationCounts, ConversationFilter, MessageQuery
+from wa_inbox.store.types import (
+    STATS_TABLES,
+    Changes,
+    ConversationCounts,
+    ConversationFilter,
+    MessageQuery,
+    OutboxDepth,
+)
 
 __all__ = ["Changes", "MessageQuery"]  # re-exported: they were defined here before wa_inbox.store.types
 
@@ -48,9 +55,12 @@ _CONTACT_COLUMNS = """c.address, c.profile_name, c.wa_id, c.last_inbound_at, c.o
 
 
 async def list_messages(db: aiosqlite.Connection, query: MessageQuery) -> list[Message]:
+    """Newest first along the primary key; with a time bound, along `messages_by_created` (created_at,
+    then the id the index holds), so that a period's page is a range of that index, however wide."""
     clauses, params = _message_filters(query)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    sql = f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} {where} ORDER BY m.id DESC LIMIT ?"
+    order = "m.created_at DESC, m.id DESC" if query.by_time else "m.id DESC"
+    sql = f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGES} {where} ORDER BY {order} LIMIT ?"
     rows = await db.execute_fetchall(sql, [*params, query.limit])
     return await _with_media(db, rows)
 
@@ -353,6 +363,22 @@ async def expired_media(
     ]
 
 
+async def outbox_depth(db: aiosqlite.Connection) -> OutboxDepth:
+    """Both counts and the oldest pending one from the `messages_unsent` partial index: it holds only
+    the unsent rows, so this costs the queue's length, never the history's."""
+    rows = await db.execute_fetchall(
+        "SELECT status, COUNT(*) FROM messages WHERE status IN ('pending', 'sending') GROUP BY status"
+    )
+    counts = {status: count for status, count in rows}
+    oldest = await db.execute_fetchall(  # the IN repeats the index's condition, so that SQLite uses it
+        "SELECT created_at FROM messages WHERE status IN ('pending', 'sending') AND status = 'pending'"
+        " ORDER BY id LIMIT 1"
+    )
+    return OutboxDepth(
+        counts.get("pending", 0), counts.get("sending", 0), parse_ts(oldest[0][0]) if oldest else None
+    )
+
+
 async def claimed_sids(db: aiosqlite.Connection, sids: Sequence[str]) -> set[str]:
     """Which of `sids` already belong to a message we queued (placeholders made by callbacks do not)."""
     marks = ",".join("?" * len(sids))
@@ -430,12 +456,19 @@ async def pragma(db: aiosqlite.Connection, name: str) -> int:
 
 
 def _message_filters(query: MessageQuery) -> tuple[list[str], list[object]]:
+    after = (
+        "(m.created_at, m.id) < (SELECT created_at, id FROM messages WHERE id = ?)"
+        if query.by_time
+        else "m.id < ?"
+    )
     pairs = [
         ("m.to_addr = ?", query.to_addr),
         ("m.from_addr = ?", query.from_addr),
         ("m.direction = ?", query.direction),
         ("m.status = ?", query.status),
-        ("m.id < ?", query.before_id),
+        ("m.created_at >= ?", ts(query.created_since) if query.created_since else None),
+        ("m.created_at < ?", ts(query.created_before) if query.created_before else None),
+        (after, query.before_id),
     ]
     kept = [(clause, value) for clause, value in pairs if value is not None]
     return [clause for clause, _ in kept], [value for _, value in kept]

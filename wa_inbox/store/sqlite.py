@@ -60,7 +60,14 @@ from wa_inbox.store.codec import ts
 from wa_inbox.store.committer import BUSY_TIMEOUT_MS
 from wa_inbox.store.errors import StoreConflict, StoreError
 from wa_inbox.store.migrations import Report
-from wa_inbox.store.types import Changes, ConversationCounts, ConversationFilter, MessageQuery, StoreStats
+from wa_inbox.store.types import (
+    Changes,
+    ConversationCounts,
+    ConversationFilter,
+    MessageQuery,
+    OutboxDepth,
+    StoreStats,
+)
 from wa_inbox.store.writer import BatchWriter
 
 HEALTH_DEADLINE_SECONDS = 2.0
@@ -122,6 +129,9 @@ class SqliteStore:
 
     def on_commit(self, listener: Callable[[int], None]) -> None:
         self._writer.on_commit(listener)
+
+    def on_batch(self, listener: Callable[[int], None]) -> None:
+        self._writer.on_batch(listener)
 
     # --- webhooks -------------------------------------------------------------------------------
 
@@ -257,6 +267,9 @@ class SqliteStore:
 
     async def sender_lease(self) -> Lease | None:
         return await sender_lease.live(self._db, ts(self._clock()))
+
+    async def outbox_depth(self) -> OutboxDepth:
+        return await reads.outbox_depth(self._db)
 
     async def record_accepted(
         self, message_id: int, sid: str, status: str, from_addr: str | None, messaging_service_sid: str | None

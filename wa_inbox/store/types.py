@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from wa_inbox.domain.models import Conversation, Direction, Message
 from wa_inbox.domain.team import ThreadEvent
@@ -17,8 +18,13 @@ from wa_inbox.domain.team import ThreadEvent
 class MessageQuery:
     """Filters of `messages list`; None means any.
 
-    `before_id` pages: only messages older than message `before_id` (pass the last id of a page,
-    newest first, to get the next one); None starts at the newest.
+    `created_since` and `created_before` bound the time a message was stored (`Message.created_at`:
+    when an inbound one arrived, when an outbound one was queued): at or after `created_since`, before
+    `created_before`. With either, the newest first is by that time (then by id), the order an index
+    on it keeps, so that a page of a narrow or a wide period costs the same.
+
+    `before_id` pages: only the messages after message `before_id` in that order (pass the last id of
+    a page to get the next one); None starts at the newest.
     """
 
     to_addr: str | None = None
@@ -27,6 +33,25 @@ class MessageQuery:
     status: str | None = None
     limit: int = 50
     before_id: int | None = None
+    created_since: datetime | None = None
+    created_before: datetime | None = None
+
+    @property
+    def by_time(self) -> bool:
+        """Whether a time bound orders the result by `created_at` (else by id)."""
+        return self.created_since is not None or self.created_before is not None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxDepth:
+    """What waits for Twilio: the outbox's queue as the database has it (`Store.outbox_depth`)."""
+
+    pending: int
+    """Queued, not yet claimed by a sender."""
+    sending: int
+    """Claimed: a request may be in flight, or its sender died and the next one resolves it."""
+    oldest_pending_at: datetime | None
+    """When the oldest pending message was queued; None when none is."""
 
 
 @dataclass(frozen=True, slots=True)

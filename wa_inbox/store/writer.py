@@ -80,6 +80,7 @@ class BatchWriter:
         self._reply: asyncio.Future[bytes] | None = None
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[int], None]] = []
+        self._batch_listeners: list[Callable[[int], None]] = []
         self.committed_seq = 0
 
     async def start(self) -> None:
@@ -103,6 +104,11 @@ class BatchWriter:
     def on_commit(self, listener: Callable[[int], None]) -> None:
         """Call `listener(change_seq)` on the event loop after each commit (the in-process change feed)."""
         self._listeners.append(listener)
+
+    def on_batch(self, listener: Callable[[int], None]) -> None:
+        """Call `listener(writes)` on the event loop after each commit, with how many writes it carried:
+        counted here, in the process that queued them, not in the writer process."""
+        self._batch_listeners.append(listener)
 
     @property
     def process_id(self) -> int | None:
@@ -146,7 +152,7 @@ class BatchWriter:
                 else:
                     future.set_result(outcome)
             if seq is not None:
-                self._publish(seq)
+                self._publish(seq, len(batch))
 
     async def _commit(self, batch: committer.Batch) -> tuple[int, list[Any]]:
         if self._pipe is None:  # the process ended after an earlier batch: start a new one
@@ -210,10 +216,12 @@ class BatchWriter:
             self._pipe.close()
             self._pipe = None
 
-    def _publish(self, seq: int) -> None:
+    def _publish(self, seq: int, writes: int) -> None:
         self.committed_seq = seq
         for listener in self._listeners:
             listener(seq)
+        for batch_listener in self._batch_listeners:
+            batch_listener(writes)
 
 
 def _command_modules() -> list[str]:
