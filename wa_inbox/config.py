@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "wa-inbox"
 TWILIO_HOSTS = "https://api.twilio.com"
+METRICS_PATH = "/metrics"
 
 ENV_KEYS: Mapping[str, tuple[str, str]] = {
     "TWILIO_ACCOUNT_SID": ("twilio", "account_sid"),
@@ -125,8 +126,10 @@ class WebhookSettings(_Section):
             raise ValueError("must start with /")
         if not value.isprintable() or any(c in value for c in " ?#%"):
             raise ValueError("must be a plain path such as /twilio/inbound, with no spaces, ? # or %")
-        if value == "/healthz" or value.startswith("/media/"):
-            raise ValueError("must not be /healthz or under /media/, which the receiver serves itself")
+        if value in ("/healthz", METRICS_PATH) or value.startswith("/media/"):
+            raise ValueError(
+                "must not be /healthz, /metrics or under /media/, which the receiver serves itself"
+            )
         return value
 
     @field_validator("status_path")
@@ -404,6 +407,31 @@ def _has_user() -> bool:
     return True
 
 
+class MetricsSettings(_Section):
+    """Prometheus metrics at `/metrics` (see `wa_inbox.metrics`)."""
+
+    enabled: bool = True
+    """Serve `/metrics`; counting goes on either way (it costs next to nothing)."""
+    port: int | None = Field(None, ge=1, le=65535)
+    """Serve `/metrics` on a port of its own instead of the receiver's (which a tunnel or reverse
+    proxy may expose to the internet)."""
+    host: str = "127.0.0.1"
+    """The interface of that port; only used with `port`."""
+
+    @field_validator("host")
+    @classmethod
+    def _interface(cls, value: str) -> str:
+        if not value or not value.isprintable() or any(c in value for c in " /@"):
+            raise ValueError("must be an interface address such as 127.0.0.1 or 0.0.0.0")
+        return value
+
+
+class LogSettings(_Section):
+    format: Literal["text", "json"] = "text"
+    """`json`: one JSON object per line (time, level, logger, message and fields such as
+    message_sid, status, error_code, request_id, http_status), for journald or Loki."""
+
+
 class DevSettings(_Section):
     allow_unsigned_webhooks: bool = False
     """Required, on purpose, to run with `validate_signatures = false`."""
@@ -425,6 +453,8 @@ class Settings(_Section):
     agent: AgentSettings = AgentSettings()
     team: TeamSettings = TeamSettings()
     events: EventSettings = EventSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    log: LogSettings = LogSettings()
     routing: dict[str, str] = {}
     """Country code (ISO 3166, like "BR") -> Messaging Service SID; "default" for the rest."""
     dev: DevSettings = DevSettings()

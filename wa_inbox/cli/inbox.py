@@ -131,7 +131,8 @@ def _run_tui(backend: Backend, settings: Settings | None) -> None:
 
     log_dir = platformdirs.user_log_path("wa-inbox")
     log_dir.mkdir(parents=True, exist_ok=True)
-    configure_logging(logging.INFO, log_dir / "wa-inbox.log")
+    log_format = settings.log.format if settings is not None else "text"
+    configure_logging(logging.INFO, log_dir / "wa-inbox.log", log_format)
     if settings is not None:  # a long upgrade shows on the terminal, before the inbox takes it
         upgrade_in_place(settings.store.path, click.echo)
     tui = (settings or Settings()).tui

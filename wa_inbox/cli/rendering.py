@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,31 @@ if TYPE_CHECKING:  # the SDK is imported only by the commands that talk to Twili
 
 MESSAGE_COLUMNS = ("sid", "direction", "contact", "from", "to", "status", "error_code", "created_at", "body")
 """`body` stays last (free text, read as "the rest of the line"): new message fields are in the JSON only."""
+MESSAGE_PROPERTIES = (
+    "sid",
+    "direction",
+    "contact",
+    "from",
+    "to",
+    "body",
+    "status",
+    "error_code",
+    "error_message",
+    "error_meaning",
+    "message_type",
+    "media",
+    "location",
+    "button",
+    "referral",
+    "replied_to_sid",
+    "template_sid",
+    "template_variables",
+    "created_at",
+    "updated_at",
+    "read_by_agent_at",
+    "author",
+)
+"""Every key of `message_record`, in its order: what `messages list --properties` may name."""
 CONVERSATION_COLUMNS = (
     "address",
     "profile_name",
@@ -88,6 +114,35 @@ def message_record(message: Message) -> dict[str, Any]:
         "read_by_agent_at": _iso(message.read_by_agent_at),
         "author": message.author,
     }
+
+
+def message_properties(text: str | None) -> tuple[str, ...] | None:
+    """`--properties sid,status,…` as record keys (twilio-cli's camelCase, `errorCode`, is read as
+    `error_code`); None when not given. An unknown key is one sentence listing the known ones."""
+    if text is None:
+        return None
+    keys = [_snake(key.strip()) for key in text.split(",") if key.strip()]
+    unknown = [key for key in keys if key not in MESSAGE_PROPERTIES]
+    if unknown or not keys:
+        what = f"{unknown[0]!r} is not a property" if unknown else "--properties names no property"
+        raise ValueError(f"{what} of a message: use some of {', '.join(MESSAGE_PROPERTIES)}.")
+    return tuple(dict.fromkeys(keys))
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower() if key != key.lower() else key
+
+
+def projection(keys: Sequence[str] | None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A record cut to `keys`, in their order; the whole record when None."""
+    if keys is None:
+        return whole
+    return lambda record: {key: record[key] for key in keys}
+
+
+def whole(record: dict[str, Any]) -> dict[str, Any]:
+    """The projection of every key."""
+    return record
 
 
 def remote_message_record(remote: MessageInstance) -> dict[str, Any]:
@@ -256,6 +311,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))  # media, location, …
     if isinstance(value, list):  # labels: one cell, comma-separated
         return ",".join(_cell(item) for item in value)
     return str(value).replace("\t", " ").replace("\n", " ") if isinstance(value, str) else str(value)

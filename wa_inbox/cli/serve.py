@@ -45,7 +45,7 @@ def serve(
         settings.require_receiver()
     _check_schema(settings)
     prepare_database(settings.store.path)  # a wrong path is one sentence now, not after the port is bound
-    configure_logging(logging.INFO)
+    configure_logging(logging.INFO, log_format=settings.log.format)
     try:
         sock = bind(host, port)
     except OSError as error:
@@ -85,6 +85,8 @@ async def _serve(settings: Settings, sock: socket.socket) -> None:
         async with running_inbox(settings, store, sock, role="serve") as inbox:
             sending = "and sending" if inbox.outbox else "receiving only"
             log.info("listening on %s (%s); database %s", inbox.listening.url, sending, settings.store.path)
+            if inbox.metrics_url:
+                log.info("Prometheus metrics at %s", inbox.metrics_url)
             await stop.wait()
     finally:
         await store.close()

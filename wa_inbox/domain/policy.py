@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from wa_inbox.domain import window
 from wa_inbox.domain.models import Contact
@@ -79,19 +80,53 @@ class Limits:
     """An opt-out older than this no longer blocks sending; None keeps it until the customer sends START."""
 
 
+class RefusalKind(StrEnum):
+    """Which rule refused a draft: a fixed, short word for counting and logs (the sentence is for
+    people, and names the customer)."""
+
+    SHAPE = "shape"
+    """Nothing to send, or a template with a body, attachment or badly numbered variables."""
+    OPT_OUT = "opt_out"
+    WINDOW = "window"
+    """The 24-hour window is closed (or never opened) for a session message."""
+    TEMPLATE_NOT_APPROVED = "template_not_approved"
+    """Outside the window, a template WhatsApp has not approved."""
+    LENGTH = "length"
+    MEDIA = "media"
+    """Too many attachments, a type WhatsApp does not take, or a file over its size limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a draft must not be sent: the rule (`kind`) and the sentence for the agent."""
+
+    kind: RefusalKind
+    sentence: str
+
+
 def refusal(draft: Draft, contact: Contact | None, now: datetime, limits: Limits) -> str | None:
-    """The reason this draft must not be sent, or None when Twilio would accept it.
+    """The reason this draft must not be sent, or None when Twilio would accept it."""
+    refused = why_refused(draft, contact, now, limits)
+    return refused.sentence if refused else None
+
+
+def why_refused(draft: Draft, contact: Contact | None, now: datetime, limits: Limits) -> Refusal | None:
+    """`refusal` with the rule that refused: the first check that fails, or None.
 
     An opt-out is checked before the window, so its sentence (never "use a template") comes first.
     """
     checks = (
-        _shape(draft),
-        _opted_out(contact, now, limits.suppression_ttl),
-        _window(draft, contact, now),
-        _length(draft),
-        _media(draft, limits),
+        (RefusalKind.SHAPE, lambda: _shape(draft)),
+        (RefusalKind.OPT_OUT, lambda: _opted_out(contact, now, limits.suppression_ttl)),
+        (RefusalKind.WINDOW, lambda: _window(draft, contact, now)),
+        (RefusalKind.TEMPLATE_NOT_APPROVED, lambda: _unapproved_outside(draft, contact, now)),
+        (RefusalKind.LENGTH, lambda: _length(draft)),
+        (RefusalKind.MEDIA, lambda: _media(draft, limits)),
     )
-    return next((reason for reason in checks if reason), None)
+    for kind, check in checks:
+        if sentence := check():
+            return Refusal(kind, sentence)
+    return None
 
 
 def sendable(
@@ -161,11 +196,10 @@ def _opted_out(contact: Contact | None, now: datetime, ttl: timedelta | None) ->
 
 
 def _window(draft: Draft, contact: Contact | None, now: datetime) -> str | None:
+    """A session message (not a template) outside the window."""
     last = contact.last_inbound_at if contact else None
-    if window.is_open(last, now):
+    if draft.is_template or window.is_open(last, now):
         return None
-    if draft.is_template:
-        return _unapproved(draft)
     who = _who(contact, draft.address)
     if last is None:
         return f"Not sent: {who} has never written to you, so only an approved template can start the chat."
@@ -176,8 +210,11 @@ def _window(draft: Draft, contact: Contact | None, now: datetime) -> str | None:
     )
 
 
-def _unapproved(draft: Draft) -> str | None:
+def _unapproved_outside(draft: Draft, contact: Contact | None, now: datetime) -> str | None:
     """Outside the window WhatsApp takes only approved templates (an unchecked one, Twilio judges)."""
+    last = contact.last_inbound_at if contact else None
+    if not draft.is_template or window.is_open(last, now):
+        return None
     approval = draft.template_approval
     if approval is None or approval == APPROVED:
         return None

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -15,6 +16,7 @@ from starlette.routing import Route
 from wa_inbox.emulator import api_content, api_control, api_messages, api_services
 from wa_inbox.emulator.config import EmulatorConfig
 from wa_inbox.emulator.emulator import Emulator
+from wa_inbox.emulator.request_ids import RequestIds
 from wa_inbox.emulator.resources import TwilioError, twilio_error_response
 
 ACCOUNT = "/2010-04-01/Accounts/{account_sid}"
@@ -72,6 +74,7 @@ def create_emulator(
             await emulator.aclose()
 
     handlers = {TwilioError: twilio_error_response, 404: _not_found}
-    app = Starlette(routes=ROUTES, lifespan=lifespan, exception_handlers=handlers)
+    ids = [Middleware(RequestIds, answered=emulator.answered)]  # Twilio-Request-Id on every answer
+    app = Starlette(routes=ROUTES, lifespan=lifespan, exception_handlers=handlers, middleware=ids)
     app.state.emulator = emulator
     return app

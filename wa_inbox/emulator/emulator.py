@@ -8,6 +8,7 @@ methods after them serve the HTTP routes.
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import logging
 import mimetypes
@@ -26,6 +27,7 @@ from wa_inbox.emulator.config import EmulatorConfig
 from wa_inbox.emulator.customers import Chatter
 from wa_inbox.emulator.inbound import Inbound, InboundMedia, Location
 from wa_inbox.emulator.lifecycle import plan
+from wa_inbox.emulator.request_ids import Answered, answer_log
 from wa_inbox.emulator.resources import TwilioError, iso8601, message_uri, new_sid, status_params
 from wa_inbox.emulator.state import FailSpec, Media, Message, Service, World
 from wa_inbox.emulator.validation import FormParams, OutboundRequest, parse_create, whatsapp_e164
@@ -69,6 +71,8 @@ class Emulator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._chatter = Chatter(self._rng, self.customer_says)
         self._chatter_task: asyncio.Task[None] | None = None
+        self.answered: collections.deque[Answered] = answer_log()
+        """The REST API's latest answers with their `Twilio-Request-Id`, newest last."""
 
     async def start(self) -> None:
         """Open the webhook client (called by the app's lifespan)."""

@@ -7,16 +7,21 @@ from twilio.rest import Client
 
 from wa_inbox.config import Settings
 from wa_inbox.gateway.transport import HttpxTwilioClient
+from wa_inbox.metrics import Metrics
 
 
-def make_twilio_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> Client:
-    """An API key (SID + secret + account SID) when configured, the recommended way; else the auth token."""
+def make_twilio_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None, metrics: Metrics | None = None
+) -> Client:
+    """An API key (SID + secret + account SID) when configured, the recommended way; else the auth token.
+    Its requests are counted into `metrics` (by method and HTTP status) and logged (see `transport`)."""
     settings.require_sender()
     twilio = settings.twilio
     http = HttpxTwilioClient(
         base_url=twilio.base_url,
         timeout=settings.outbox.request_timeout_seconds,
         transport=transport,
+        metrics=metrics,
     )
     credentials = rest_credentials(settings)
     assert credentials is not None  # require_sender made sure

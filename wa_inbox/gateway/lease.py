@@ -24,6 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from wa_inbox.domain.lease import Lease
+from wa_inbox.metrics import Metrics
 from wa_inbox.store import Store
 
 log = logging.getLogger(__name__)
@@ -115,8 +116,11 @@ class LeaseKeeper:
         owner: str,
         timing: LeaseTiming = DEFAULT_TIMING,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
+        """`metrics.sender_lease_held` follows the hold: 1 while this process holds the lease."""
         self.owner = owner
+        self._held = (metrics or Metrics()).sender_lease_held
         self.timing = timing
         self._store = store
         self._monotonic = monotonic
@@ -227,6 +231,7 @@ class LeaseKeeper:
     def _granted(self, lease: Lease, asked: float) -> None:
         self._lease = lease
         self._valid_until = asked + self.timing.seconds
+        self._held.set(1)
         self._renewed.set()
 
     def _lost(self) -> None:
@@ -235,6 +240,7 @@ class LeaseKeeper:
         self._lease = None
         self._valid_until = 0.0
         self._last_seen = None
+        self._held.set(0)
         self._renewed.set()
 
     def _standing_by(self, holder: Lease) -> None:

@@ -31,6 +31,7 @@ import httpx
 from wa_inbox.config import Settings
 from wa_inbox.domain.models import MediaDownload
 from wa_inbox.gateway.client import rest_credentials
+from wa_inbox.metrics import Metrics
 from wa_inbox.store import Store
 
 log = logging.getLogger(__name__)
@@ -111,13 +112,16 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 
 
 @contextlib.asynccontextmanager
-async def downloading_media(settings: Settings, store: Store) -> AsyncIterator[None]:
+async def downloading_media(
+    settings: Settings, store: Store, metrics: Metrics | None = None
+) -> AsyncIterator[None]:
     """The download worker, while the block runs, if the account's credentials are set."""
     credentials = rest_credentials(settings)
     if credentials is None:
         yield
         return
-    worker = asyncio.create_task(MediaDownloader(settings, store, credentials).run(), name="wa-inbox-media")
+    downloader = MediaDownloader(settings, store, credentials, metrics)
+    worker = asyncio.create_task(downloader.run(), name="wa-inbox-media")
     try:
         yield
     finally:
@@ -129,8 +133,11 @@ async def downloading_media(settings: Settings, store: Store) -> AsyncIterator[N
 class MediaDownloader:
     """Claims due inbound media from the store, downloads it into the data dir, records the outcome."""
 
-    def __init__(self, settings: Settings, store: Store, credentials: tuple[str, str]) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, credentials: tuple[str, str], metrics: Metrics | None = None
+    ) -> None:
         self._store = store
+        self._results = (metrics or Metrics()).media_downloads
         self._auth = credentials
         self._base_url = settings.twilio.base_url
         self._media = settings.media
@@ -161,18 +168,22 @@ class MediaDownloader:
             log.warning("%s: %s is not a Twilio URL, so it is not fetched", what, job.url)
             error = "not downloaded: its URL is not on a Twilio host"
             await self._store.record_media_failed(job.id, error, None)
+            self._results.labels("refused").inc()
             return
         try:
             path, size = await self._fetch(job)
         except _GiveUp as error:
             log.warning("%s: %s; not tried again", what, error)
             await self._store.record_media_failed(job.id, str(error), None)
+            self._results.labels("gave_up").inc()
         except _Retry as error:
             retry = self._backoff(job.attempts)
             log.info("%s: %s (try %d)%s", what, error, job.attempts, "" if retry else "; giving up")
             await self._store.record_media_failed(job.id, str(error), retry)
+            self._results.labels("retry" if retry else "gave_up").inc()
         else:
             await self._store.record_media_downloaded(job.id, str(path), size)
+            self._results.labels("downloaded").inc()
 
     async def _fetch(self, job: MediaDownload) -> tuple[Path, int]:
         data = await self._follow(httpx.URL(job.url))

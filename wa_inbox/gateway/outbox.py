@@ -42,9 +42,10 @@ from wa_inbox.domain.errors import describe
 from wa_inbox.domain.lease import Lease
 from wa_inbox.domain.models import Message, OutboundJob
 from wa_inbox.domain.optout import OptAction
-from wa_inbox.domain.policy import Attachment, Draft, refusal
+from wa_inbox.domain.policy import Attachment, Draft, Refusal, why_refused
 from wa_inbox.gateway.lease import DEFAULT_TIMING, Leadership, LeaseKeeper, LeaseLost, LeaseTiming, new_owner
-from wa_inbox.gateway.submission import Submitter
+from wa_inbox.gateway.submission import Submitter, report_refusal
+from wa_inbox.metrics import Metrics
 from wa_inbox.store import Store
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ class _Retry:
     reason: str
     ambiguous: bool
     """True when the request may have reached Twilio, so a lookup must come before a resend."""
+    kind: str
+    """What went wrong, as the retry metric names it: rate_limited, server_error, connect_error,
+    no_answer."""
 
 
 class Outbox:
@@ -90,11 +94,14 @@ class Outbox:
         on_template_error: Callable[[int], Awaitable[None]] | None = None,
         lease: LeaseTiming = DEFAULT_TIMING,
         owner: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         """`on_template_error(code)` runs when Twilio refuses a template with a code that may mean
         our copy of the templates is stale (the runtime re-syncs them). `lease` times the sender
-        lease; `owner` is this sender's id in it (default: `new_owner()`, like `wa-inbox@host:pid.tag`)."""
+        lease; `owner` is this sender's id in it (default: `new_owner()`, like `wa-inbox@host:pid.tag`).
+        Sends, retries, refusals and the lease's hold are counted into `metrics`."""
         self._settings = settings
+        self._metrics = metrics = metrics or Metrics()
         self._store = store
         self._client = client
         self._clock = clock
@@ -102,10 +109,10 @@ class Outbox:
         self._limits = settings.limits()
         self._limiters: dict[str, AsyncLimiter] = {}
         self._wake = asyncio.Event()
-        self.submitter = Submitter(settings, store, clock, queued=self._wake.set)
+        self.submitter = Submitter(settings, store, clock, queued=self._wake.set, metrics=metrics)
         """Accepts drafts for this process's sender (the policy, then the queue)."""
         self._tasks: set[asyncio.Task[None]] = set()
-        self._keeper = LeaseKeeper(store, owner or new_owner(), lease)
+        self._keeper = LeaseKeeper(store, owner or new_owner(), lease, metrics=metrics)
         self._fenced = False
         """True while this outbox sends as the lease holder: each request then waits for `sendable`."""
         self.leadership = Leadership()
@@ -278,8 +285,9 @@ class Outbox:
                 if found is None:
                     continue  # Twilio could not be asked: still unknown, so no resend yet
             async with self._limiter(job):
-                if reason := await self._late_refusal(job):  # checked as late as possible
-                    await self._store.record_failed(job.id, None, reason)
+                if refusal := await self._late_refusal(job):  # checked as late as possible
+                    report_refusal(self._metrics, job.address, refusal.kind, refusal.sentence, job.id)
+                    await self._store.record_failed(job.id, None, refusal.sentence)
                     return
                 if self._fenced:
                     await self._keeper.until_sendable()  # LeaseLost: the next holder resolves it
@@ -287,6 +295,7 @@ class Outbox:
             if not isinstance(outcome, _Retry):
                 await self._settle(job, outcome)
                 return
+            self._metrics.send_retries.labels(outcome.kind).inc()
             log.warning("message %s: %s (attempt %d)", job.id, outcome.reason, attempt + 1)
             last = outcome
             if self._clock() >= deadline:
@@ -305,6 +314,7 @@ class Outbox:
         await self._store.record_failed(
             job.id, None, f"Twilio did not take the message ({reason}); it was not sent."
         )
+        self._metrics.sent("gave_up")
 
     # --- one request --------------------------------------------------------------------------------
 
@@ -321,9 +331,11 @@ class Outbox:
         except TwilioRestException as error:
             return _classify(error)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-            return _Retry(f"could not connect to Twilio ({type(error).__name__})", ambiguous=False)
+            return _Retry(
+                f"could not connect to Twilio ({type(error).__name__})", ambiguous=False, kind="connect_error"
+            )
         except httpx.TransportError as error:
-            return _Retry(f"no answer from Twilio ({type(error).__name__})", ambiguous=True)
+            return _Retry(f"no answer from Twilio ({type(error).__name__})", ambiguous=True, kind="no_answer")
         return _Accepted(message.sid, message.status, message.from_, message.messaging_service_sid)
 
     def _create_params(self, job: OutboundJob) -> dict[str, Any]:
@@ -368,7 +380,9 @@ class Outbox:
             await self._store.record_accepted(
                 job.id, outcome.sid, outcome.status, outcome.from_addr, outcome.messaging_service_sid
             )
+            self._metrics.sent("accepted")
             return
+        self._metrics.sent("failed", outcome.code)
         info = describe(outcome.code)
         if info is not None and info.marks_opted_out and not job.opt_confirmation:
             # Not for our own STOP confirmation: a START may have come in while it was refused.
@@ -398,6 +412,7 @@ class Outbox:
         await self._store.record_accepted(
             job.id, match.sid, match.status, match.from_, match.messaging_service_sid
         )
+        self._metrics.sent("found")
         return True
 
     async def _look_up(self, job: OutboundJob) -> bool | None:
@@ -417,7 +432,7 @@ class Outbox:
 
     # --- plumbing ---------------------------------------------------------------------------------------
 
-    async def _late_refusal(self, job: OutboundJob) -> str | None:
+    async def _late_refusal(self, job: OutboundJob) -> Refusal | None:
         """Re-check at send time: the customer may have sent STOP since the draft was queued."""
         if job.opt_confirmation:
             return None  # the STOP confirmation is the one message an opted-out customer may get
@@ -425,7 +440,7 @@ class Outbox:
         body = "" if job.content_sid else job.body  # a template's stored body is only its preview
         draft = Draft(job.address, body, media, job.content_sid, job.content_variables or {})
         contact = await self._store.get_contact(job.address)
-        return refusal(draft, contact, self._clock(), self._limits)
+        return why_refused(draft, contact, self._clock(), self._limits)
 
     async def _back_off(self, attempt: int, deadline: datetime) -> None:
         """Exponential backoff with full jitter, never past the deadline."""
@@ -462,7 +477,7 @@ def _settled(message: Message | None) -> bool:
 def _classify(error: TwilioRestException) -> _Definite | _Retry:
     """429 is safe to resend; a 5xx may have been processed; any other answer is final."""
     if error.status == 429 or error.code == 20429:
-        return _Retry("Twilio is rate-limiting requests (429)", ambiguous=False)
+        return _Retry("Twilio is rate-limiting requests (429)", ambiguous=False, kind="rate_limited")
     if error.status >= 500:
-        return _Retry(f"Twilio answered {error.status}", ambiguous=True)
+        return _Retry(f"Twilio answered {error.status}", ambiguous=True, kind="server_error")
     return _Definite(error.code, error.msg)

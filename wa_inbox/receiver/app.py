@@ -13,11 +13,13 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from wa_inbox.config import Settings
+from wa_inbox.config import METRICS_PATH, Settings
 from wa_inbox.domain import medialinks
 from wa_inbox.domain.models import WebhookKind
+from wa_inbox.metrics import Metrics
 from wa_inbox.receiver.connections import REFUSED
 from wa_inbox.receiver.media import MediaLinks
+from wa_inbox.receiver.metrics import MetricsPage, read_outbox
 from wa_inbox.receiver.rejections import RejectionLog
 from wa_inbox.receiver.slot import StoreSlot
 from wa_inbox.receiver.webhooks import WebhookEndpoint
@@ -51,20 +53,30 @@ class Receiver:
         await self._app(scope, receive, send)
 
 
-def create_app(settings: Settings, store: Store | None = None) -> Receiver:
-    """Build the receiver. Without `store`, the app opens and closes the configured database itself."""
+def create_app(settings: Settings, store: Store | None = None, metrics: Metrics | None = None) -> Receiver:
+    """Build the receiver. Without `store`, the app opens and closes the configured database itself.
+
+    It counts into `metrics` (a new `Metrics` when None) and serves them at `/metrics` unless
+    `[metrics]` turns that off or gives them a port of their own (`running.inbox` serves that one).
+    Either way it reads the outbox's queue from its store at each scrape and counts the store's
+    commits (`Store.on_batch`) once the store is open.
+    """
     settings.require_receiver()
     slot = StoreSlot(store)
+    metrics = metrics or Metrics()
+    metrics.on_scrape(lambda: read_outbox(slot.store, metrics))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if not settings.webhooks.validate_signatures:
             log.warning("Webhook signatures are NOT checked: anyone can post to this receiver.")
         if store is not None:
+            store.on_batch(metrics.observe_batch)
             _freeze_start_up_heap()
             yield
             return
         slot.store = await open_store(settings.store.path)
+        slot.store.on_batch(metrics.observe_batch)
         _freeze_start_up_heap()
         try:
             yield
@@ -73,11 +85,16 @@ def create_app(settings: Settings, store: Store | None = None) -> Receiver:
 
     rejections = RejectionLog()
     webhooks: dict[str, ASGIApp] = {
-        settings.webhooks.inbound_path: WebhookEndpoint(WebhookKind.INBOUND, settings, slot, rejections),
-        settings.webhooks.status_path: WebhookEndpoint(WebhookKind.STATUS, settings, slot, rejections),
+        path: WebhookEndpoint(kind, settings, slot, rejections, metrics)
+        for path, kind in (
+            (settings.webhooks.inbound_path, WebhookKind.INBOUND),
+            (settings.webhooks.status_path, WebhookKind.STATUS),
+        )
     }
     routes = [Route(path, endpoint, methods=["POST"]) for path, endpoint in webhooks.items()]
     routes.append(Route("/healthz", Health(slot).check, methods=["GET"]))
+    if settings.metrics.enabled and settings.metrics.port is None:
+        routes.append(Route(METRICS_PATH, MetricsPage(metrics).serve, methods=["GET"]))
     if key := settings.media_link_key():
         routes.append(Route(medialinks.ROUTE, MediaLinks(key, slot).serve, methods=["GET"]))
     return Receiver(Starlette(routes=routes, lifespan=lifespan), webhooks)

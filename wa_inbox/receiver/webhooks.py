@@ -24,6 +24,7 @@ from wa_inbox.domain.events import inbound_event, status_event
 from wa_inbox.domain.models import Form, Verdict, WebhookKind, WebhookRecord
 from wa_inbox.domain.webhooks import MalformedWebhook, parse_inbound, parse_status
 from wa_inbox.logs import TurnLines
+from wa_inbox.metrics import Metrics
 from wa_inbox.receiver.connections import REFUSED
 from wa_inbox.receiver.forms import parse_form
 from wa_inbox.receiver.rejections import RejectionLog, sample
@@ -35,6 +36,8 @@ log = logging.getLogger("wa_inbox.receiver")
 
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _LOGGED_KEYS = ("MessageSid", "From", "To", "MessagingServiceSid", "MessageStatus", "ErrorCode")
+_FIELD_NAMES = ("message_sid", "from", "to", "messaging_service_sid", "status", "error_code")
+"""The names of `_LOGGED_KEYS` as a JSON log line's fields."""
 _LOGGED_LENGTH = 64
 """Characters of each field a rejection's log line shows: a forger chooses their length."""
 _CLOSE = (b"connection", b"close")
@@ -114,7 +117,12 @@ class WebhookEndpoint:
     """One webhook path as a raw ASGI app; `kind` says which parser and which store write it uses."""
 
     def __init__(
-        self, kind: WebhookKind, settings: Settings, slot: StoreSlot, rejections: RejectionLog
+        self,
+        kind: WebhookKind,
+        settings: Settings,
+        slot: StoreSlot,
+        rejections: RejectionLog,
+        metrics: Metrics,
     ) -> None:
         self._kind = kind
         self._slot = slot
@@ -135,6 +143,10 @@ class WebhookEndpoint:
         self._ingest: Ingest = self._ingest_inbound if inbound else self._ingest_status
         self._ack = TWIML_ACK if inbound else STATUS_ACK
         self._accepted_lines = TurnLines(log)
+        # Each verdict's counter and the latency histogram resolved once: a label lookup per request
+        # would cost more than the count.
+        self._counted = {verdict: metrics.webhooks.labels(kind, verdict) for verdict in Verdict}
+        self._latency = metrics.ingest_seconds.labels(kind)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -158,8 +170,12 @@ class WebhookEndpoint:
             reply = Reply.text(rejection.status, rejection.reason, close=rejection.status in (413, 431))
         await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers})
         await send({"type": "http.response.body", "body": reply.body})
+        seconds = time.perf_counter() - started
+        self._counted[verdict].inc()
+        if reason is None:  # acknowledged: accepted or a duplicate
+            self._latency.observe(seconds)
         if logged:
-            _log(self._accepted_lines, received, verdict, reason, time.perf_counter() - started)
+            _log(self._accepted_lines, received, verdict, reason, seconds)
 
     async def _ingest_inbound(self, store: Store, received: Received, form: Form) -> Verdict:
         message = parse_inbound(form)
@@ -227,7 +243,8 @@ def _as_rejection(error: MalformedWebhook | Rejected) -> Rejected:
 def _log(
     accepted_lines: TurnLines, received: Received, verdict: Verdict, reason: str | None, seconds: float
 ) -> None:
-    """One structured line per request: the fields that identify it ("-" when absent), never a secret.
+    """One structured line per request: the fields that identify it ("-" when absent), never a secret;
+    the same fields go with it (for a JSON log), absent ones as null.
 
     A rejection is logged at once as a warning; accepted webhooks share a record per loop turn.
     """
@@ -236,25 +253,34 @@ def _log(
         return
     form = received.form or {}
     length = None if accepted else _LOGGED_LENGTH
-    sid, from_, to, service, status, error = [_log_value(form.get(key), length) for key in _LOGGED_KEYS]
+    values = [_cut(form.get(key), length) for key in _LOGGED_KEYS]
+    sid, from_, to, service, status, error = [_log_value(value) for value in values]
+    latency_ms = round(seconds * 1000, 2)
     line = (
         f"{received.kind} verdict={verdict} sid={sid} from={from_} to={to} service={service}"
-        f" status={status} error={error} latency_ms={seconds * 1000:.2f}"
+        f" status={status} error={error} latency_ms={latency_ms:.2f}"
     )
+    fields: dict[str, object] = dict(zip(_FIELD_NAMES, values, strict=True))
+    fields.update(kind=str(received.kind), verdict=str(verdict), latency_ms=latency_ms)
     if accepted:
-        accepted_lines.add(line)
+        accepted_lines.add(line, fields)
     else:
-        log.warning(f"{line} reason={reason!r}")
+        log.warning(f"{line} reason={reason!r}", extra={**fields, "reason": reason})
 
 
-def _log_value(values: list[str] | None, length: int | None) -> str:
-    """A value as is, or quoted when it could break the line (a forged request chooses its values);
-    cut at `length` characters, then marked with an ellipsis, for a request that is not Twilio's."""
+def _cut(values: list[str] | None, length: int | None) -> str | None:
+    """A field's first value, cut at `length` characters, then marked with an ellipsis, for a request
+    that is not Twilio's (a forger chooses its lengths); None when absent."""
     if not values:
-        return "-"
+        return None
     value = values[0]
-    if length is not None and len(value) > length:
-        value = value[:length] + "…"
+    return value[:length] + "…" if length is not None and len(value) > length else value
+
+
+def _log_value(value: str | None) -> str:
+    """A value as is, or quoted when it could break the line (a forged request chooses its values)."""
+    if value is None:
+        return "-"
     return value if value.isprintable() and " " not in value else repr(value)
 
 

@@ -1,6 +1,7 @@
 """The running inbox: the receiver on a socket, the media downloader, retention (webhook log, media
 files, published events), when it can send, the sender with its template sync, and the event relay
-when the event stream is on.
+when the event stream is on; all counting into one `Metrics`, served at `/metrics` (on the receiver's
+port, or on `[metrics] port`).
 
 `serve`, the demo (through `wa_inbox.testing`) and the TUI's embedded mode all start it the same way.
 """
@@ -17,18 +18,20 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from wa_inbox.config import ConfigError, Settings
+from wa_inbox.config import METRICS_PATH, ConfigError, Settings
 from wa_inbox.gateway.assignment import assigning
 from wa_inbox.gateway.client import make_twilio_client
 from wa_inbox.gateway.lease import new_owner
 from wa_inbox.gateway.media_download import downloading_media
 from wa_inbox.gateway.outbox import Outbox
 from wa_inbox.gateway.template_sync import TemplateSync
+from wa_inbox.metrics import Metrics
 from wa_inbox.receiver.app import create_app
 from wa_inbox.receiver.connections import fit_open_files
+from wa_inbox.receiver.metrics import metrics_app
 from wa_inbox.retention import pruning_published_events, pruning_webhook_log, removing_old_media
 from wa_inbox.running.events import relaying_events
-from wa_inbox.running.sockets import Listening, serve_in_background
+from wa_inbox.running.sockets import Listening, bind, serve_in_background
 from wa_inbox.store import Store
 
 if TYPE_CHECKING:
@@ -42,6 +45,9 @@ class RunningInbox:
     listening: Listening
     outbox: Outbox | None
     """None when no Twilio credentials are set: the receiver then runs alone."""
+    metrics: Metrics
+    metrics_url: str | None
+    """Where `/metrics` is served (None: `[metrics] enabled = false`)."""
 
 
 @contextlib.asynccontextmanager
@@ -64,18 +70,28 @@ async def running_inbox(
     The event relay, when `[events]` is on, publishes in the process whose sender holds the lease
     (`running.events`; `relay_timing`: tests shorten its waits).
     """
-    async with serve_in_background(
-        create_app(settings, store), sock, fit_open_files(settings.receiver)
-    ) as listening:
-        client = make_twilio_client(settings, twilio_transport) if send and _can_send(settings) else None
+    metrics = Metrics()
+    async with (
+        serve_in_background(
+            create_app(settings, store, metrics), sock, fit_open_files(settings.receiver)
+        ) as listening,
+        _serving_metrics(settings, metrics, listening) as metrics_url,
+    ):
+        can_send = send and _can_send(settings)
+        client = make_twilio_client(settings, twilio_transport, metrics) if can_send else None
         if client is None:
             log.warning("No Twilio credentials or sender: receiving only, nothing will be sent.")
-            async with _duties(settings, store), relaying_events(settings, store, None, relay_timing):
-                yield RunningInbox(listening, None)
+            async with (
+                _duties(settings, store, metrics),
+                relaying_events(settings, store, None, relay_timing),
+            ):
+                yield RunningInbox(listening, None, metrics, metrics_url)
             return
         templates = TemplateSync(client, store)
         owner = new_owner(role)
-        outbox = Outbox(settings, store, client, on_template_error=templates.after_error, owner=owner)
+        outbox = Outbox(
+            settings, store, client, on_template_error=templates.after_error, owner=owner, metrics=metrics
+        )
         tasks = [
             asyncio.create_task(outbox.run(), name="wa-inbox-sender"),
             asyncio.create_task(
@@ -83,13 +99,15 @@ async def running_inbox(
                 name="wa-inbox-templates-duty",
             ),
             asyncio.create_task(
-                outbox.leadership.run_duty("wa-inbox-duties", lambda: _holding(_duties(settings, store))),
+                outbox.leadership.run_duty(
+                    "wa-inbox-duties", lambda: _holding(_duties(settings, store, metrics))
+                ),
                 name="wa-inbox-duties",
             ),
         ]
         try:
             async with relaying_events(settings, store, outbox, relay_timing):
-                yield RunningInbox(listening, outbox)
+                yield RunningInbox(listening, outbox, metrics, metrics_url)
         finally:
             for task in reversed(tasks):
                 task.cancel()
@@ -99,10 +117,10 @@ async def running_inbox(
 
 
 @contextlib.asynccontextmanager
-async def _duties(settings: Settings, store: Store) -> AsyncIterator[None]:
+async def _duties(settings: Settings, store: Store, metrics: Metrics) -> AsyncIterator[None]:
     """What one process per database runs beside the sender: with a sender, the lease holder's."""
     async with (
-        downloading_media(settings, store),
+        downloading_media(settings, store, metrics),
         pruning_webhook_log(settings, store),
         pruning_published_events(settings, store),
         removing_old_media(settings, store),
@@ -115,6 +133,30 @@ async def _holding(duties: contextlib.AbstractAsyncContextManager[None]) -> None
     """Keep `duties` running until cancelled (when the sender lease is lost)."""
     async with duties:
         await asyncio.Event().wait()
+
+
+@contextlib.asynccontextmanager
+async def _serving_metrics(
+    settings: Settings, metrics: Metrics, receiver: Listening
+) -> AsyncIterator[str | None]:
+    """`/metrics` on `[metrics] port` while the block runs (the receiver serves it when no port is set);
+    the URL it is served at."""
+    config = settings.metrics
+    if not config.enabled:
+        yield None
+        return
+    if config.port is None:
+        yield receiver.url + METRICS_PATH
+        return
+    try:
+        sock = bind(config.host, config.port)
+    except OSError as error:
+        raise ConfigError(
+            f"Cannot serve metrics on {config.host}:{config.port} ({error.strerror}): "
+            "set another [metrics] port, or leave it unset to serve them on the receiver's port."
+        ) from None
+    async with serve_in_background(metrics_app(metrics), sock) as listening:
+        yield listening.url + METRICS_PATH
 
 
 def _can_send(settings: Settings) -> bool:

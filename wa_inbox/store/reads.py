@@ -370,9 +370,11 @@ async def outbox_depth(db: aiosqlite.Connection) -> OutboxDepth:
         "SELECT status, COUNT(*) FROM messages WHERE status IN ('pending', 'sending') GROUP BY status"
     )
     counts = {status: count for status, count in rows}
-    oldest = await db.execute_fetchall(  # the IN repeats the index's condition, so that SQLite uses it
-        "SELECT created_at FROM messages WHERE status IN ('pending', 'sending') AND status = 'pending'"
-        " ORDER BY id LIMIT 1"
+    oldest = list(
+        await db.execute_fetchall(  # the IN repeats the index's condition, so that SQLite uses it
+            "SELECT created_at FROM messages WHERE status IN ('pending', 'sending') AND status = 'pending'"
+            " ORDER BY id LIMIT 1"
+        )
     )
     return OutboxDepth(
         counts.get("pending", 0), counts.get("sending", 0), parse_ts(oldest[0][0]) if oldest else None

@@ -1,0 +1,162 @@
+"""Prometheus metrics: every metric wa-inbox exports, in one registry per running inbox.
+
+One `Metrics` object per running inbox (`running.inbox` makes it and hands it to the receiver, the
+sender and the media downloader), each with its own `CollectorRegistry`: a test process starts many
+inboxes, and each one's counts stay its own. Parts started alone (a test's outbox, `wa-inbox send`)
+make their own, which nobody scrapes.
+
+No label carries customer data: no address, SID, body or name; kinds, verdicts, reasons, results, HTTP
+statuses and Twilio error codes only, each from a small set. Values read from the database (the
+outbox's queue) are read when scraped, by the readers added with `on_scrape`.
+
+Only `prometheus_client` is imported here, so that any layer may count without pulling in a framework.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+
+log = logging.getLogger(__name__)
+
+disable_created_metrics()  # no `*_created` series beside each counter: nobody here reads them
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+"""The Content-Type of `Metrics.exposition`: Prometheus' text format."""
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Seconds; Twilio gives up on a webhook after 15 s."""
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+"""Writes per commit; the SQLite writer commits at most 256 at once."""
+NO_CODE = "none"
+"""The `error_code` label of a send that carries no Twilio error code."""
+
+ScrapeReader = Callable[[], Awaitable[None]]
+
+
+class Metrics:
+    """The metric objects of one running inbox, and what to read from the database when scraped."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._readers: list[ScrapeReader] = []
+        r = self.registry
+        self.webhooks = Counter(
+            "wa_inbox_webhooks",
+            "Webhook requests answered, by kind (inbound, status) and verdict (accepted, duplicate, "
+            "forbidden, malformed, too_large).",
+            ("kind", "verdict"),
+            registry=r,
+        )
+        self.ingest_seconds = Histogram(
+            "wa_inbox_webhook_ingest_seconds",
+            "Seconds from a webhook's arrival to its acknowledgement (accepted and duplicate ones: "
+            "after the commit).",
+            ("kind",),
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.commit_batch = Histogram(
+            "wa_inbox_commit_batch_writes",
+            "Writes per database commit (group commit: every write waiting shares one transaction).",
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.outbox_messages = Gauge(
+            "wa_inbox_outbox_messages",
+            "Outbound messages not yet taken by Twilio, read from the database when scraped: pending "
+            "(queued for the sender) and sending (a request may be in flight).",
+            ("state",),
+            registry=r,
+        )
+        self.outbox_oldest_pending_age = Gauge(
+            "wa_inbox_outbox_oldest_pending_age_seconds",
+            "Seconds since the oldest pending outbound message was queued (0 when none waits).",
+            registry=r,
+        )
+        self.sends = Counter(
+            "wa_inbox_sends",
+            "Outbound messages the sender finished with, by result (accepted, failed: Twilio refused "
+            "it, gave_up: retries ran out, found: already at Twilio) and Twilio error code.",
+            ("result", "error_code"),
+            registry=r,
+        )
+        self.send_retries = Counter(
+            "wa_inbox_send_retries",
+            "Send attempts to be tried again, by reason (rate_limited: a 429, server_error: a 5xx, "
+            "connect_error, no_answer).",
+            ("reason",),
+            registry=r,
+        )
+        self.twilio_requests = Counter(
+            "wa_inbox_twilio_requests",
+            "Requests to Twilio's REST API through the SDK, by method and HTTP status (429: rate "
+            "limited; no_answer: none came).",
+            ("method", "http_status"),
+            registry=r,
+        )
+        self.refusals = Counter(
+            "wa_inbox_refusals",
+            "Outbound messages the policy refused before sending, by reason (shape, opt_out, window, "
+            "template_not_approved, length, media, duplicate).",
+            ("reason",),
+            registry=r,
+        )
+        self.media_downloads = Counter(
+            "wa_inbox_media_downloads",
+            "Inbound media download tries, by result (downloaded, retry, gave_up, refused: not a "
+            "Twilio URL).",
+            ("result",),
+            registry=r,
+        )
+        self.sender_lease_held = Gauge(
+            "wa_inbox_sender_lease_held",
+            "1 while this process holds the database's sender lease (it sends), else 0.",
+            registry=r,
+        )
+
+    # --- what the parts report --------------------------------------------------------------------
+
+    def observe_batch(self, writes: int) -> None:
+        """A commit carried `writes` writes (a `Store.on_batch` listener)."""
+        self.commit_batch.observe(writes)
+
+    def sent(self, result: str, error_code: int | None = None) -> None:
+        self.sends.labels(result, NO_CODE if error_code is None else str(error_code)).inc()
+
+    def set_outbox(
+        self, pending: int, sending: int, oldest_pending_at: datetime | None, now: datetime
+    ) -> None:
+        """The outbox's queue as the database has it now."""
+        self.outbox_messages.labels("pending").set(pending)
+        self.outbox_messages.labels("sending").set(sending)
+        age = (now - oldest_pending_at).total_seconds() if oldest_pending_at else 0.0
+        self.outbox_oldest_pending_age.set(max(0.0, age))
+
+    # --- the scrape ---------------------------------------------------------------------------------
+
+    def on_scrape(self, reader: ScrapeReader) -> None:
+        """Run `reader` before each scrape, to set gauges from a source (the database) read then.
+
+        A reader that fails is logged and skipped: its gauges keep their last values.
+        """
+        self._readers.append(reader)
+
+    async def exposition(self) -> bytes:
+        """Every metric in Prometheus' text format, the readers run first."""
+        for reader in self._readers:
+            try:
+                await reader()
+            except Exception as error:
+                log.warning("a metric could not be read for this scrape (%s); it keeps its last value", error)
+        return generate_latest(self.registry)
