@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -31,8 +31,10 @@ from prometheus_client import (
 log = logging.getLogger(__name__)
 
 disable_created_metrics()  # no `*_created` series beside each counter: nobody here reads them
-CONTENT_TYPE = CONTENT_TYPE_LATEST
-"""The Content-Type of `Metrics.exposition`: Prometheus' text format."""
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+"""The Content-Type of `Metrics.exposition`: Prometheus' text format 0.0.4, which `generate_latest`
+writes and every Prometheus (2.x and 3.x) and compatible scraper reads; the library's own server
+answers with it too unless asked for another."""
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Seconds; Twilio gives up on a webhook after 15 s."""
@@ -50,6 +52,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._readers: list[ScrapeReader] = []
+        self._statuses: dict[tuple[str, int | None], Any] = {}
         r = self.registry
         self.webhooks = Counter(
             "wa_inbox_webhooks",
@@ -89,6 +92,13 @@ class Metrics:
             "Outbound messages the sender finished with, by result (accepted, failed: Twilio refused "
             "it, gave_up: retries ran out, found: already at Twilio) and Twilio error code.",
             ("result", "error_code"),
+            registry=r,
+        )
+        self.message_statuses = Counter(
+            "wa_inbox_message_statuses",
+            "Status callbacks taken (not Twilio's retries of one), by the status they report and its "
+            "Twilio error code: how sent messages end (delivered, read, failed, undelivered, …).",
+            ("status", "error_code"),
             registry=r,
         )
         self.send_retries = Counter(
@@ -132,7 +142,15 @@ class Metrics:
         self.commit_batch.observe(writes)
 
     def sent(self, result: str, error_code: int | None = None) -> None:
-        self.sends.labels(result, NO_CODE if error_code is None else str(error_code)).inc()
+        self.sends.labels(result, _code(error_code)).inc()
+
+    def status_reported(self, status: str, error_code: int | None) -> None:
+        """A new status callback; its children are cached, as this is on the receiver's hot path."""
+        key = (status, error_code)
+        child = self._statuses.get(key)
+        if child is None:
+            child = self._statuses[key] = self.message_statuses.labels(status, _code(error_code))
+        child.inc()
 
     def set_outbox(
         self, pending: int, sending: int, oldest_pending_at: datetime | None, now: datetime
@@ -160,3 +178,7 @@ class Metrics:
             except Exception as error:
                 log.warning("a metric could not be read for this scrape (%s); it keeps its last value", error)
         return generate_latest(self.registry)
+
+
+def _code(error_code: int | None) -> str:
+    return NO_CODE if error_code is None else str(error_code)

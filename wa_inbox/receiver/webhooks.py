@@ -145,6 +145,7 @@ class WebhookEndpoint:
         self._accepted_lines = TurnLines(log)
         # Each verdict's counter and the latency histogram resolved once: a label lookup per request
         # would cost more than the count.
+        self._metrics = metrics
         self._counted = {verdict: metrics.webhooks.labels(kind, verdict) for verdict in Verdict}
         self._latency = metrics.ingest_seconds.labels(kind)
 
@@ -191,8 +192,10 @@ class WebhookEndpoint:
     async def _ingest_status(self, store: Store, received: Received, form: Form) -> Verdict:
         update, topic = parse_status(form), self._event_topic
         event = status_event(update, form, received.received_at, topic) if topic else None
-        new = await store.ingest_status(update, received.record(Verdict.ACCEPTED), event)
-        return Verdict.ACCEPTED if new else Verdict.DUPLICATE
+        if not await store.ingest_status(update, received.record(Verdict.ACCEPTED), event):
+            return Verdict.DUPLICATE
+        self._metrics.status_reported(update.status, update.error_code)
+        return Verdict.ACCEPTED
 
     async def _receive(self, receive: Receive, received: Received) -> Form:
         raw = await _read_capped(receive, received, self._max_body)
