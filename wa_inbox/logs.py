@@ -32,9 +32,11 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | 
     "message",
     "asctime",
     "taskName",
+    "color_message",  # uvicorn's message again, with terminal colours
     LINE_FIELDS,
 }
-"""A record's own attributes: everything else on it came as a field (`extra=`)."""
+"""A record's own attributes, and uvicorn's coloured copy of its message: everything else on a record
+came as a field (`extra=`)."""
 
 
 class Formatter(logging.Formatter):
