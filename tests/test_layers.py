@@ -87,3 +87,9 @@ def _imports(path: Path) -> set[str]:
 def _layer(module: str) -> str:
     """`wa_inbox.gateway.outbox` -> `wa_inbox.gateway`; modules outside the package as they are."""
     return ".".join(module.split(".")[:2]) if module.startswith("wa_inbox.") else module
+
+
+def test_the_metrics_module_imports_nothing_but_the_prometheus_client() -> None:
+    """Any layer may count: `wa_inbox.metrics` brings no framework and no other part of wa-inbox."""
+    imported = {name.split(".")[0] for name in _imports(PACKAGE / "metrics.py")}
+    assert imported - sys.stdlib_module_names == {"prometheus_client"}
