@@ -151,12 +151,21 @@ class TurnLines:
 
 
 LogFormat = Literal["text", "json"]
+_fields_wanted = False
+
+
+def fields_wanted() -> bool:
+    """Whether the log is JSON, which shows a record's fields: the receiver builds its per-webhook
+    fields only then (they cost as much as the rest of its line)."""
+    return _fields_wanted
 
 
 def configure_logging(
     level: int = logging.INFO, file: Path | None = None, log_format: LogFormat = "text"
 ) -> None:
     """The root logger to a file (or stderr) in `log_format`; the process's one logging set-up."""
+    global _fields_wanted
+    _fields_wanted = log_format == "json"
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
