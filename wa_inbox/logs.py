@@ -79,12 +79,12 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         base = {"time": self._time(record), "level": record.levelname, "logger": record.name}
         fields = _fields(record)
-        per_line: list[Mapping[str, Any]] | None = getattr(record, LINE_FIELDS, None)
+        per_line: list[Mapping[str, Any] | None] | None = getattr(record, LINE_FIELDS, None)
         message = record.getMessage()
         if per_line is not None:
             lines = message.split("\n")
             return "\n".join(
-                _dumps({**base, "message": line, **fields, **_bounded(extra)})
+                _dumps({**base, "message": line, **fields, **_bounded(extra or {})})
                 for line, extra in zip(lines, per_line, strict=False)
             )
         entry = {**base, "message": message, **fields}
@@ -135,14 +135,14 @@ class TurnLines:
     def __init__(self, logger: logging.Logger) -> None:
         self._logger = logger
         self._lines: list[str] = []
-        self._fields: list[Mapping[str, Any]] = []
+        self._fields: list[Mapping[str, Any] | None] = []
 
     def add(self, line: str, fields: Mapping[str, Any] | None = None) -> None:
         """Log `line` at the end of this loop turn; `fields` go with it in a JSON log."""
         if not self._lines:
             asyncio.get_running_loop().call_soon(self._flush)
         self._lines.append(line)
-        self._fields.append(fields or {})
+        self._fields.append(fields)
 
     def _flush(self) -> None:
         lines, self._lines = self._lines, []

@@ -23,7 +23,6 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
-    Histogram,
     disable_created_metrics,
     generate_latest,
 )
@@ -41,7 +40,7 @@ answers with it too unless asked for another."""
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Seconds; Twilio gives up on a webhook after 15 s."""
-BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+BATCH_BUCKETS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0)
 """Writes per commit; the SQLite writer commits at most 256 at once."""
 NO_CODE = "none"
 """The `error_code` label of a send that carries no Twilio error code."""
@@ -59,12 +58,9 @@ class Metrics:
         self.webhooks = Webhooks()
         """The receiver's counts, kept as plain integers (see `Webhooks`)."""
         r.register(self.webhooks)
-        self.commit_batch = Histogram(
-            "wa_inbox_commit_batch_writes",
-            "Writes per database commit (group commit: every write waiting shares one transaction).",
-            buckets=BATCH_BUCKETS,
-            registry=r,
-        )
+        self.commit_batches = Batches()
+        """Writes per commit, as plain integers too: a commit is made every few webhooks."""
+        r.register(self.commit_batches)
         self.outbox_messages = Gauge(
             "wa_inbox_outbox_messages",
             "Outbound messages not yet taken by Twilio, read from the database when scraped: pending "
@@ -122,7 +118,7 @@ class Metrics:
 
     def observe_batch(self, writes: int) -> None:
         """A commit carried `writes` writes (a `Store.on_batch` listener)."""
-        self.commit_batch.observe(writes)
+        self.commit_batches.sizes.observe(writes)
 
     def sent(self, result: str, error_code: int | None = None) -> None:
         self.sends.labels(result, _code(error_code)).inc()
@@ -159,23 +155,44 @@ def _code(error_code: int | None) -> str:
     return NO_CODE if error_code is None else str(error_code)
 
 
+class Sums:
+    """A histogram as plain numbers: observations per bucket (not cumulative; the last one above every
+    bound, +Inf) and their sum. No lock: see `Webhooks`."""
+
+    __slots__ = ("bounds", "buckets", "total")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.buckets = [0] * (len(bounds) + 1)
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.buckets[bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        """Prometheus' buckets: each bound with every observation at or under it."""
+        count, pairs = 0, []
+        for bound, observed in zip((*self.bounds, float("inf")), self.buckets, strict=True):
+            count += observed
+            pairs.append((floatToGoString(bound), float(count)))
+        return pairs
+
+
 class WebhookTally:
     """One webhook kind's answers: a count per verdict and the acknowledged ones' latencies."""
 
-    __slots__ = ("buckets", "seconds", "verdicts")
+    __slots__ = ("latency", "verdicts")
 
     def __init__(self, verdicts: Iterable[str]) -> None:
         self.verdicts = dict.fromkeys(verdicts, 0)
-        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
-        """Observations per bucket (not cumulative), the last one above every bound (+Inf)."""
-        self.seconds = 0.0
+        self.latency = Sums(LATENCY_BUCKETS)
 
     def answered(self, verdict: str, seconds: float | None) -> None:
         """A request got its answer; `seconds` from its arrival, for an acknowledged one (else None)."""
         self.verdicts[verdict] = self.verdicts.get(verdict, 0) + 1
         if seconds is not None:
-            self.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
-            self.seconds += seconds
+            self.latency.observe(seconds)
 
 
 class Webhooks(Collector):
@@ -216,7 +233,7 @@ class Webhooks(Collector):
         for kind, tally in self._kinds.items():
             for verdict, count in tally.verdicts.items():
                 answered.add_metric((kind, str(verdict)), count)
-            latency.add_metric((kind,), _cumulative(tally.buckets), tally.seconds)
+            latency.add_metric((kind,), tally.latency.cumulative(), tally.latency.total)
         statuses = CounterMetricFamily(
             "wa_inbox_message_statuses",
             "Status callbacks taken (not Twilio's retries of one), by the status they report and its "
@@ -228,10 +245,17 @@ class Webhooks(Collector):
         yield from (answered, latency, statuses)
 
 
-def _cumulative(buckets: list[int]) -> list[tuple[str, float]]:
-    """Prometheus' buckets: each bound with every observation at or under it."""
-    total, pairs = 0, []
-    for bound, count in zip((*LATENCY_BUCKETS, float("inf")), buckets, strict=True):
-        total += count
-        pairs.append((floatToGoString(bound), float(total)))
-    return pairs
+class Batches(Collector):
+    """`wa_inbox_commit_batch_writes`: writes per commit, in `Sums` (a commit comes every few webhooks,
+    on the event loop, like them)."""
+
+    def __init__(self) -> None:
+        self.sizes = Sums(BATCH_BUCKETS)
+
+    def collect(self) -> Iterator[Metric]:
+        sizes = HistogramMetricFamily(
+            "wa_inbox_commit_batch_writes",
+            "Writes per database commit (group commit: every write waiting shares one transaction).",
+        )
+        sizes.add_metric((), self.sizes.cumulative(), self.sizes.total)
+        yield sizes
