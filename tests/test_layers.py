@@ -93,3 +93,15 @@ def test_the_metrics_module_imports_nothing_but_the_prometheus_client() -> None:
     """Any layer may count: `wa_inbox.metrics` brings no framework and no other part of wa-inbox."""
     imported = {name.split(".")[0] for name in _imports(PACKAGE / "metrics.py")}
     assert imported - sys.stdlib_module_names == {"prometheus_client"}
+
+
+def test_an_attached_inbox_and_the_commands_load_no_prometheus_client() -> None:
+    """Only what serves `/metrics` (the receiver, `running.inbox`) loads it: tens of milliseconds that
+    an attached inbox's start and every command would pay for metrics nobody scrapes."""
+    probe = (
+        "import wa_inbox.cli, wa_inbox.running.services, wa_inbox.gateway.outbox, "
+        "wa_inbox.gateway.client, wa_inbox.gateway.media_download; import sys; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'prometheus_client'))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert ast.literal_eval(result.stdout.strip()) == []

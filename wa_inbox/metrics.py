@@ -2,8 +2,9 @@
 
 One `Metrics` object per running inbox (`running.inbox` makes it and hands it to the receiver, the
 sender and the media downloader), each with its own `CollectorRegistry`: a test process starts many
-inboxes, and each one's counts stay its own. Parts started alone (a test's outbox, `wa-inbox send`)
-make their own, which nobody scrapes.
+inboxes, and each one's counts stay its own. Parts started alone (an attached inbox's outbox,
+`wa-inbox send`) are given none and count nothing: nobody would scrape them, and they never import
+prometheus_client (tens of milliseconds at an inbox's start).
 
 No label carries customer data: no address, SID, body or name; kinds, verdicts, reasons, results, HTTP
 statuses and Twilio error codes only, each from a small set. Values read from the database (the
@@ -122,6 +123,21 @@ class Metrics:
 
     def sent(self, result: str, error_code: int | None = None) -> None:
         self.sends.labels(result, _code(error_code)).inc()
+
+    def retried(self, reason: str) -> None:
+        self.send_retries.labels(reason).inc()
+
+    def refused(self, reason: str) -> None:
+        self.refusals.labels(reason).inc()
+
+    def twilio_answered(self, method: str, http_status: str) -> None:
+        self.twilio_requests.labels(method, http_status).inc()
+
+    def media_downloaded(self, result: str) -> None:
+        self.media_downloads.labels(result).inc()
+
+    def lease_held(self, held: bool) -> None:
+        self.sender_lease_held.set(1 if held else 0)
 
     def set_outbox(
         self, pending: int, sending: int, oldest_pending_at: datetime | None, now: datetime

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
 from twilio.rest import Client
 
 from wa_inbox.config import Settings
 from wa_inbox.gateway.transport import HttpxTwilioClient
-from wa_inbox.metrics import Metrics
+
+if TYPE_CHECKING:
+    from wa_inbox.metrics import Metrics
 
 
 def make_twilio_client(
     settings: Settings, transport: httpx.AsyncBaseTransport | None = None, metrics: Metrics | None = None
 ) -> Client:
     """An API key (SID + secret + account SID) when configured, the recommended way; else the auth token.
-    Its requests are counted into `metrics` (by method and HTTP status) and logged (see `transport`)."""
+    Its requests are counted into `metrics`, if given (by method and HTTP status), and logged (see
+    `transport`)."""
     settings.require_sender()
     twilio = settings.twilio
     http = HttpxTwilioClient(

@@ -21,11 +21,13 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wa_inbox.domain.lease import Lease
-from wa_inbox.metrics import Metrics
 from wa_inbox.store import Store
+
+if TYPE_CHECKING:
+    from wa_inbox.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +120,9 @@ class LeaseKeeper:
         monotonic: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
     ) -> None:
-        """`metrics.sender_lease_held` follows the hold: 1 while this process holds the lease."""
+        """`metrics`, if given, follows the hold (`wa_inbox_sender_lease_held`)."""
         self.owner = owner
-        self._held = (metrics or Metrics()).sender_lease_held
+        self._metrics = metrics
         self.timing = timing
         self._store = store
         self._monotonic = monotonic
@@ -231,7 +233,8 @@ class LeaseKeeper:
     def _granted(self, lease: Lease, asked: float) -> None:
         self._lease = lease
         self._valid_until = asked + self.timing.seconds
-        self._held.set(1)
+        if self._metrics:
+            self._metrics.lease_held(True)
         self._renewed.set()
 
     def _lost(self) -> None:
@@ -240,7 +243,8 @@ class LeaseKeeper:
         self._lease = None
         self._valid_until = 0.0
         self._last_seen = None
-        self._held.set(0)
+        if self._metrics:
+            self._metrics.lease_held(False)
         self._renewed.set()
 
     def _standing_by(self, holder: Lease) -> None:

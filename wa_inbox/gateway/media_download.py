@@ -25,14 +25,17 @@ import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from wa_inbox.config import Settings
 from wa_inbox.domain.models import MediaDownload
 from wa_inbox.gateway.client import rest_credentials
-from wa_inbox.metrics import Metrics
 from wa_inbox.store import Store
+
+if TYPE_CHECKING:
+    from wa_inbox.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +140,7 @@ class MediaDownloader:
         self, settings: Settings, store: Store, credentials: tuple[str, str], metrics: Metrics | None = None
     ) -> None:
         self._store = store
-        self._results = (metrics or Metrics()).media_downloads
+        self._metrics = metrics
         self._auth = credentials
         self._base_url = settings.twilio.base_url
         self._media = settings.media
@@ -168,22 +171,26 @@ class MediaDownloader:
             log.warning("%s: %s is not a Twilio URL, so it is not fetched", what, job.url)
             error = "not downloaded: its URL is not on a Twilio host"
             await self._store.record_media_failed(job.id, error, None)
-            self._results.labels("refused").inc()
+            self._count("refused")
             return
         try:
             path, size = await self._fetch(job)
         except _GiveUp as error:
             log.warning("%s: %s; not tried again", what, error)
             await self._store.record_media_failed(job.id, str(error), None)
-            self._results.labels("gave_up").inc()
+            self._count("gave_up")
         except _Retry as error:
             retry = self._backoff(job.attempts)
             log.info("%s: %s (try %d)%s", what, error, job.attempts, "" if retry else "; giving up")
             await self._store.record_media_failed(job.id, str(error), retry)
-            self._results.labels("retry" if retry else "gave_up").inc()
+            self._count("retry" if retry else "gave_up")
         else:
             await self._store.record_media_downloaded(job.id, str(path), size)
-            self._results.labels("downloaded").inc()
+            self._count("downloaded")
+
+    def _count(self, result: str) -> None:
+        if self._metrics:
+            self._metrics.media_downloaded(result)
 
     async def _fetch(self, job: MediaDownload) -> tuple[Path, int]:
         data = await self._follow(httpx.URL(job.url))

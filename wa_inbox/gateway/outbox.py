@@ -28,7 +28,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from aiolimiter import AsyncLimiter
@@ -45,8 +45,10 @@ from wa_inbox.domain.optout import OptAction
 from wa_inbox.domain.policy import Attachment, Draft, Refusal, why_refused
 from wa_inbox.gateway.lease import DEFAULT_TIMING, Leadership, LeaseKeeper, LeaseLost, LeaseTiming, new_owner
 from wa_inbox.gateway.submission import Submitter, report_refusal
-from wa_inbox.metrics import Metrics
 from wa_inbox.store import Store
+
+if TYPE_CHECKING:
+    from wa_inbox.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +101,9 @@ class Outbox:
         """`on_template_error(code)` runs when Twilio refuses a template with a code that may mean
         our copy of the templates is stale (the runtime re-syncs them). `lease` times the sender
         lease; `owner` is this sender's id in it (default: `new_owner()`, like `wa-inbox@host:pid.tag`).
-        Sends, retries, refusals and the lease's hold are counted into `metrics`."""
+        Sends, retries, refusals and the lease's hold are counted into `metrics`, if given."""
         self._settings = settings
-        self._metrics = metrics = metrics or Metrics()
+        self._metrics = metrics
         self._store = store
         self._client = client
         self._clock = clock
@@ -295,7 +297,8 @@ class Outbox:
             if not isinstance(outcome, _Retry):
                 await self._settle(job, outcome)
                 return
-            self._metrics.send_retries.labels(outcome.kind).inc()
+            if self._metrics:
+                self._metrics.retried(outcome.kind)
             log.warning("message %s: %s (attempt %d)", job.id, outcome.reason, attempt + 1)
             last = outcome
             if self._clock() >= deadline:
@@ -314,7 +317,7 @@ class Outbox:
         await self._store.record_failed(
             job.id, None, f"Twilio did not take the message ({reason}); it was not sent."
         )
-        self._metrics.sent("gave_up")
+        self._count_send("gave_up")
 
     # --- one request --------------------------------------------------------------------------------
 
@@ -380,9 +383,9 @@ class Outbox:
             await self._store.record_accepted(
                 job.id, outcome.sid, outcome.status, outcome.from_addr, outcome.messaging_service_sid
             )
-            self._metrics.sent("accepted")
+            self._count_send("accepted")
             return
-        self._metrics.sent("failed", outcome.code)
+        self._count_send("failed", outcome.code)
         info = describe(outcome.code)
         if info is not None and info.marks_opted_out and not job.opt_confirmation:
             # Not for our own STOP confirmation: a START may have come in while it was refused.
@@ -412,7 +415,7 @@ class Outbox:
         await self._store.record_accepted(
             job.id, match.sid, match.status, match.from_, match.messaging_service_sid
         )
-        self._metrics.sent("found")
+        self._count_send("found")
         return True
 
     async def _look_up(self, job: OutboundJob) -> bool | None:
@@ -441,6 +444,10 @@ class Outbox:
         draft = Draft(job.address, body, media, job.content_sid, job.content_variables or {})
         contact = await self._store.get_contact(job.address)
         return why_refused(draft, contact, self._clock(), self._limits)
+
+    def _count_send(self, result: str, error_code: int | None = None) -> None:
+        if self._metrics:
+            self._metrics.sent(result, error_code)
 
     async def _back_off(self, attempt: int, deadline: datetime) -> None:
         """Exponential backoff with full jitter, never past the deadline."""

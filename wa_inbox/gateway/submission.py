@@ -10,12 +10,15 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from wa_inbox.config import Settings
 from wa_inbox.domain.clock import utc_now
 from wa_inbox.domain.policy import Draft, why_refused
-from wa_inbox.metrics import Metrics
 from wa_inbox.store import Store
+
+if TYPE_CHECKING:
+    from wa_inbox.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +36,12 @@ class Refused(Exception):
 
 
 def report_refusal(
-    metrics: Metrics, address: str, reason: str, sentence: str, message_id: int | None = None
+    metrics: Metrics | None, address: str, reason: str, sentence: str, message_id: int | None = None
 ) -> None:
     """Count and log a refusal: at INFO, so that a command's one sentence stays the only thing on
     its terminal (an unconfigured logger prints warnings there)."""
-    metrics.refusals.labels(reason).inc()
+    if metrics:
+        metrics.refused(reason)
     which = f"message {message_id}" if message_id is not None else "a message"
     log.info(
         f"refused {which} to {address} ({reason}): {sentence}",
@@ -60,7 +64,7 @@ class Submitter:
         self._clock = clock
         self._limits = settings.limits()
         self._queued = queued
-        self._metrics = metrics or Metrics()
+        self._metrics = metrics
 
     async def submit(self, draft: Draft, idempotency_key: str | None = None) -> int:
         """Queue `draft` if Twilio would take it, else raise `Refused` (counted and logged with its

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 
-from wa_inbox.metrics import Metrics
+if TYPE_CHECKING:
+    from wa_inbox.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class HttpxTwilioClient(AsyncHttpClient):
         metrics: Metrics | None = None,
     ) -> None:
         super().__init__(logger=log, is_async=True, timeout=timeout)
-        self._metrics = metrics or Metrics()
+        self._metrics = metrics
         self._base_url = httpx.URL(base_url) if base_url else None
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport, limits=limits)
@@ -83,9 +84,11 @@ class HttpxTwilioClient(AsyncHttpClient):
                 **body,
             )
         except httpx.TransportError:
-            self._metrics.twilio_requests.labels(method, "no_answer").inc()
+            if self._metrics:
+                self._metrics.twilio_answered(method, "no_answer")
             raise
-        self._metrics.twilio_requests.labels(method, str(response.status_code)).inc()
+        if self._metrics:
+            self._metrics.twilio_answered(method, str(response.status_code))
         _log_answer(method, httpx.URL(url).path, response)
         return Response(response.status_code, response.text, response.headers)
 
