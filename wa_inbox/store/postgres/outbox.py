@@ -22,6 +22,7 @@ from wa_inbox.domain.policy import Draft
 from wa_inbox.store.codec import from_json, to_json
 from wa_inbox.store.postgres import lease, media
 from wa_inbox.store.postgres.tx import Tx
+from wa_inbox.store.types import OutboxDepth
 
 _JOB_COLUMNS = """id, to_addr, body, content_sid, content_variables, opt_confirmation, created_at,
     sending_started_at, attempts"""
@@ -256,3 +257,16 @@ async def count_drafts(conn: AsyncConnection[Any]) -> int:
     cursor = await conn.execute("SELECT COUNT(*) FROM drafts")
     row = await cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+async def outbox_depth(conn: AsyncConnection[Any]) -> OutboxDepth:
+    """Both counts and the oldest pending one from the `messages_unsent` partial index: it holds only
+    the unsent rows, so this costs the queue's length, never the history's."""
+    cursor = await conn.execute(
+        "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'sending'),"
+        " min(created_at) FILTER (WHERE status = 'pending')"
+        " FROM messages WHERE status IN ('pending', 'sending')"
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return OutboxDepth(int(row[0]), int(row[1]), row[2])

@@ -59,12 +59,14 @@ transaction (as SQLite's, at a whole batch)."""
 
 
 async def list_messages(conn: Conn, query: MessageQuery) -> list[Message]:
-    """Newest first along the primary key; `before_id` pages."""
+    """Newest first along the primary key, or, with a time bound, along `messages_by_created` (then by
+    id); `before_id` pages."""
     clauses, params = _message_filters(query)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    order = "m.created_at DESC, m.id DESC" if query.by_time else "m.id DESC"
     return await read_messages(
         conn,
-        f"SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} {where} ORDER BY m.id DESC LIMIT %s",
+        f"SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} {where} ORDER BY {order} LIMIT %s",
         [*params, query.limit],
     )
 
@@ -159,12 +161,19 @@ def message_from_row(row: Sequence[Any], media: tuple[MediaRef, ...] = ()) -> Me
 
 
 def _message_filters(query: MessageQuery) -> tuple[list[str], list[object]]:
+    after = (
+        "(m.created_at, m.id) < (SELECT created_at, id FROM messages WHERE id = %s)"
+        if query.by_time
+        else "m.id < %s"
+    )
     pairs = [
         ("m.to_addr = %s", query.to_addr),
         ("m.from_addr = %s", query.from_addr),
         ("m.direction = %s", query.direction),
         ("m.status = %s", query.status),
-        ("m.id < %s", query.before_id),
+        ("m.created_at >= %s", query.created_since),
+        ("m.created_at < %s", query.created_before),
+        (after, query.before_id),
     ]
     kept = [(clause, value) for clause, value in pairs if value is not None]
     return [clause for clause, _ in kept], [value for _, value in kept]

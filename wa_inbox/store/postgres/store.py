@@ -59,7 +59,14 @@ from wa_inbox.store.postgres import (
     webhooks,
 )
 from wa_inbox.store.postgres.tx import Tx, run
-from wa_inbox.store.types import Changes, ConversationCounts, ConversationFilter, MessageQuery, StoreStats
+from wa_inbox.store.types import (
+    Changes,
+    ConversationCounts,
+    ConversationFilter,
+    MessageQuery,
+    OutboxDepth,
+    StoreStats,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -80,6 +87,7 @@ class PostgresStore:
         self._read_only = read_only
         self._notifications = feed.Notifications(url)
         self._committed_seq = 0
+        self._batch_listeners: list[Callable[[int], None]] = []
 
     @classmethod
     async def open(cls, url: DatabaseUrl, clock: Clock = utc_now, read_only: bool = False) -> PostgresStore:
@@ -108,6 +116,8 @@ class PostgresStore:
             raise StoreError("This store was opened read-only: it cannot write.")
         result = await run(self._pool, self._clock(), step, *args, **kwargs)
         self._committed_seq += 1
+        for listener in self._batch_listeners:
+            listener(1)
         return result
 
     async def _read(
@@ -128,6 +138,11 @@ class PostgresStore:
     def on_commit(self, listener: Callable[[int], None]) -> None:
         """`listener(change number)` at each notified commit, of this process or any other."""
         self._notifications.add(listener)
+
+    def on_batch(self, listener: Callable[[int], None]) -> None:
+        """`listener(1)` after each commit of this store's writes: on PostgreSQL every write is its own
+        transaction (the server groups their flushes, not the store)."""
+        self._batch_listeners.append(listener)
 
     # --- webhooks -------------------------------------------------------------------------------
 
@@ -216,6 +231,9 @@ class PostgresStore:
     async def take_over_sending(self, lease: Lease) -> list[OutboundJob]:
         ids = await self._write(outbox.take_over_sending, lease.owner, lease.term)
         return await self._jobs(ids)
+
+    async def outbox_depth(self) -> OutboxDepth:
+        return await self._read(outbox.outbox_depth)
 
     async def _jobs(self, ids: Sequence[int]) -> list[OutboundJob]:
         return await self._read(outbox.outbound_jobs, ids) if ids else []
