@@ -74,6 +74,17 @@ class Metrics:
             "Seconds since the oldest pending outbound message was queued (0 when none waits).",
             registry=r,
         )
+        self.event_backlog = Gauge(
+            "wa_inbox_event_backlog",
+            "Events of the Kafka stream written but not yet published, read from the database when "
+            "scraped (0 with the stream off).",
+            registry=r,
+        )
+        self.event_lag = Gauge(
+            "wa_inbox_event_lag_seconds",
+            "Seconds the oldest unpublished event has waited (0 when none waits).",
+            registry=r,
+        )
         self.sends = Counter(
             "wa_inbox_sends",
             "Outbound messages the sender finished with, by result (accepted, failed: Twilio refused "
@@ -147,6 +158,11 @@ class Metrics:
         self.outbox_messages.labels("sending").set(sending)
         age = (now - oldest_pending_at).total_seconds() if oldest_pending_at else 0.0
         self.outbox_oldest_pending_age.set(max(0.0, age))
+
+    def set_event_backlog(self, pending: int, lag_seconds: float) -> None:
+        """The event outbox as the database has it now."""
+        self.event_backlog.set(pending)
+        self.event_lag.set(max(0.0, lag_seconds))
 
     # --- the scrape ---------------------------------------------------------------------------------
 

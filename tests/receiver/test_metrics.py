@@ -159,3 +159,17 @@ async def test_a_scrape_needs_no_signature_but_posting_to_it_is_not_a_webhook(re
 
     assert posted.status_code == 405
     assert (await metrics(receiver)).total("wa_inbox_webhooks_total") == 0
+
+
+async def test_the_event_backlog_is_read_from_the_database_when_scraped(tmp_path: Path) -> None:
+    stream = {"kafka_bootstrap": "127.0.0.1:9"}  # on, and no relay runs beside a bare receiver
+    async with running_receiver(tmp_path, events=stream) as receiver:
+        empty = await metrics(receiver)
+        for sid in SIDS[:2]:
+            assert (await receiver.post(INBOUND, text_form(sid))).status_code == 200
+        await asyncio.sleep(0.05)
+        page = await metrics(receiver)
+
+    assert (empty.value("wa_inbox_event_backlog"), empty.value("wa_inbox_event_lag_seconds")) == (0, 0)
+    assert page.value("wa_inbox_event_backlog") == 2
+    assert page.value("wa_inbox_event_lag_seconds") >= 0.04

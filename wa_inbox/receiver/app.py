@@ -19,7 +19,7 @@ from wa_inbox.domain.models import WebhookKind
 from wa_inbox.metrics import Metrics
 from wa_inbox.receiver.connections import REFUSED
 from wa_inbox.receiver.media import MediaLinks
-from wa_inbox.receiver.metrics import MetricsPage, read_outbox
+from wa_inbox.receiver.metrics import MetricsPage, read_event_backlog, read_outbox
 from wa_inbox.receiver.rejections import RejectionLog
 from wa_inbox.receiver.slot import StoreSlot
 from wa_inbox.receiver.webhooks import WebhookEndpoint
@@ -65,6 +65,7 @@ def create_app(settings: Settings, store: Store | None = None, metrics: Metrics 
     slot = StoreSlot(store)
     metrics = metrics or Metrics()
     metrics.on_scrape(lambda: read_outbox(slot.store, metrics))
+    metrics.on_scrape(lambda: read_event_backlog(slot.store, metrics))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -1,7 +1,8 @@
 """GET /metrics: the running inbox's Prometheus metrics, on the receiver's port or on one of their own.
 
 What is counted, and under which names, is `wa_inbox.metrics`; here is only how a scrape is answered
-and what it reads from the store first (the outbox's queue, as the database has it then).
+and what it reads from the store first (the outbox's queue and the event stream's backlog, as the
+database has them then).
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ async def read_outbox(store: Store, metrics: Metrics) -> None:
     """The outbox's queue (pending, sending, the oldest pending one's age) into its gauges."""
     depth = await store.outbox_depth()
     metrics.set_outbox(depth.pending, depth.sending, depth.oldest_pending_at, utc_now())
+
+
+async def read_event_backlog(store: Store, metrics: Metrics) -> None:
+    """The event outbox's backlog (unpublished events, the oldest one's wait) into its gauges."""
+    backlog = await store.event_backlog()
+    metrics.set_event_backlog(backlog.pending, backlog.lag(utc_now()).total_seconds())
 
 
 def metrics_app(metrics: Metrics) -> Starlette:
