@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
 import pytest
 
 from tests.support.postgres import fresh_database, rows
 from wa_inbox.store import StoreError, open_store, upgrade_in_place
+from wa_inbox.store.postgres import migrations
 from wa_inbox.store.postgres.schema import MIGRATIONS
 
 
@@ -52,3 +54,29 @@ async def test_a_read_only_store_reads_and_refuses_to_write() -> None:
             await store.save_reply("hello", "Hi!", "ana")
     finally:
         await store.close()
+
+
+async def test_a_database_of_the_previous_schema_opens_upgraded_with_nothing_lost() -> None:
+    database = fresh_database(migrated=False)
+    async with await psycopg.AsyncConnection.connect(database.conninfo, autocommit=True) as conn:
+        await migrations.migrate(conn, "the previous release's", steps=MIGRATIONS[:-1])
+    rows(
+        database,
+        "INSERT INTO contacts (address, created_at) VALUES ('whatsapp:+5511987654321', now()) RETURNING 1",
+    )
+    rows(
+        database,
+        "INSERT INTO messages (sid, direction, address, body, status, status_rank, created_at, updated_at)"
+        " VALUES ('SM' || repeat('a', 32), 'in', 'whatsapp:+5511987654321', 'olá', 'received', 0,"
+        " now(), now()) RETURNING 1",
+    )
+
+    store = await open_store(database)
+    try:
+        (message,) = await store.thread_page("whatsapp:+5511987654321")
+        (conversation,) = await store.list_conversations()
+    finally:
+        await store.close()
+
+    assert (message.body, conversation.unread_count) == ("olá", 1)
+    assert rows(database, "SELECT count(*) FROM schema_migrations") == [(len(MIGRATIONS),)]

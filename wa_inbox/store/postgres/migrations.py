@@ -3,7 +3,7 @@ transaction, recorded in `schema_migrations`; a database a newer wa-inbox migrat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -31,25 +31,33 @@ async def applied(conn: AsyncConnection[Any]) -> list[str]:
     return [name for (name,) in await cursor.fetchall()]
 
 
-async def pending(conn: AsyncConnection[Any], where: str) -> list[str]:
+async def pending(
+    conn: AsyncConnection[Any], where: str, steps: Sequence[tuple[str, str]] = MIGRATIONS
+) -> list[str]:
     """The steps this release would apply; `NewerSchema` when the database is ahead of it."""
     done = set(await applied(conn))
-    unknown = sorted(done - {name for name, _ in MIGRATIONS})
+    unknown = sorted(done - {name for name, _ in steps})
     if unknown:
         raise NewerSchema.at(where, unknown[-1])
-    return [name for name, _ in MIGRATIONS if name not in done]
+    return [name for name, _ in steps if name not in done]
 
 
-async def migrate(conn: AsyncConnection[Any], where: str, report: Report | None = None) -> list[str]:
-    """Apply what is pending, once even when several processes start together; the steps applied.
+async def migrate(
+    conn: AsyncConnection[Any],
+    where: str,
+    report: Report | None = None,
+    steps: Sequence[tuple[str, str]] = MIGRATIONS,
+) -> list[str]:
+    """Apply what is pending of `steps` (a release's; tests pass an older release's), once even when
+    several processes start together; the steps applied.
 
     `conn` must be in autocommit mode: each step is its own transaction, so a step stopped midway
     leaves the schema of the step before."""
     await conn.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
     try:
         await conn.execute(_RECORD_TABLE)
-        todo = await pending(conn, where)
-        scripts = dict(MIGRATIONS)
+        todo = await pending(conn, where, steps)
+        scripts = dict(steps)
         for name in todo:
             if report is not None:
                 report(f"applying {name}")
