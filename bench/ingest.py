@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -403,6 +404,66 @@ def pg_servers(variants: list[str]) -> list[tuple[str, str]]:
     return [(f"postgres:{spec}", f"(e{n}) PG {spec}") for n, spec in enumerate(variants, 1)]
 
 
+REPLICAS = "pg-replicas:"
+"""The kind of an (e) run with several receivers: `pg-replicas:N`."""
+
+
+def split_bodies(bodies: Path, count: int) -> list[Path]:
+    """The bodies dealt into `count` files, one per replica: distinct callbacks on each, as a load
+    balancer spreads Twilio's requests."""
+    lines = bodies.read_text().splitlines(keepends=True)
+    parts = [bodies.with_name(f"bodies-{n}.tsv") for n in range(count)]
+    for n, part in enumerate(parts):
+        part.write_text("".join(lines[n::count]))
+    return parts
+
+
+def run_replicas(
+    label: str,
+    port: int,
+    count: int,
+    env: dict[str, str],
+    workdir: Path,
+    args: argparse.Namespace,
+    script: Path,
+    parts: list[Path],
+    pre_signature: str,
+    pre_body: str,
+) -> Result:
+    """`count` receivers on one database (each its own process and pool, as on separate hosts), with
+    the load split between them: one wrk each, with its share of the connections and of the bodies,
+    all at once. Requests per second add up; the latencies are the slowest replica's."""
+    ports = [port, *(free_port() for _ in range(count - 1))]
+    procs = [start_server("receiver", p, env, workdir) for p in ports]
+    try:
+        preflight(port, pre_signature, pre_body, label)
+        share = argparse.Namespace(
+            **{**vars(args), "connections": max(1, args.connections // count), "threads": 1}
+        )
+        with ThreadPoolExecutor(count) as pool:
+            found = list(pool.map(lambda n: run_wrk(label, ports[n], share, script, parts[n]), range(count)))
+    finally:
+        for proc in procs:
+            stop_server(proc)
+    result = Result(
+        label=label,
+        rps=sum(r.rps for r in found),
+        p50_ms=max(r.p50_ms for r in found),
+        p99_ms=max(r.p99_ms for r in found),
+        requests=sum(r.requests for r in found),
+        non_2xx=sum(r.non_2xx for r in found),
+        socket_errors=sum(r.socket_errors for r in found),
+        sent=sum(r.sent for r in found),
+        wraps=sum(r.wraps for r in found),
+    )
+    print(
+        f"{label:<26} {result.rps:>10.1f} req/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
+        f"non-2xx {result.non_2xx}  socket errors {result.socket_errors}  ({result.requests} requests)",
+        flush=True,
+    )
+    return result
+
+
 NOTIFY_TRIGGERS = ("contacts", "messages", "conversations", "thread_events")
 """The tables whose `<table>_notify` trigger wakes the change feed's listeners (store/postgres/schema.py)."""
 
@@ -444,7 +505,16 @@ def main() -> None:
         metavar="pool=N,NAME=VALUE,...",
         help="an (e) server with this pool size and these server settings (repeatable)",
     )
+    parser.add_argument(
+        "--pg-replicas",
+        type=int,
+        default=1,
+        metavar="N",
+        help="also (e) with 2..N receivers on the one PostgreSQL database, the load split between them",
+    )
     args = parser.parse_args()
+    if args.pg_replicas > 1 and not args.postgres:
+        parser.error("--pg-replicas needs --postgres")
     if args.prefill and not args.prefill.exists():
         parser.error(f"{args.prefill} does not exist: make it with bench/seed.py")
     if args.pg_variant and not args.postgres:
@@ -514,12 +584,32 @@ def bench(args: argparse.Namespace, workdir: Path, postgres: Any) -> None:
         *SERVERS,
         *([("prefilled", PREFILLED)] if args.prefill else []),
         *(pg_servers(args.pg_variant) if postgres is not None else []),
+        *(
+            (f"{REPLICAS}{n}", f"(e) PG, {n} replicas")
+            for n in range(2, args.pg_replicas + 1)
+            if postgres is not None
+        ),
     ]
+    parts = split_bodies(bodies, args.pg_replicas) if args.pg_replicas > 1 else []
     rounds: list[list[Result]] = []
     problems: list[str] = []
     for number in range(args.rounds):  # interleaved, so drift in the machine hits every server alike
         results = []
         for kind, label in servers:
+            if kind.startswith(REPLICAS):
+                db = fresh_copy(templates, "postgres:", workdir, number, postgres)
+                assert isinstance(db, DatabaseUrl)
+                env["WA_INBOX_DB"] = db.conninfo
+                env.pop("WA_INBOX_BENCH_POOL_SIZE", None)
+                count_ = int(kind.removeprefix(REPLICAS))
+                results.append(
+                    run_replicas(
+                        label, port, count_, env, workdir, args, script, parts, pre_signature, pre_body
+                    )
+                )
+                problems += check_round(results, results[-1], db, before["postgres"])
+                remove(db, postgres)
+                continue
             db = fresh_copy(templates, kind, workdir, number, postgres)
             if db is not None:
                 env["WA_INBOX_DB"] = db.conninfo if isinstance(db, DatabaseUrl) else str(db)
@@ -616,7 +706,7 @@ def summary(
             f"(a {size:,.0f} MiB database against an empty one; per round: {per_round('prefilled')})"
         )
     for kind, e in medians.items():
-        if kind.startswith("postgres"):
+        if kind.startswith(("postgres", REPLICAS)):
             name = e.label.split(" ", 1)[0]
             print(
                 f"{name}/(c) = {e.rps / c.rps:.0%}   {e.label}, against SQLite "
