@@ -13,9 +13,7 @@ from wa_inbox.domain import window
 from wa_inbox.domain.models import (
     Contact,
     Conversation,
-    Direction,
     HostedFile,
-    Location,
     MediaDownload,
     MediaFile,
     MediaFileKind,
@@ -28,6 +26,7 @@ from wa_inbox.domain.models import (
 )
 from wa_inbox.store import team_reads
 from wa_inbox.store.codec import from_json, parse_required_ts, parse_ts, ts
+from wa_inbox.store.rows import message_from_row
 from wa_inbox.store.types import (
     STATS_TABLES,
     Changes,
@@ -493,34 +492,7 @@ async def _with_media(db: aiosqlite.Connection, rows: Iterable[sqlite3.Row]) -> 
 
 
 def _message(row: sqlite3.Row, media: tuple[MediaRef, ...]) -> Message:
-    location = Location(row[11], row[12], row[13], row[14]) if row[11] is not None else None
-    return Message(
-        id=row[0],
-        sid=row[1],
-        direction=Direction(row[2]),
-        address=row[3],
-        from_addr=row[4],
-        to_addr=row[5],
-        body=row[6],
-        status=row[7],
-        error_code=row[8],
-        error_message=row[9],
-        message_type=row[10],
-        media=media,
-        location=location,
-        button_text=row[15],
-        button_payload=row[16],
-        referral=from_json(row[17]) or {},
-        replied_to_sid=row[18],
-        content_sid=row[19],
-        content_variables=from_json(row[20]),
-        created_at=parse_required_ts(row[21]),
-        updated_at=parse_required_ts(row[22]),
-        read_by_agent_at=parse_ts(row[23]),
-        replied_to_body=row[24],
-        template_name=row[25],
-        author=row[26],
-    )
+    return message_from_row(row, media, parse_required_ts)
 
 
 def _job(row: sqlite3.Row, media_urls: tuple[str, ...]) -> OutboundJob:

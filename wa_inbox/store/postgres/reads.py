@@ -28,8 +28,8 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from wa_inbox.domain import window
-from wa_inbox.domain.models import Contact, Conversation, Direction, Location, MediaRef, Message
-from wa_inbox.store.codec import from_json
+from wa_inbox.domain.models import Contact, Conversation, MediaRef, Message
+from wa_inbox.store import rows
 from wa_inbox.store.postgres import team
 from wa_inbox.store.types import Changes, ConversationCounts, ConversationFilter, MessageQuery
 
@@ -129,35 +129,13 @@ async def with_media(conn: Conn, rows: Sequence[Sequence[Any]]) -> list[Message]
 
 
 def message_from_row(row: Sequence[Any], media: tuple[MediaRef, ...] = ()) -> Message:
-    """A row of `MESSAGE_COLUMNS` as a `Message` with `media` (see `with_media`)."""
-    location = Location(row[11], row[12], row[13], row[14]) if row[11] is not None else None
-    return Message(
-        id=row[0],
-        sid=row[1],
-        direction=Direction(row[2]),
-        address=row[3],
-        from_addr=row[4],
-        to_addr=row[5],
-        body=row[6],
-        status=row[7],
-        error_code=row[8],
-        error_message=row[9],
-        message_type=row[10],
-        media=media,
-        location=location,
-        button_text=row[15],
-        button_payload=row[16],
-        referral=from_json(row[17]) or {},
-        replied_to_sid=row[18],
-        content_sid=row[19],
-        content_variables=from_json(row[20]),
-        created_at=row[21],
-        updated_at=row[22],
-        read_by_agent_at=row[23],
-        replied_to_body=row[24],
-        template_name=row[25],
-        author=row[26],
-    )
+    """A row of `MESSAGE_COLUMNS` as a `Message` with `media` (see `with_media`): PostgreSQL's times
+    arrive as aware datetimes already."""
+    return rows.message_from_row(row, media, _as_is)
+
+
+def _as_is(moment: datetime) -> datetime:
+    return moment
 
 
 def _message_filters(query: MessageQuery) -> tuple[list[str], list[object]]:
