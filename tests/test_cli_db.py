@@ -85,7 +85,9 @@ def test_vacuum_shrinks_the_file_while_another_process_writes(tmp_path: Path) ->
     assert stderr.splitlines()[-1].startswith("wa-inbox: vacuum: 0 free pages left, ")
     assert stdout.startswith("Gave back ")
     assert written > 0
-    assert freelist(db) == 0
+    # The writes go on until the command has exited, so one may free a B-tree page after its last step:
+    # the vacuum left none (its own last line says 0), and at most that one is left now, of 1,500.
+    assert freelist(db) <= 1
     assert db.stat().st_size < before - 2_000_000  # 1,500 requests of 8 kB went
     with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 1500 + written
